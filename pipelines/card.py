@@ -1,0 +1,101 @@
+"""The dataset card: a ``README.md`` next to the data, readable by people and by
+``datasets.load_dataset(OUTPUT_DIR)`` (its YAML header declares the data files)."""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from pipelines import __version__
+from pipelines.ledger import Ledger
+from processors.io import InputShard
+from processors.io.writers import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from pipelines.runner import Job
+
+
+def _size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if n < limit:
+            return label
+    return "10M<n<100M" if n < 100_000_000 else "n>1B"
+
+
+def kept_stats(root: str, fmt: str) -> tuple[dict[str, int], int, int]:
+    """Rows per language, total text characters and bytes on disk of the kept data."""
+    files = sorted(glob.glob(os.path.join(root, "data", f"*.{fmt}")))
+    if not files:
+        return {}, 0, 0
+    scan = pl.scan_parquet(files) if fmt == "parquet" else pl.scan_ndjson(files, infer_schema_length=None)
+    langs = scan.group_by(pl.col("lang").fill_null("und")).agg(pl.len().alias("n")).sort("n", descending=True).collect()
+    chars = scan.select(pl.col("text").str.len_chars().sum()).collect().item() or 0
+    return dict(langs.iter_rows()), int(chars), sum(os.path.getsize(f) for f in files)
+
+
+def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard]) -> None:
+    root = str(job.output)
+    fmt = job.output_format
+    langs, chars, nbytes = kept_stats(root, fmt)
+    lang_codes = [lang for lang in langs if lang != "und"]
+    header = ["---", "configs:", "- config_name: default", "  data_files:", "  - split: train", f"    path: data/*.{fmt}"]
+    if lang_codes:
+        header.append("language:")
+        header.extend(f"- {code}" for code in lang_codes[:200])
+    header += [f"size_categories:\n- {_size_category(ledger.kept)}", "tags:", "- babelmill", "---", ""]
+    reasons = ledger.drop_reasons()
+    lines = [
+        f"# {os.path.basename(os.path.abspath(root))}",
+        "",
+        f"Made by babelmill {__version__} (`{job.name}` job) from {len(shards)} input shard(s).",
+        "",
+        "Command:",
+        "",
+        "```",
+        job.command or f"babelmill {job.name}",
+        "```",
+        "",
+        "## Contents",
+        "",
+        "| | rows |",
+        "|---|---:|",
+        f"| input records | {ledger.input:,} |",
+        f"| kept (`data/`) | {ledger.kept:,} |",
+        f"| rejected (`rejected/`, with `drop_reason`) | {ledger.rejected:,} |",
+        f"| quarantined (`quarantine/`, malformed, with `error`) | {ledger.quarantined:,} |",
+        "",
+        f"Kept data: {chars:,} characters of text, {nbytes / 1e6:,.1f} MB on disk as {fmt}.",
+        "",
+    ]
+    if langs:
+        lines += ["## Languages", "", "| language | documents |", "|---|---:|"]
+        lines += [f"| {lang} | {n:,} |" for lang, n in list(langs.items())[:100]]
+        lines.append("")
+    if reasons:
+        lines += ["## Drop reasons", "", "| reason | documents |", "|---|---:|"]
+        lines += [f"| {r} | {n:,} |" for r, n in reasons.most_common()]
+        lines.append("")
+    lines += [
+        "## Stages",
+        "",
+        "| stage | in | kept | dropped | errored |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {s.name} | {s.rows_in:,} | {s.kept:,} | {sum(s.dropped.values()):,} | {s.errored:,} |" for s in ledger.stages]
+    lines += [
+        "",
+        "## Loading",
+        "",
+        "```python",
+        "import datasets",
+        f'ds = datasets.load_dataset("{fmt if fmt == "parquet" else "json"}", data_files="{root}/data/*.{fmt}", split="train")',
+        "```",
+        "",
+        "Columns: `id`, `text`, `lang`, `lang_score`, `source` (input file), `meta` (the other input fields, as a JSON object).",
+        "The full per-stage counts are in `ledger.json`.",
+        "",
+    ]
+    atomic_write_bytes(job.output / "README.md", "\n".join(header + lines).encode("utf-8"))

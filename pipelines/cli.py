@@ -1,0 +1,258 @@
+"""``babelmill`` command line.  Every job accepts ``--recipe FILE.yaml`` whose keys are
+the job's option names; options given on the command line win over the recipe."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+import yaml
+from rich.console import Console
+from rich.logging import RichHandler
+
+from pipelines import __version__
+from pipelines.progress import RunProgress, summary_table
+from pipelines.runner import EngineOptions, Job, RunResult, run
+from processors.errors import BabelmillError
+from processors.io.records import DEFAULT_MAX_RECORD_BYTES, ReaderOptions
+
+app = typer.Typer(
+    name="babelmill",
+    help="Turn raw multilingual text into training-ready datasets, on a laptop or a Ray cluster.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+console = Console(stderr=True)
+out = Console()
+log = logging.getLogger("babelmill")
+
+
+class InputFormat(str, enum.Enum):
+    auto = "auto"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    text = "text"
+    warc = "warc"
+    hf = "hf"
+
+
+class OutputFormat(str, enum.Enum):
+    parquet = "parquet"
+    jsonl = "jsonl"
+
+
+class TextMode(str, enum.Enum):
+    line = "line"
+    file = "file"
+
+
+class LogLevel(str, enum.Enum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+# ----------------------------------------------------------------- shared options
+
+InputOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--input", "-i", help="Input file, directory or glob; repeat for several. Reads .jsonl/.json/.ndjson (plain, .gz, .zst), .parquet, .txt, .warc(.gz), and Hugging Face datasets (save_to_disk directories; any load_dataset-able local path with --format hf)."),
+]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Output directory: data/, rejected/, quarantine/, ledger.json and a dataset card README.md.")]
+FormatOpt = Annotated[InputFormat, typer.Option("--format", help="Input format; 'auto' goes by file extension. 'hf' reads a local Hugging Face dataset.")]
+TextFieldOpt = Annotated[str, typer.Option("--text-field", help="Input field holding the document text.")]
+IdFieldOpt = Annotated[str, typer.Option("--id-field", help="Input field holding the document id; missing ids become '<file>:<record number>'.")]
+TextModeOpt = Annotated[TextMode, typer.Option("--text-mode", help="Plain-text inputs: one document per 'line' or per 'file'.")]
+HfSplitOpt = Annotated[str, typer.Option("--hf-split", help="Split to read from Hugging Face dataset inputs.")]
+MaxBytesOpt = Annotated[int, typer.Option("--max-record-bytes", help="Records larger than this are quarantined instead of processed.")]
+OutFormatOpt = Annotated[OutputFormat, typer.Option("--output-format", help="Format of the kept data: Parquet (zstd) or JSONL.")]
+RecipeOpt = Annotated[Optional[Path], typer.Option("--recipe", help="YAML file of option values (keys are option names); command-line options override it.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an output directory made by a different command instead of refusing.")]
+RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="Join a running Ray cluster (e.g. 127.0.0.1:6379 or 'auto'); default: start an embedded local one.")]
+NumCpusOpt = Annotated[Optional[int], typer.Option("--num-cpus", help="CPUs for the embedded Ray (default: all of this machine).")]
+NumGpusOpt = Annotated[Optional[int], typer.Option("--num-gpus", help="GPUs for the embedded Ray (default: all detected).")]
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a live progress bar.")]
+LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Logging verbosity; 'debug' also prints tracebacks.")]
+
+
+def setup_logging(level: LogLevel) -> None:
+    logging.basicConfig(level=level.value.upper(), format="%(message)s", handlers=[RichHandler(console=console, show_path=False)], force=True)
+
+
+def apply_recipe(ctx: typer.Context, recipe: Path | None, values: dict[str, Any]) -> dict[str, Any]:
+    """Fill options not given on the command line from a YAML recipe."""
+    if recipe is None:
+        return values
+    if not recipe.is_file():
+        raise BabelmillError(f"--recipe {recipe} does not exist")
+    try:
+        data = yaml.safe_load(recipe.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise BabelmillError(f"--recipe {recipe} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(data, dict):
+        raise BabelmillError(f"--recipe {recipe} must be a mapping of option names to values")
+    known = set(values)
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in known:
+            raise BabelmillError(f"--recipe {recipe}: unknown option {key!r}; known: {', '.join(sorted(k.replace('_', '-') for k in known))}")
+        if ctx.get_parameter_source(name) in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT):
+            continue
+        if name == "input" and isinstance(value, str):
+            value = [value]
+        if name in ("output", "recipe") and value is not None:
+            value = Path(value)
+        values[name] = value
+    return values
+
+
+def _enum_value(v: Any) -> Any:
+    return v.value if isinstance(v, enum.Enum) else v
+
+
+def execute(job: Job, engine: EngineOptions, overwrite: bool, progress: bool) -> RunResult:
+    """Run a job with progress and summary; exit non-zero with one line on failure."""
+    hook = RunProgress(console, enabled=progress)
+    try:
+        result = run(job, engine, overwrite=overwrite, hook=hook)
+    finally:
+        hook("finish", {})
+    out.print(summary_table(result))
+    if result.failures:
+        console.print(f"[red]error:[/red] {len(result.failures)} shard(s) failed, first: {result.failures[0]}; rerun the same command to retry only those")
+        raise typer.Exit(1)
+    out.print(f"ledger: {result.output / 'ledger.json'}   dataset card: {result.output / 'README.md'}")
+    return result
+
+
+def _command_line() -> str:
+    return "babelmill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+# ----------------------------------------------------------------- commands
+
+
+@app.command()
+def copy(
+    ctx: typer.Context,
+    input: InputOpt = None,
+    output: OutputOpt = None,
+    format: FormatOpt = InputFormat.auto,
+    text_field: TextFieldOpt = "text",
+    id_field: IdFieldOpt = "id",
+    text_mode: TextModeOpt = TextMode.line,
+    hf_split: HfSplitOpt = "train",
+    max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
+    output_format: OutFormatOpt = OutputFormat.parquet,
+    extract_html: Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract main text from HTML with trafilatura (default: on when an input is WARC).")] = None,
+    recipe: RecipeOpt = None,
+    overwrite: OverwriteOpt = False,
+    ray_address: RayAddressOpt = None,
+    num_cpus: NumCpusOpt = None,
+    num_gpus: NumGpusOpt = None,
+    progress: ProgressOpt = True,
+    log_level: LogLevelOpt = LogLevel.warning,
+) -> None:
+    """Read, validate and write documents unchanged: the lossless pass-through job.
+
+    Malformed records go to quarantine/ with their error, empty documents to rejected/
+    with a drop_reason, the rest to data/; ledger.json proves nothing was lost.
+    """
+    v = apply_recipe(ctx, recipe, {k: val for k, val in locals().items() if k != "ctx"})
+    setup_logging(LogLevel(_enum_value(v["log_level"])))
+    if not v["input"]:
+        raise BabelmillError("copy needs --input (or an 'input' key in --recipe)")
+    if v["output"] is None:
+        raise BabelmillError("copy needs --output DIR")
+    from pipelines.jobs import copy_job
+
+    job = copy_job(
+        inputs=list(v["input"]),
+        output=Path(v["output"]),
+        reader=ReaderOptions(text_field=v["text_field"], id_field=v["id_field"], max_record_bytes=int(v["max_record_bytes"]), text_mode=_enum_value(v["text_mode"]), hf_split=v["hf_split"]),
+        input_format=_enum_value(v["format"]),
+        output_format=_enum_value(v["output_format"]),
+        extract_html=v["extract_html"],
+        command=_command_line(),
+    )
+    engine = EngineOptions(ray_address=v["ray_address"], num_cpus=v["num_cpus"], num_gpus=v["num_gpus"])
+    execute(job, engine, bool(v["overwrite"]), bool(v["progress"]))
+
+
+@app.command()
+def sample(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the sample input into.")] = Path("babelmill-sample"),
+    docs: Annotated[int, typer.Option("--docs", help="Documents per language.")] = 200,
+    files: Annotated[int, typer.Option("--files", help="JSONL files to spread the documents over.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 0,
+    malformed: Annotated[bool, typer.Option("--malformed/--clean", help="Include malformed records (bad JSON, invalid UTF-8, missing text) to show quarantine at work.")] = True,
+) -> None:
+    """Generate a small multilingual JSONL corpus (with duplicates and some broken records)."""
+    from pipelines.sample import write_sample
+
+    paths = write_sample(output, docs_per_lang=docs, files=files, seed=seed, malformed=malformed)
+    out.print(f"wrote {len(paths)} files to {output}")
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option("--workdir", help="Where the sample input and the output go (replaced on every run).")] = Path("babelmill-demo"),
+    num_cpus: NumCpusOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Generate sample input and run the main job on it end to end with built-in defaults."""
+    setup_logging(LogLevel.warning)
+    from pipelines.jobs import copy_job
+    from pipelines.sample import write_sample
+
+    inputs = workdir / "input"
+    write_sample(inputs, docs_per_lang=200, files=4, seed=0, malformed=True)
+    job = copy_job(inputs=[str(inputs)], output=workdir / "output", command=_command_line())
+    execute(job, EngineOptions(num_cpus=num_cpus), overwrite=True, progress=progress)
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False) -> None:
+    """babelmill: corpus building, synthetic instruction data and label projection for any language."""
+    if version:
+        out.print(f"babelmill {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console entry point: user errors are one line and exit code 2."""
+    try:
+        rc = app(standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else 0)
+    except BabelmillError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        console.print("interrupted; rerun the same command to resume")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become one line
+        if log.isEnabledFor(logging.DEBUG):
+            raise
+        console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} (rerun with --log-level debug for the traceback)", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""babelmill stages: pure batch transforms over Arrow tables, usable without Ray."""

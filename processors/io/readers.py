@@ -1,0 +1,531 @@
+"""Readers: each turns one shard into :class:`ReadBatch` es of document rows.
+
+Line-oriented files take a fast path (pyarrow's JSON parser over a whole chunk) and
+fall back to line-by-line parsing only for a chunk that fails to parse, so a single
+bad line costs one slow chunk rather than a slow run, and every bad record ends in
+quarantine with its reason.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import logging
+import os
+from collections.abc import Iterator
+from typing import IO, Any
+
+import numpy as np
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from processors.base import DROP_REASON
+from processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
+from processors.io.sources import InputShard, strip_compression
+from processors.schema import DOC_SCHEMA, conform
+
+log = logging.getLogger(__name__)
+
+#: Input fields that map onto contract columns when they have the right type.
+_PASSTHROUGH = {"lang": pl.String, "lang_score": pl.Float32}
+_PARQUET_BATCH_ROWS = 65_536
+
+try:
+    from zstandard import ZstdError as _ZstdError
+except ImportError:  # pragma: no cover - zstandard is a dependency
+    _ZstdError = OSError  # type: ignore[misc,assignment]
+#: What a truncated or corrupt (compressed) stream raises part-way through.
+_STREAM_ERRORS = (OSError, EOFError, _ZstdError, gzip.BadGzipFile)
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """Open a possibly compressed file for binary reading, by its extension."""
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if lower.endswith((".zst", ".zstd")):
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True)  # type: ignore[return-value]
+    if lower.endswith(".bz2"):
+        return bz2.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> ReadBatch:
+    """Map an input table with arbitrary columns onto the document contract.
+
+    Rows whose text is missing, not a string or over the size limit are quarantined;
+    the fields not mapped to a contract column are kept as a JSON object in ``meta``.
+    """
+    n = table.num_rows
+    if n == 0:
+        return ReadBatch()
+    df = pl.from_arrow(table)
+    assert isinstance(df, pl.DataFrame)
+    df = df.with_columns(pl.int_range(start, start + n, dtype=pl.Int64, eager=True).alias("__ord"))
+    tf, idf = opts.text_field, opts.id_field
+    input_cols = [c for c in df.columns if c != "__ord"]
+    raw_json = pl.struct(input_cols).struct.json_encode() if input_cols else pl.lit("{}")
+
+    dtype = df.schema.get(tf)
+    if dtype is not None and dtype == pl.Categorical:
+        df = df.with_columns(pl.col(tf).cast(pl.String))
+        dtype = pl.String
+    if dtype is None or dtype == pl.Null or dtype != pl.String:
+        why = f"missing text field {tf!r}" if dtype is None or dtype == pl.Null else f"text field {tf!r} is {dtype}, expected a string"
+        bad = df.select(pl.col("__ord"), raw_json.alias("__raw"))
+        return ReadBatch(quarantine=[QuarantineRecord(source, o, why, raw=r) for o, r in bad.iter_rows()])
+
+    nbytes = pl.col(tf).str.len_bytes()
+    error = (
+        pl.when(pl.col(tf).is_null())
+        .then(pl.lit(f"missing text field {tf!r}"))
+        .when(nbytes > opts.max_record_bytes)
+        .then(pl.format("text of {} bytes exceeds --max-record-bytes {}", nbytes, pl.lit(opts.max_record_bytes)))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    df = df.with_columns(error.alias("__err"))
+    quarantine: list[QuarantineRecord] = []
+    if df["__err"].null_count() != n:
+        bad = df.filter(pl.col("__err").is_not_null()).select("__ord", "__err", raw_json.alias("__raw"))
+        quarantine = [QuarantineRecord(source, o, e, raw=r) for o, e, r in bad.iter_rows()]
+        df = df.filter(pl.col("__err").is_null())
+
+    generated = pl.format("{}:{}", pl.lit(source), pl.col("__ord"))
+    if idf in df.columns and df.schema[idf] != pl.Null:
+        id_expr = (pl.col(idf).struct.json_encode() if df.schema[idf] == pl.Struct else pl.col(idf).cast(pl.String)).fill_null(generated)
+    else:
+        id_expr = generated
+    mapped = {tf, idf}
+    exprs: list[pl.Expr] = [id_expr.alias("id"), pl.col(tf).alias("text")]
+    for name, want in _PASSTHROUGH.items():
+        have = df.schema.get(name)
+        if have is not None and (have == want or (want == pl.Float32 and have.is_numeric())):
+            exprs.append(pl.col(name).cast(want).alias(name))
+            mapped.add(name)
+        else:
+            exprs.append(pl.lit(None, dtype=want).alias(name))
+    exprs.append(pl.lit(source).alias("source"))
+    rest = [c for c in input_cols if c not in mapped]
+    exprs.append((pl.struct(rest).struct.json_encode() if rest else pl.lit(None, dtype=pl.String)).alias("meta"))
+    docs = df.select(exprs).to_arrow()
+    return ReadBatch(docs=conform(docs), quarantine=quarantine)
+
+
+def _docs_from_records(records: list[dict[str, Any]], ordinals: list[int], opts: ReaderOptions, source: str) -> pa.Table:
+    """Build document rows from already-validated Python dicts (slow path)."""
+    ids, texts, langs, scores, metas = [], [], [], [], []
+    tf, idf = opts.text_field, opts.id_field
+    for obj, ordinal in zip(records, ordinals):
+        texts.append(obj[tf])
+        rid = obj.get(idf)
+        ids.append(f"{source}:{ordinal}" if rid is None else (rid if isinstance(rid, str) else orjson.dumps(rid).decode()))
+        lang = obj.get("lang")
+        score = obj.get("lang_score")
+        lang_ok = isinstance(lang, str)
+        score_ok = isinstance(score, (int, float)) and not isinstance(score, bool)
+        langs.append(lang if lang_ok else None)
+        scores.append(float(score) if score_ok else None)
+        skip = {tf, idf} | ({"lang"} if lang_ok else set()) | ({"lang_score"} if score_ok else set())
+        rest = {k: v for k, v in obj.items() if k not in skip}
+        metas.append(orjson.dumps(rest).decode() if rest else None)
+    return pa.Table.from_arrays(
+        [
+            pa.array(ids, pa.string()),
+            pa.array(texts, pa.string()),
+            pa.array(langs, pa.string()),
+            pa.array(scores, pa.float32()),
+            pa.array([source] * len(ids), pa.string()),
+            pa.array(metas, pa.string()),
+        ],
+        schema=DOC_SCHEMA,
+    )
+
+
+def _check_record(obj: Any, opts: ReaderOptions) -> str | None:
+    if not isinstance(obj, dict):
+        return f"record is a JSON {type(obj).__name__}, expected an object"
+    text = obj.get(opts.text_field)
+    if text is None:
+        return f"missing text field {opts.text_field!r}"
+    if not isinstance(text, str):
+        return f"text field {opts.text_field!r} is {type(text).__name__}, expected a string"
+    if len(text) > opts.max_record_bytes // 4 and len(text.encode("utf-8")) > opts.max_record_bytes:
+        return f"text of {len(text.encode('utf-8'))} bytes exceeds --max-record-bytes {opts.max_record_bytes}"
+    return None
+
+
+# --------------------------------------------------------------------------- JSONL
+
+
+def _iter_chunks(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
+    """Yield pieces of the stream that end on a line boundary (the last may not)."""
+    carry = b""
+    while True:
+        data = stream.read(chunk_bytes)
+        if not data:
+            break
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            carry = buf
+            continue
+        carry = buf[cut + 1 :]
+        yield buf[: cut + 1]
+    if carry:
+        yield carry
+
+
+def _parse_jsonl_lines(chunk: bytes, start: int, source: str, opts: ReaderOptions) -> tuple[ReadBatch, int]:
+    """Line-by-line parse of a chunk; every line becomes a document or a quarantine record."""
+    records: list[dict[str, Any]] = []
+    ordinals: list[int] = []
+    quarantine: list[QuarantineRecord] = []
+    ordinal = start
+    for line in chunk.split(b"\n"):
+        if not line.strip():
+            continue
+        if len(line) > opts.max_record_bytes:
+            quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"record of {len(line)} bytes exceeds --max-record-bytes {opts.max_record_bytes}", line))
+            ordinal += 1
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line))
+            ordinal += 1
+            continue
+        try:
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            quarantine.append(QuarantineRecord(source, ordinal, f"invalid JSON: {exc}", raw=text))
+            ordinal += 1
+            continue
+        problem = _check_record(obj, opts)
+        if problem:
+            quarantine.append(QuarantineRecord(source, ordinal, problem, raw=text))
+        else:
+            records.append(obj)
+            ordinals.append(ordinal)
+        ordinal += 1
+    docs = _docs_from_records(records, ordinals, opts, source) if records else DOC_SCHEMA.empty_table()
+    return ReadBatch(docs=docs, quarantine=quarantine), ordinal - start
+
+
+def _fast_parse(chunk: bytes, opts: ReaderOptions) -> pa.Table | None:
+    """pyarrow's multi-threaded JSON parse of a whole chunk, or None when it cannot be trusted."""
+    arr = np.frombuffer(chunk, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    longest = int(np.max(np.diff(newlines, prepend=-1))) if len(newlines) else len(chunk)
+    if len(chunk) - (int(newlines[-1]) + 1 if len(newlines) else 0) > longest:
+        longest = len(chunk)
+    if longest > opts.max_record_bytes:
+        return None
+    try:
+        # pyarrow does not validate UTF-8; Python's decoder does, at memory speed.
+        chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    try:
+        return pa_json.read_json(
+            io.BytesIO(chunk),
+            read_options=pa_json.ReadOptions(use_threads=True, block_size=max(1 << 20, longest + 2)),
+            parse_options=pa_json.ParseOptions(newlines_in_values=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        log.debug("fast JSON parse failed (%s); parsing the chunk line by line", exc)
+        return None
+
+
+def read_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
+    start = 0
+    if strip_compression(path)[0].lower().endswith(".json"):
+        with open_binary(path) as peek:
+            if peek.read(4096).lstrip()[:1] == b"[":
+                with open_binary(path) as whole:
+                    yield from _read_json_array(whole.read(), source, opts)
+                return
+    with open_binary(path) as stream:
+        try:
+            for chunk in _iter_chunks(stream, opts.chunk_bytes):
+                table = _fast_parse(chunk, opts)
+                if table is not None:
+                    batch = map_table(table, opts, source, start)
+                    start += table.num_rows
+                else:
+                    batch, consumed = _parse_jsonl_lines(chunk, start, source, opts)
+                    start += consumed
+                yield batch
+        except _STREAM_ERRORS as exc:
+            # A truncated or corrupt compressed stream: what was read stands, the rest is recorded.
+            yield ReadBatch(quarantine=[QuarantineRecord(source, start, f"unreadable from record {start} on: {type(exc).__name__}: {exc}")])
+
+
+def _read_json_array(data: bytes, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
+    try:
+        items = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        yield ReadBatch(quarantine=[QuarantineRecord.from_bytes(source, 0, f"invalid JSON array: {exc}", data)])
+        return
+    good, ordinals, quarantine = [], [], []
+    for i, obj in enumerate(items):
+        problem = _check_record(obj, opts)
+        if problem:
+            quarantine.append(QuarantineRecord(source, i, problem, raw=orjson.dumps(obj).decode()))
+        else:
+            good.append(obj)
+            ordinals.append(i)
+    docs = _docs_from_records(good, ordinals, opts, source) if good else DOC_SCHEMA.empty_table()
+    yield ReadBatch(docs=docs, quarantine=quarantine)
+
+
+# --------------------------------------------------------------------------- columnar
+
+
+def read_parquet(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
+    start = 0
+    try:
+        pf = pq.ParquetFile(path)
+        for rb in pf.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+            table = pa.Table.from_batches([rb])
+            yield map_table(table, opts, source, start)
+            start += table.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        yield ReadBatch(quarantine=[QuarantineRecord(source, start, f"unreadable Parquet from row {start} on: {exc}")])
+
+
+def read_hf_arrow(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
+    """One Arrow file of a ``Dataset.save_to_disk`` directory (Arrow IPC stream)."""
+    start = 0
+    try:
+        with pa.memory_map(path) as mm:
+            try:
+                reader = pa.ipc.open_stream(mm)
+            except pa.ArrowInvalid:
+                mm.seek(0)
+                reader = pa.ipc.open_file(mm)  # type: ignore[assignment]
+                batches = (reader.get_batch(i) for i in range(reader.num_record_batches))  # type: ignore[attr-defined]
+            else:
+                batches = iter(reader)
+            for rb in batches:
+                table = pa.Table.from_batches([rb])
+                yield map_table(table, opts, source, start)
+                start += table.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        yield ReadBatch(quarantine=[QuarantineRecord(source, start, f"unreadable Arrow file from row {start} on: {exc}")])
+
+
+def load_hf_dataset(path: str, split: str) -> Any:
+    """A local ``load_dataset``-able path, loaded offline (never from the hub)."""
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    from processors.errors import InputError
+
+    try:
+        return datasets.load_dataset(path, split=split)
+    except (FileNotFoundError, ValueError) as exc:
+        raise InputError(f"datasets.load_dataset({path!r}, split={split!r}) failed: {str(exc).splitlines()[0]}") from exc
+
+
+def read_hf_load(path: str, source: str, opts: ReaderOptions, row_range: tuple[int, int]) -> Iterator[ReadBatch]:
+    ds = load_hf_dataset(path, opts.hf_split)
+    start, stop = row_range
+    table = ds.data.table.slice(start, stop - start) if ds._indices is None else ds.select(range(start, stop)).flatten_indices().data.table
+    for offset in range(0, table.num_rows, _PARQUET_BATCH_ROWS):
+        part = table.slice(offset, _PARQUET_BATCH_ROWS)
+        yield map_table(part, opts, source, start + offset)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def read_text_lines(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
+    """One document per non-empty line."""
+    ordinal = 0
+    with open_binary(path) as stream:
+        for chunk in _iter_chunks(stream, opts.chunk_bytes):
+            texts, ordinals, quarantine = [], [], []
+            for line in chunk.split(b"\n"):
+                line = line.rstrip(b"\r")
+                if not line.strip():
+                    continue
+                if len(line) > opts.max_record_bytes:
+                    quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"line of {len(line)} bytes exceeds --max-record-bytes {opts.max_record_bytes}", line))
+                else:
+                    try:
+                        texts.append(line.decode("utf-8"))
+                        ordinals.append(ordinal)
+                    except UnicodeDecodeError as exc:
+                        quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line))
+                ordinal += 1
+            yield ReadBatch(docs=_text_docs(texts, [f"{source}:{o}" for o in ordinals], [source] * len(texts)), quarantine=quarantine)
+
+
+def read_text_files(paths: tuple[str, ...], sources: tuple[str, ...], opts: ReaderOptions) -> Iterator[ReadBatch]:
+    """One document per file; the file's relative path is its id."""
+    texts, ids, srcs, quarantine = [], [], [], []
+    for path, source in zip(paths, sources):
+        try:
+            with open_binary(path) as fh:
+                data = fh.read(opts.max_record_bytes + 1)
+        except OSError as exc:
+            quarantine.append(QuarantineRecord(source, 0, f"unreadable file: {exc}"))
+            continue
+        if len(data) > opts.max_record_bytes:
+            quarantine.append(QuarantineRecord(source, 0, f"file exceeds --max-record-bytes {opts.max_record_bytes}"))
+            continue
+        try:
+            texts.append(data.decode("utf-8"))
+            ids.append(source)
+            srcs.append(source)
+        except UnicodeDecodeError as exc:
+            quarantine.append(QuarantineRecord.from_bytes(source, 0, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", data))
+    yield ReadBatch(docs=_text_docs(texts, ids, srcs), quarantine=quarantine)
+
+
+def _text_docs(texts: list[str], ids: list[str], sources: list[str]) -> pa.Table:
+    n = len(texts)
+    return pa.Table.from_arrays(
+        [
+            pa.array(ids, pa.string()),
+            pa.array(texts, pa.string()),
+            pa.nulls(n, pa.string()),
+            pa.nulls(n, pa.float32()),
+            pa.array(sources, pa.string()),
+            pa.nulls(n, pa.string()),
+        ],
+        schema=DOC_SCHEMA,
+    )
+
+
+# --------------------------------------------------------------------------- WARC
+
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_WARC_BATCH = 1000
+
+
+def read_warc(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
+    """HTTP responses of a WARC file.  HTML goes on as ``text`` with ``content_type``
+    set, for the extraction stage; other payloads are rejected with their type."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    rows: dict[str, list[Any]] = {k: [] for k in ("id", "text", "source", "meta", "content_type", DROP_REASON)}
+    quarantine: list[QuarantineRecord] = []
+    ordinal = 0
+
+    def flush() -> ReadBatch:
+        n = len(rows["id"])
+        table = pa.table(
+            {
+                "id": pa.array(rows["id"], pa.string()),
+                "text": pa.array(rows["text"], pa.string()),
+                "lang": pa.nulls(n, pa.string()),
+                "lang_score": pa.nulls(n, pa.float32()),
+                "source": pa.array(rows["source"], pa.string()),
+                "meta": pa.array(rows["meta"], pa.string()),
+                "content_type": pa.array(rows["content_type"], pa.string()),
+                DROP_REASON: pa.array(rows[DROP_REASON], pa.string()),
+            }
+        )
+        batch = ReadBatch(docs=table, quarantine=list(quarantine))
+        for v in rows.values():
+            v.clear()
+        quarantine.clear()
+        return batch
+
+    try:
+        with open(path, "rb") as fh:
+            for record in ArchiveIterator(fh, arc2warc=True):
+                if record.rec_type != "response":
+                    continue
+                rid = record.rec_headers.get_header("WARC-Record-ID") or f"{source}:{ordinal}"
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                date = record.rec_headers.get_header("WARC-Date")
+                ctype = (record.http_headers.get_header("Content-Type") if record.http_headers else None) or ""
+                mime = ctype.split(";")[0].strip().lower()
+                try:
+                    payload = record.content_stream().read(opts.max_record_bytes + 1)
+                except Exception as exc:  # noqa: BLE001 - a broken payload must not end the file
+                    quarantine.append(QuarantineRecord(source, ordinal, f"unreadable WARC payload: {exc}"))
+                    ordinal += 1
+                    continue
+                meta = orjson.dumps({"url": url, "date": date, "content_type": ctype, "warc_record_id": rid}).decode()
+                if len(payload) > opts.max_record_bytes:
+                    quarantine.append(QuarantineRecord(source, ordinal, f"payload exceeds --max-record-bytes {opts.max_record_bytes}", raw=meta))
+                    ordinal += 1
+                    continue
+                rows["id"].append(rid)
+                rows["source"].append(source)
+                rows["meta"].append(meta)
+                rows["content_type"].append(mime or None)
+                if mime in _HTML_TYPES or (not mime and payload.lstrip()[:1] == b"<"):
+                    rows["text"].append(_decode_html(payload, ctype))
+                    rows[DROP_REASON].append(None)
+                else:
+                    rows["text"].append("")
+                    rows[DROP_REASON].append(f"unsupported_content_type:{mime or 'unknown'}")
+                ordinal += 1
+                if len(rows["id"]) >= _WARC_BATCH:
+                    yield flush()
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+        quarantine.append(QuarantineRecord(source, ordinal, f"unreadable WARC from record {ordinal} on: {type(exc).__name__}: {exc}"))
+    yield flush()
+
+
+def _decode_html(payload: bytes, content_type: str) -> str:
+    charset = None
+    if "charset=" in content_type.lower():
+        charset = content_type.lower().split("charset=")[1].split(";")[0].strip().strip('"')
+    for enc in filter(None, (charset, "utf-8")):
+        try:
+            return payload.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    try:
+        import cchardet
+
+        guess = cchardet.detect(payload[:65536]).get("encoding")
+        if guess:
+            return payload.decode(guess, errors="replace")
+    except (ImportError, LookupError):
+        pass
+    return payload.decode("utf-8", errors="replace")
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def read_shard(shard: InputShard, opts: ReaderOptions) -> Iterator[ReadBatch]:
+    """Every batch of one shard, in a deterministic order."""
+    kind = shard.kind
+    if kind == "text-files":
+        yield from read_text_files(shard.paths, shard.sources, opts)
+        return
+    path, source = shard.paths[0], shard.sources[0]
+    if kind == "jsonl":
+        yield from read_jsonl(path, source, opts)
+    elif kind == "parquet":
+        yield from read_parquet(path, source, opts)
+    elif kind == "text-lines":
+        yield from read_text_lines(path, source, opts)
+    elif kind == "warc":
+        yield from read_warc(path, source, opts)
+    elif kind == "hf-arrow":
+        yield from read_hf_arrow(path, source, opts)
+    elif kind == "hf-load":
+        assert shard.row_range is not None
+        yield from read_hf_load(path, source, opts, shard.row_range)
+    else:
+        raise ValueError(f"unknown shard kind {kind!r}")

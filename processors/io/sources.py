@@ -1,0 +1,193 @@
+"""Turn the user's ``--input`` values into a deterministic list of shards.
+
+A shard is the unit of work, of resume and of output: one input file, one Arrow file
+of a Hugging Face dataset, a row range of a ``load_dataset`` dataset, or a group of
+small text files.  The list is sorted so that shard ``00007`` means the same input in
+every rerun of a command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+import re
+from pathlib import Path
+
+from processors.errors import InputError
+
+FORMATS = ("auto", "jsonl", "parquet", "text", "warc", "hf")
+_COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2")
+_EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".txt": "text",
+    ".text": "text",
+    ".warc": "warc",
+    ".arrow": "hf-arrow",
+}
+#: small text files (one document each) are grouped so a shard is not a single line.
+TEXT_FILES_PER_SHARD = 1000
+#: rows per shard for datasets loaded through ``datasets.load_dataset``.
+HF_ROWS_PER_SHARD = 100_000
+
+
+@dataclasses.dataclass(frozen=True)
+class InputShard:
+    """One unit of work: which reader, which files (or rows), and the names to record."""
+
+    index: int
+    kind: str
+    paths: tuple[str, ...]
+    sources: tuple[str, ...]
+    #: for ``hf-load`` shards: the row range ``[start, stop)`` of the loaded split.
+    row_range: tuple[int, int] | None = None
+
+    @property
+    def shard_id(self) -> str:
+        return f"{self.index:05d}"
+
+    def describe(self) -> str:
+        extra = f" rows {self.row_range[0]}-{self.row_range[1]}" if self.row_range else ""
+        more = f" (+{len(self.paths) - 1} files)" if len(self.paths) > 1 else ""
+        return f"{self.sources[0]}{more}{extra}"
+
+    def size_bytes(self) -> int:
+        total = 0
+        for p in self.paths:
+            try:
+                total += os.path.getsize(p)
+            except OSError:
+                pass
+        return total
+
+
+def strip_compression(name: str) -> tuple[str, str | None]:
+    lower = name.lower()
+    for ext in _COMPRESSIONS:
+        if lower.endswith(ext):
+            return name[: -len(ext)], ext
+    return name, None
+
+
+def detect_format(path: str) -> str | None:
+    """The reader kind for a file name, or None when the extension is not one we read."""
+    base, _ = strip_compression(os.path.basename(path))
+    lower = base.lower()
+    if lower.endswith(".warc") or ".warc." in lower:
+        return "warc"
+    return _EXTENSIONS.get(os.path.splitext(lower)[1])
+
+
+def _is_hf_saved_dataset(path: Path) -> bool:
+    return (path / "state.json").is_file() and (path / "dataset_info.json").is_file()
+
+
+def _hf_saved_arrow_files(path: Path, split: str) -> list[Path]:
+    """Arrow files of a ``save_to_disk`` Dataset or of one split of a DatasetDict."""
+    if (path / "dataset_dict.json").is_file():
+        splits = json.loads((path / "dataset_dict.json").read_text())["splits"]
+        if split not in splits:
+            raise InputError(f"{path} has splits {', '.join(splits)}; pass --hf-split with one of them")
+        path = path / split
+    state = json.loads((path / "state.json").read_text())
+    return [path / f["filename"] for f in state.get("_data_files", [])]
+
+
+def _expand(spec: str, fmt: str) -> list[tuple[str, str, str]]:
+    """(kind, path, source name) for every file one ``--input`` value names."""
+    path = Path(spec)
+    if any(ch in spec for ch in "*?["):
+        matches = sorted(glob.glob(spec, recursive=True))
+        if not matches:
+            raise InputError(f"--input {spec!r} matches no file")
+        root = Path(re.split(r"[*?\[]", spec, maxsplit=1)[0])
+        if not root.is_dir():
+            root = root.parent
+        files = [m for m in matches if os.path.isfile(m)]
+        return [_classify(m, fmt, os.path.relpath(m, root)) for m in files]
+    if not path.exists():
+        raise InputError(f"--input {spec!r} does not exist; pass a file, a directory or a glob")
+    if path.is_dir():
+        found = []
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith("."):
+                    continue
+                full = os.path.join(dirpath, name)
+                kind = fmt if fmt not in ("auto",) else detect_format(full)
+                if kind is None:
+                    continue
+                found.append(_classify(full, fmt, os.path.relpath(full, path)))
+        if not found:
+            raise InputError(f"--input {spec!r} holds no file babelmill reads (.jsonl[.gz|.zst], .parquet, .txt, .warc[.gz], HF dataset)")
+        return found
+    return [_classify(str(path), fmt, path.name)]
+
+
+def _classify(path: str, fmt: str, source: str) -> tuple[str, str, str]:
+    kind = detect_format(path) if fmt == "auto" else fmt
+    if kind is None:
+        raise InputError(f"cannot tell the format of {path!r} from its name; pass --format ({', '.join(FORMATS[1:])})")
+    if kind == "hf":
+        kind = "hf-arrow"
+    return kind, path, source
+
+
+def discover_shards(inputs: list[str] | tuple[str, ...], fmt: str = "auto", text_mode: str = "line", hf_split: str = "train") -> list[InputShard]:
+    """Resolve inputs to shards; raises :class:`InputError` with a one-line reason."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if not inputs:
+        raise InputError("no --input given")
+    files: list[tuple[str, str, str]] = []
+    for spec in inputs:
+        path = Path(spec)
+        if fmt == "hf" and path.is_dir() and not (_is_hf_saved_dataset(path) or (path / "dataset_dict.json").is_file()):
+            files.append(("hf-load", str(path), path.name))
+            continue
+        if path.is_dir() and fmt in ("auto", "hf") and (_is_hf_saved_dataset(path) or (path / "dataset_dict.json").is_file()):
+            files.extend(("hf-arrow", str(p), f"{path.name}/{p.relative_to(path)}") for p in _hf_saved_arrow_files(path, hf_split))
+            continue
+        files.extend(_expand(spec, fmt))
+    seen: set[str] = set()
+    unique = []
+    for item in files:
+        if item[1] not in seen:
+            seen.add(item[1])
+            unique.append(item)
+
+    shards: list[InputShard] = []
+    text_group: list[tuple[str, str]] = []
+
+    def flush_text_group() -> None:
+        if text_group:
+            shards.append(InputShard(len(shards), "text-files", tuple(p for p, _ in text_group), tuple(s for _, s in text_group)))
+            text_group.clear()
+
+    for kind, path, source in unique:
+        if kind == "text" and text_mode == "file":
+            text_group.append((path, source))
+            if len(text_group) >= TEXT_FILES_PER_SHARD:
+                flush_text_group()
+            continue
+        if kind == "hf-load":
+            for start, stop in _hf_load_ranges(path, hf_split):
+                shards.append(InputShard(len(shards), kind, (path,), (f"{source}[{hf_split}]",), (start, stop)))
+            continue
+        shards.append(InputShard(len(shards), kind if kind != "text" else "text-lines", (path,), (source,)))
+    flush_text_group()
+    return shards
+
+
+def _hf_load_ranges(path: str, split: str) -> list[tuple[int, int]]:
+    from processors.io.readers import load_hf_dataset
+
+    n = len(load_hf_dataset(path, split))
+    if n == 0:
+        return [(0, 0)]
+    return [(s, min(s + HF_ROWS_PER_SHARD, n)) for s in range(0, n, HF_ROWS_PER_SHARD)]

@@ -1,0 +1,180 @@
+"""Writers for one shard's outputs, atomic by construction.
+
+Every file is written under a temporary name in its final directory and renamed into
+place only when the whole shard succeeded, so a crash leaves either a finished file or
+a temporary one that the next run removes, never a truncated file under a real name.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from processors.io.records import QuarantineRecord
+
+OUTPUT_FORMATS = ("parquet", "jsonl")
+TMP_MARK = ".tmp-"
+
+
+def tmp_path_for(final: Path) -> Path:
+    return final.with_name(f".{final.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def atomic_write_bytes(final: Path, data: bytes) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path_for(final)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+
+
+def remove_stale_tmp(directory: Path) -> int:
+    """Delete temporary files a killed run left behind; returns how many."""
+    removed = 0
+    if not directory.exists():
+        return 0
+    for path in directory.rglob(f".*{TMP_MARK}*"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _unify(tables: list[pa.Table]) -> pa.Table:
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+class TableSink:
+    """Rows of one kind (kept or rejected) for one shard, in Parquet (zstd) or JSONL."""
+
+    def __init__(self, final: Path, fmt: str = "parquet", row_group_rows: int = 100_000, always_write: bool = False) -> None:
+        if fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"unknown output format {fmt!r}")
+        self.final = final
+        self.fmt = fmt
+        self.row_group_rows = row_group_rows
+        self.always_write = always_write
+        self.rows = 0
+        self._tmp: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._fh: Any = None
+        self._schema: pa.Schema | None = None
+        self._pending: list[pa.Table] = []
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            if self._schema is None and not self._pending:
+                self._pending.append(table.slice(0, 0))
+            return
+        self.rows += table.num_rows
+        if self.fmt == "jsonl":
+            self._open()
+            pl.from_arrow(table).write_ndjson(self._fh)  # type: ignore[union-attr]
+            return
+        if self._schema is None:
+            self._schema = table.schema
+            self._open()
+        if table.schema != self._schema:
+            try:
+                table = table.select(self._schema.names).cast(self._schema)
+            except (pa.ArrowInvalid, KeyError, ValueError):
+                # A batch whose columns differ (rows rejected at different stages): keep it for a unified write.
+                self._pending.append(table)
+                return
+        self._writer.write_table(table, row_group_size=self.row_group_rows)  # type: ignore[union-attr]
+
+    def _open(self) -> None:
+        if self._tmp is not None:
+            return
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = tmp_path_for(self.final)
+        if self.fmt == "jsonl":
+            self._fh = open(self._tmp, "wb")
+        else:
+            assert self._schema is not None
+            self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
+
+    def commit(self) -> Path | None:
+        """Close and rename into place; returns the final path (None if nothing written)."""
+        pending = [t for t in self._pending if t.num_rows]
+        if self.fmt == "parquet" and pending:
+            # Rare: tables whose schema differs from the first; rewrite everything unified.
+            written = []
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+                written = [pq.read_table(self._tmp)]
+                os.unlink(self._tmp)  # type: ignore[arg-type]
+                self._tmp = None
+            merged = _unify(written + pending)
+            self._schema = merged.schema
+            self._pending = []
+            self._open()
+            self._writer.write_table(merged, row_group_size=self.row_group_rows)  # type: ignore[union-attr]
+        if self._tmp is None:
+            if not self.always_write:
+                return None
+            empty = self._pending[0] if self._pending else None
+            if self.fmt == "jsonl":
+                self._open()
+            else:
+                self._schema = empty.schema if empty is not None else pa.schema([])
+                self._open()
+        if self._writer is not None:
+            self._writer.close()
+        if self._fh is not None:
+            self._fh.close()
+        assert self._tmp is not None
+        os.replace(self._tmp, self.final)
+        return self.final
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._fh is not None:
+            self._fh.close()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+
+
+class QuarantineSink:
+    """Malformed records of one shard as JSONL, one object per record with its ``error``."""
+
+    def __init__(self, final: Path) -> None:
+        self.final = final
+        self.rows = 0
+        self._fh: Any = None
+        self._tmp: Path | None = None
+
+    def write(self, records: list[QuarantineRecord]) -> None:
+        if not records:
+            return
+        if self._fh is None:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp = tmp_path_for(self.final)
+            self._fh = open(self._tmp, "wb")
+        for rec in records:
+            self._fh.write(orjson.dumps(rec.to_dict()) + b"\n")
+        self.rows += len(records)
+
+    def commit(self) -> Path | None:
+        if self._fh is None:
+            return None
+        self._fh.close()
+        assert self._tmp is not None
+        os.replace(self._tmp, self.final)
+        return self.final
+
+    def abort(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)

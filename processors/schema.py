@@ -1,0 +1,53 @@
+"""Column contracts for the batches that flow between stages (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+#: Document rows.  ``meta`` holds every input field that is not mapped to another
+#: column, as a JSON object string, so that heterogeneous inputs still share one schema.
+DOC_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("lang", pa.string()),
+        pa.field("lang_score", pa.float32()),
+        pa.field("source", pa.string()),
+        pa.field("meta", pa.string()),
+    ]
+)
+
+DOC_COLUMNS = tuple(DOC_SCHEMA.names)
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """Cast the contract columns to their declared types and put them first.
+
+    Stages may add columns; those are kept after the contract columns.  Columns typed
+    ``null`` (a batch where a value was never set) are cast to the declared type so
+    that every shard of a run writes the same schema.
+    """
+    columns = []
+    fields = []
+    for field in DOC_SCHEMA:
+        if field.name in table.column_names:
+            col = table.column(field.name)
+            if col.type != field.type:
+                col = col.cast(field.type)
+        else:
+            col = pa.nulls(table.num_rows, field.type)
+        columns.append(col)
+        fields.append(field)
+    for name in table.column_names:
+        if name in DOC_COLUMNS:
+            continue
+        col = table.column(name)
+        if pa.types.is_null(col.type):
+            col = col.cast(pa.string())
+        columns.append(col)
+        fields.append(pa.field(name, col.type))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def empty_docs() -> pa.Table:
+    return DOC_SCHEMA.empty_table()
