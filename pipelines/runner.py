@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -136,6 +138,12 @@ def _chain_resources(stages: list[Stage]) -> Resources:
 
 def init_ray(opts: EngineOptions) -> float:
     """Join the cluster at ``ray_address`` or start an embedded one; returns seconds spent."""
+    if not opts.ray_address:
+        # An embedded Ray serves this process only: keep it on the loopback interface.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        constants = sys.modules.get("ray._private.ray_constants")
+        if constants is not None:
+            constants.ENABLE_RAY_CLUSTER = os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] not in ("0", "false", "False")
     import ray
 
     if ray.is_initialized():
