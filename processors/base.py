@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - registers pa.compute
 
 DROP_REASON = "drop_reason"
 
@@ -71,16 +72,21 @@ class Filter(Stage):
     """
 
     name: ClassVar[str] = "filter"
+    #: columns ``decide`` reads; only these are converted to polars (None: all).
+    columns: ClassVar[tuple[str, ...] | None] = None
 
     def decide(self, df: pl.DataFrame) -> pl.Expr | pl.Series:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        df = pl.from_arrow(batch)
+        df = pl.from_arrow(batch.select(list(self.columns)) if self.columns is not None else batch)
         assert isinstance(df, pl.DataFrame)
         reason = self.decide(df)
-        if isinstance(reason, pl.Series):
-            df = df.with_columns(reason.cast(pl.String).alias(DROP_REASON))
-        else:
-            df = df.with_columns(reason.cast(pl.String).alias(DROP_REASON))
-        return df.to_arrow()
+        if isinstance(reason, pl.Expr):
+            reason = df.select(reason.alias(DROP_REASON)).to_series()
+        column = reason.cast(pl.String).to_arrow()
+        if DROP_REASON in batch.column_names:
+            # An earlier decision in the same stage wins; fill only the undecided rows.
+            column = pa.compute.coalesce(batch.column(DROP_REASON), column)
+            return batch.set_column(batch.column_names.index(DROP_REASON), DROP_REASON, column)
+        return batch.append_column(DROP_REASON, column)

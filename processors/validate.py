@@ -17,6 +17,7 @@ class EmptyTextFilter(Filter):
     """
 
     name: ClassVar[str] = "validate"
+    columns: ClassVar[tuple[str, ...]] = ("text",)
 
     def __init__(self, min_chars: int = 1) -> None:
         self.min_chars = min_chars

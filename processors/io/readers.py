@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
@@ -64,48 +65,56 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
 
     Rows whose text is missing, not a string or over the size limit are quarantined;
     the fields not mapped to a contract column are kept as a JSON object in ``meta``.
+    The text column is passed through zero-copy: only the small columns go through
+    polars expressions.
     """
     n = table.num_rows
     if n == 0:
         return ReadBatch()
-    df = pl.from_arrow(table)
-    assert isinstance(df, pl.DataFrame)
-    df = df.with_columns(pl.int_range(start, start + n, dtype=pl.Int64, eager=True).alias("__ord"))
     tf, idf = opts.text_field, opts.id_field
-    input_cols = [c for c in df.columns if c != "__ord"]
-    raw_json = pl.struct(input_cols).struct.json_encode() if input_cols else pl.lit("{}")
+    names = table.column_names
 
-    dtype = df.schema.get(tf)
-    if dtype is not None and dtype == pl.Categorical:
-        df = df.with_columns(pl.col(tf).cast(pl.String))
-        dtype = pl.String
-    if dtype is None or dtype == pl.Null or dtype != pl.String:
-        why = f"missing text field {tf!r}" if dtype is None or dtype == pl.Null else f"text field {tf!r} is {dtype}, expected a string"
-        bad = df.select(pl.col("__ord"), raw_json.alias("__raw"))
-        return ReadBatch(quarantine=[QuarantineRecord(source, o, why, raw=r) for o, r in bad.iter_rows()])
+    def raw_json(t: pa.Table) -> list[str]:
+        df = pl.from_arrow(t)
+        assert isinstance(df, pl.DataFrame)
+        return df.select(pl.struct(df.columns).struct.json_encode()).to_series().to_list() if df.width else ["{}"] * t.num_rows
 
-    nbytes = pl.col(tf).str.len_bytes()
-    error = (
-        pl.when(pl.col(tf).is_null())
-        .then(pl.lit(f"missing text field {tf!r}"))
-        .when(nbytes > opts.max_record_bytes)
-        .then(pl.format("text of {} bytes exceeds --max-record-bytes {}", nbytes, pl.lit(opts.max_record_bytes)))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
-    df = df.with_columns(error.alias("__err"))
+    text = table.column(tf) if tf in names else None
+    if text is not None and pa.types.is_dictionary(text.type):
+        text = text.cast(pa.string())
+    if text is None or not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type) or pa.types.is_string_view(text.type)):
+        why = f"missing text field {tf!r}" if text is None or pa.types.is_null(text.type) else f"text field {tf!r} is {text.type}, expected a string"
+        return ReadBatch(quarantine=[QuarantineRecord(source, start + i, why, raw=r) for i, r in enumerate(raw_json(table))])
+    text = text.cast(pa.string()) if not pa.types.is_string(text.type) else text
+
     quarantine: list[QuarantineRecord] = []
-    if df["__err"].null_count() != n:
-        bad = df.filter(pl.col("__err").is_not_null()).select("__ord", "__err", raw_json.alias("__raw"))
-        quarantine = [QuarantineRecord(source, o, e, raw=r) for o, e, r in bad.iter_rows()]
-        df = df.filter(pl.col("__err").is_null())
+    nbytes = pc.binary_length(text)
+    bad = pc.or_kleene(pc.is_null(text), pc.greater(nbytes, opts.max_record_bytes))
+    bad = pc.fill_null(bad, True)
+    if pc.any(bad).as_py():
+        bad_idx = pc.indices_nonzero(bad).to_pylist()
+        bad_rows = table.take(bad_idx)
+        for i, r, size in zip(bad_idx, raw_json(bad_rows), pc.binary_length(bad_rows.column(tf)).to_pylist()):
+            why = f"missing text field {tf!r}" if size is None else f"text of {size} bytes exceeds --max-record-bytes {opts.max_record_bytes}"
+            quarantine.append(QuarantineRecord(source, start + i, why, raw=r))
+        keep = pc.invert(bad)
+        table = table.filter(keep)
+        ordinals = pc.add(pc.indices_nonzero(keep), start)
+        text = table.column(tf)
+    else:
+        ordinals = pa.array(np.arange(start, start + n, dtype=np.int64))
 
+    small = [c for c in table.column_names if c != tf]
+    df = pl.from_arrow(table.select(small)) if small else pl.DataFrame()
+    assert isinstance(df, pl.DataFrame)
+    df = df.with_columns(pl.Series("__ord", ordinals))
     generated = pl.format("{}:{}", pl.lit(source), pl.col("__ord"))
     if idf in df.columns and df.schema[idf] != pl.Null:
         id_expr = (pl.col(idf).struct.json_encode() if df.schema[idf] == pl.Struct else pl.col(idf).cast(pl.String)).fill_null(generated)
     else:
         id_expr = generated
-    mapped = {tf, idf}
-    exprs: list[pl.Expr] = [id_expr.alias("id"), pl.col(tf).alias("text")]
+    mapped = {idf}
+    exprs: list[pl.Expr] = [id_expr.alias("id")]
     for name, want in _PASSTHROUGH.items():
         have = df.schema.get(name)
         if have is not None and (have == want or (want == pl.Float32 and have.is_numeric())):
@@ -113,10 +122,21 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
             mapped.add(name)
         else:
             exprs.append(pl.lit(None, dtype=want).alias(name))
-    exprs.append(pl.lit(source).alias("source"))
-    rest = [c for c in input_cols if c not in mapped]
+    rest = [c for c in small if c not in mapped]
     exprs.append((pl.struct(rest).struct.json_encode() if rest else pl.lit(None, dtype=pl.String)).alias("meta"))
-    docs = df.select(exprs).to_arrow()
+    exprs.append(pl.lit(source, dtype=pl.String).alias("source"))
+    cols = df.select(exprs).to_arrow()
+    docs = pa.Table.from_arrays(
+        [
+            cols.column("id"),
+            text,
+            cols.column("lang"),
+            cols.column("lang_score"),
+            cols.column("source"),
+            cols.column("meta"),
+        ],
+        names=list(DOC_SCHEMA.names),
+    )
     return ReadBatch(docs=conform(docs), quarantine=quarantine)
 
 
@@ -167,21 +187,26 @@ def _check_record(obj: Any, opts: ReaderOptions) -> str | None:
 
 
 def _iter_chunks(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
-    """Yield pieces of the stream that end on a line boundary (the last may not)."""
-    carry = b""
+    """Yield pieces of the stream that end on a line boundary (the last may not).
+
+    Each piece is one read plus the rest of its last line, so a long line makes a
+    longer piece rather than a split record.
+    """
+    readline = getattr(stream, "readline", None)
     while True:
         data = stream.read(chunk_bytes)
         if not data:
-            break
-        buf = carry + data if carry else data
-        cut = buf.rfind(b"\n")
-        if cut < 0:
-            carry = buf
-            continue
-        carry = buf[cut + 1 :]
-        yield buf[: cut + 1]
-    if carry:
-        yield carry
+            return
+        if not data.endswith(b"\n"):
+            if readline is not None:
+                data += readline()
+            else:  # pragma: no cover - all our streams have readline
+                while not data.endswith(b"\n"):
+                    more = stream.read(1 << 16)
+                    if not more:
+                        break
+                    data += more
+        yield data
 
 
 def _parse_jsonl_lines(chunk: bytes, start: int, source: str, opts: ReaderOptions) -> tuple[ReadBatch, int]:
@@ -230,16 +255,14 @@ def _fast_parse(chunk: bytes, opts: ReaderOptions) -> pa.Table | None:
     if longest > opts.max_record_bytes:
         return None
     try:
-        # pyarrow does not validate UTF-8; Python's decoder does, at memory speed.
-        chunk.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    try:
-        return pa_json.read_json(
-            io.BytesIO(chunk),
+        table = pa_json.read_json(
+            pa.BufferReader(chunk),
             read_options=pa_json.ReadOptions(use_threads=True, block_size=max(1 << 20, longest + 2)),
             parse_options=pa_json.ParseOptions(newlines_in_values=False),
         )
+        # The JSON parser does not check UTF-8; Arrow's full validation does, at memory speed.
+        table.validate(full=True)
+        return table
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         log.debug("fast JSON parse failed (%s); parsing the chunk line by line", exc)
         return None

@@ -32,8 +32,6 @@ def atomic_write_bytes(final: Path, data: bytes) -> None:
     tmp = tmp_path_for(final)
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
     os.replace(tmp, final)
 
 

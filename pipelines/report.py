@@ -1,0 +1,499 @@
+"""The run report: ``report.html`` plus PNG plots in ``report/``, for people to open.
+
+Statistics come from one lazy, streaming group-by over the kept and rejected files
+(only ``text`` length, ``lang`` and ``lang_score`` are read), so the memory used does
+not grow with the row count; the counts per stage come from the ledger, which is the
+source of truth.  Plots are drawn on a plain Agg canvas (no pyplot, no display, no
+global backend switch), and every file is written under a temporary name first.
+"""
+
+from __future__ import annotations
+
+import glob
+import html
+import logging
+import math
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import polars as pl
+
+from pipelines import __version__
+from pipelines.ledger import Ledger
+from processors.io.writers import atomic_write_bytes, tmp_path_for
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+log = logging.getLogger(__name__)
+
+REPORT_DIR = "report"
+#: LID score histogram: bins of 0.02 over [0, 1].
+SCORE_BINS = 50
+#: Length histogram: bins per decade of characters (log scale).
+LEN_BINS_PER_DECADE = 10
+TOP_LANGS = 30
+TOP_REASONS = 20
+UNDETERMINED = "und"
+#: Every plot this module may write; stale ones from an earlier report are removed.
+PLOT_NAMES = ("stages", "drop_reasons", "languages", "lid_scores", "lengths", "kept_rejected")
+
+_KEPT_COLOR = "#2a7ab0"
+_REJECTED_COLOR = "#d9623b"
+_QUARANTINE_COLOR = "#8c6bb1"
+_IN_COLOR = "#9bb7cc"
+
+
+@dataclass
+class SideStats:
+    """Histograms of one side (kept or rejected), small whatever the row count."""
+
+    docs: int = 0
+    chars: int = 0
+    files: int = 0
+    langs: Counter = field(default_factory=Counter)
+    scores: list[int] = field(default_factory=lambda: [0] * SCORE_BINS)
+    scores_null: int = 0
+    lengths: Counter = field(default_factory=Counter)  # len bin -> docs; bin -1 is the empty text
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def scored(self) -> int:
+        return sum(self.scores)
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+def _collect(lf: pl.LazyFrame) -> pl.DataFrame:
+    try:
+        return lf.collect(engine="streaming")
+    except TypeError:  # polars without the engine argument
+        return lf.collect()
+
+
+def _binned(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per (lang, score bin, length bin): the only thing the report needs."""
+    n = pl.col("text").str.len_chars().fill_null(0).cast(pl.Int64)
+    lang = pl.col("lang").cast(pl.String)
+    score = pl.col("lang_score").cast(pl.Float64)
+    return (
+        lf.select(
+            pl.when(lang.is_null() | (lang.str.strip_chars() == "")).then(pl.lit(UNDETERMINED)).otherwise(lang).alias("lang"),
+            (score.clip(0.0, 1.0) * SCORE_BINS).floor().cast(pl.Int32).clip(0, SCORE_BINS - 1).alias("score_bin"),
+            pl.when(n == 0).then(pl.lit(-1)).otherwise((n.cast(pl.Float64).log10() * LEN_BINS_PER_DECADE + 1e-9).floor()).cast(pl.Int32).alias("len_bin"),
+            n.alias("n"),
+        )
+        .group_by("lang", "score_bin", "len_bin")
+        .agg(pl.len().alias("docs"), pl.col("n").sum().alias("chars"))
+    )
+
+
+def _scan(files: list[str], fmt: str) -> pl.LazyFrame:
+    schema = {"text": pl.String, "lang": pl.String, "lang_score": pl.Float64}
+    if fmt == "jsonl":
+        return pl.scan_ndjson(files, schema=schema)
+    return pl.scan_parquet(
+        files, schema=schema, missing_columns="insert", extra_columns="ignore", cast_options=pl.ScanCastOptions(float_cast="upcast")
+    )
+
+
+def _scan_one(path: str, fmt: str) -> pl.LazyFrame:
+    """Slow path for a file the multi-file scan refused: take what columns it has."""
+    if fmt == "jsonl":
+        return _scan([path], fmt)
+    have = pl.read_parquet_schema(path)
+    lf = pl.scan_parquet(path)
+    cols = [pl.col(c).cast(t, strict=False) if c in have else pl.lit(None, dtype=t).alias(c) for c, t in (("text", pl.String), ("lang", pl.String), ("lang_score", pl.Float64))]
+    return lf.select(cols)
+
+
+def _fold(stats: SideStats, agg: pl.DataFrame) -> None:
+    for lang, score_bin, len_bin, docs, chars in agg.iter_rows():
+        stats.docs += docs
+        stats.chars += chars or 0
+        stats.langs[lang] += docs
+        stats.lengths[len_bin] += docs
+        if score_bin is None:
+            stats.scores_null += docs
+        else:
+            stats.scores[score_bin] += docs
+
+
+def side_stats(files: list[str], fmt: str) -> SideStats:
+    """Aggregate one side's files; a file that cannot be read is reported, not fatal."""
+    stats = SideStats(files=len(files))
+    if not files:
+        return stats
+    try:
+        _fold(stats, _collect(_binned(_scan(files, fmt))))
+        return stats
+    except Exception as exc:  # noqa: BLE001 - fall back to file by file, isolating the bad one
+        log.debug("multi-file scan failed (%s); reading file by file", exc)
+    for path in files:
+        try:
+            _fold(stats, _collect(_binned(_scan_one(path, fmt))))
+        except Exception as exc:  # noqa: BLE001
+            stats.errors.append(f"{os.path.basename(path)}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
+    return stats
+
+
+# ---------------------------------------------------------------------------- plots
+
+
+def _label(text: str, width: int = 48) -> str:
+    """Data strings as plain matplotlib text: no mathtext, bounded width."""
+    text = " ".join(str(text).split())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+_DPI = 100
+
+
+def _new_figure(width: float, height: float, left_px: float = 70, bottom_px: float = 50, top_px: float = 34, right_px: float = 24) -> "Figure":
+    """Margins in pixels, set by hand: a layout engine costs more than the drawing here."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=_DPI)
+    FigureCanvasAgg(fig)
+    w, h = width * _DPI, height * _DPI
+    fig.subplots_adjust(left=min(0.6, left_px / w), right=1 - right_px / w, bottom=min(0.5, bottom_px / h), top=1 - top_px / h)
+    return fig
+
+
+def _label_px(labels: list[str]) -> float:
+    """Room for y tick labels: about 7 px per character at the default 10 pt."""
+    return 16 + 7 * max((len(x) for x in labels), default=4)
+
+
+def _style(ax: Any) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="both", color="#e4e4e4", linewidth=0.7)
+    ax.set_axisbelow(True)
+
+
+def _save(fig: "Figure", path: Path) -> None:
+    tmp = tmp_path_for(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # missing glyphs for exotic scripts in labels
+            fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _hbar(ax: Any, labels: list[str], values: list[int], color: str) -> None:
+    pos = list(range(len(labels)))
+    ax.barh(pos, values, color=color)
+    ax.set_yticks(pos, labels)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter("{x:,.0f}")
+    _style(ax)
+    ax.grid(axis="y", visible=False)
+
+
+def plot_stages(ledger: Ledger) -> "Figure | None":
+    if not ledger.stages or ledger.input == 0:
+        return None
+    names = [s.name for s in ledger.stages]
+    fig = _new_figure(max(6.0, 1.1 * len(names) + 2), 4.2)
+    ax = fig.add_subplot()
+    xs = list(range(len(names)))
+    w = 0.4
+    ax.bar([x - w / 2 for x in xs], [s.rows_in for s in ledger.stages], w, label="in", color=_IN_COLOR)
+    ax.bar([x + w / 2 for x in xs], [s.kept for s in ledger.stages], w, label="kept", color=_KEPT_COLOR)
+    ax.set_xticks(xs, [_label(n, 20) for n in names], rotation=30 if len(names) > 5 else 0, ha="right" if len(names) > 5 else "center")
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    ax.set_ylabel("documents")
+    ax.set_title("Documents per stage")
+    ax.legend(frameon=False)
+    _style(ax)
+    ax.grid(axis="x", visible=False)
+    return fig
+
+
+def drop_reason_rows(ledger: Ledger) -> list[tuple[str, str, int]]:
+    rows = [(s.name, reason, n) for s in ledger.stages for reason, n in s.dropped.items() if n]
+    return sorted(rows, key=lambda r: (-r[2], r[0], r[1]))
+
+
+def plot_drop_reasons(ledger: Ledger) -> "Figure | None":
+    rows = drop_reason_rows(ledger)
+    if not rows:
+        return None
+    shown = rows[:TOP_REASONS]
+    labels = [_label(f"{r} [{s}]") for s, r, _ in shown]
+    fig = _new_figure(8.0, 1.0 + 0.28 * len(shown), left_px=_label_px(labels))
+    ax = fig.add_subplot()
+    _hbar(ax, labels, [n for _, _, n in shown], _REJECTED_COLOR)
+    more = f" (top {TOP_REASONS} of {len(rows)})" if len(rows) > TOP_REASONS else ""
+    ax.set_title(f"Drop reasons [stage]{more}")
+    ax.set_xlabel("documents")
+    return fig
+
+
+def plot_languages(kept: SideStats) -> "Figure | None":
+    if not kept.langs:
+        return None
+    top = kept.langs.most_common(TOP_LANGS)
+    labels = [_label(lang) for lang, _ in top]
+    fig = _new_figure(7.0, 1.0 + 0.22 * len(top), left_px=_label_px(labels))
+    ax = fig.add_subplot()
+    _hbar(ax, labels, [n for _, n in top], _KEPT_COLOR)
+    rest = len(kept.langs) - len(top)
+    ax.set_title(f"Languages of kept documents (top {TOP_LANGS} of {len(kept.langs)})" if rest > 0 else "Languages of kept documents")
+    ax.set_xlabel("documents")
+    return fig
+
+
+def plot_lid_scores(kept: SideStats, rejected: SideStats) -> "Figure | None":
+    if kept.scored + rejected.scored == 0:
+        return None
+    fig = _new_figure(7.0, 3.8)
+    ax = fig.add_subplot()
+    edges = [i / SCORE_BINS for i in range(SCORE_BINS + 1)]
+    for stats, name, color in ((kept, "kept", _KEPT_COLOR), (rejected, "rejected", _REJECTED_COLOR)):
+        if stats.scored:
+            ax.stairs(stats.scores, edges, label=f"{name} ({stats.scored:,})", color=color, fill=name == "kept", alpha=0.55 if name == "kept" else 1.0, linewidth=1.5)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("language ID score")
+    ax.set_ylabel("documents")
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    nulls = kept.scores_null + rejected.scores_null
+    ax.set_title("LID score distribution" + (f" ({nulls:,} documents without a score)" if nulls else ""))
+    ax.legend(frameon=False, loc="upper left")
+    _style(ax)
+    return fig
+
+
+def _len_edges(lo: int, hi: int) -> list[float]:
+    return [10 ** (b / LEN_BINS_PER_DECADE) for b in range(lo, hi + 2)]
+
+
+def plot_lengths(kept: SideStats, rejected: SideStats) -> "Figure | None":
+    bins = [b for b in set(kept.lengths) | set(rejected.lengths) if b >= 0]
+    if not bins:
+        return None
+    lo, hi = min(bins), max(bins)
+    edges = _len_edges(lo, hi)
+    fig = _new_figure(7.0, 3.8)
+    ax = fig.add_subplot()
+    for stats, name, color in ((kept, "kept", _KEPT_COLOR), (rejected, "rejected", _REJECTED_COLOR)):
+        values = [stats.lengths.get(b, 0) for b in range(lo, hi + 1)]
+        if any(values):
+            ax.stairs(values, edges, label=f"{name} ({sum(values):,})", color=color, fill=name == "kept", alpha=0.55 if name == "kept" else 1.0, linewidth=1.5)
+    ax.set_xscale("log")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel("document length (characters, log scale)")
+    ax.set_ylabel("documents")
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    empty = kept.lengths.get(-1, 0) + rejected.lengths.get(-1, 0)
+    ax.set_title("Document length" + (f" ({empty:,} empty documents not shown)" if empty else ""))
+    ax.legend(frameon=False)
+    _style(ax)
+    return fig
+
+
+def plot_kept_rejected(ledger: Ledger, kept: SideStats, rejected: SideStats) -> "Figure | None":
+    if ledger.input == 0:
+        return None
+    both = kept.langs + rejected.langs
+    langs = [lang for lang, _ in both.most_common(15)]
+    fig = _new_figure(10.0, max(3.6, 1.0 + 0.28 * len(langs)))
+    grid = fig.add_gridspec(1, 2, width_ratios=(1, 2.2)) if langs else fig.add_gridspec(1, 1)
+    ax = fig.add_subplot(grid[0, 0])
+    names = ["kept", "rejected", "quarantined"]
+    values = [ledger.kept, ledger.rejected, ledger.quarantined]
+    ax.bar(names, values, color=[_KEPT_COLOR, _REJECTED_COLOR, _QUARANTINE_COLOR])
+    for i, v in enumerate(values):
+        ax.text(i, v, f"{v:,}\n{v / ledger.input:.1%}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(0, max(values) * 1.25 or 1)
+    ax.yaxis.set_major_formatter("{x:,.0f}")
+    ax.set_title("Where the input went")
+    _style(ax)
+    ax.grid(axis="x", visible=False)
+    if langs:
+        ax2 = fig.add_subplot(grid[0, 1])
+        pos = list(range(len(langs)))
+        k = [kept.langs.get(lang, 0) for lang in langs]
+        r = [rejected.langs.get(lang, 0) for lang in langs]
+        ax2.barh(pos, k, color=_KEPT_COLOR, label="kept")
+        ax2.barh(pos, r, left=k, color=_REJECTED_COLOR, label="rejected")
+        ax2.set_yticks(pos, [_label(x, 24) for x in langs])
+        ax2.invert_yaxis()
+        ax2.xaxis.set_major_formatter("{x:,.0f}")
+        ax2.set_title("Kept vs rejected by language (top 15)")
+        ax2.legend(frameon=False, loc="lower right")
+        _style(ax2)
+        ax2.grid(axis="y", visible=False)
+    return fig
+
+
+# ---------------------------------------------------------------------------- HTML
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d232a;max-width:1100px;margin:2em auto;padding:0 1.2em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #dde3e8;padding-bottom:.2em}
+.sub{color:#5b6670;margin-top:0}
+table{border-collapse:collapse;margin:.6em 0}th,td{padding:.3em .7em;border-bottom:1px solid #e6eaee;text-align:left;vertical-align:top}
+th{background:#f3f6f8;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td ul{margin:0;padding-left:1.1em}.ok{color:#1b7f3b;font-weight:600}.bad{color:#b42318;font-weight:600}
+.warn{background:#fff6e5;border-left:4px solid #e8a33d;padding:.4em .8em}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eef1f4}
+figcaption{color:#5b6670;font-size:.9em}nav a{margin-right:1em}code{background:#f3f6f8;padding:0 .25em}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "–"
+
+
+def _items(counter: Counter) -> str:
+    if not counter:
+        return ""
+    rows = "".join(f"<li>{_e(k)}: {_n(v)}</li>" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+    return f"<ul>{rows}</ul>"
+
+
+def _totals_html(ledger: Ledger, kept: SideStats, rejected: SideStats) -> list[str]:
+    holds = ledger.input == ledger.kept + ledger.rejected + ledger.quarantined
+    out = [
+        "<h2 id='totals'>Totals</h2>",
+        "<table class='totals'><tr><th></th><th class='n'>documents</th><th class='n'>share of input</th><th>where</th></tr>",
+        f"<tr><td>input</td><td class='n' id='input'>{_n(ledger.input)}</td><td class='n'>{_pct(ledger.input, ledger.input)}</td><td></td></tr>",
+        f"<tr><td>kept</td><td class='n' id='kept'>{_n(ledger.kept)}</td><td class='n'>{_pct(ledger.kept, ledger.input)}</td><td><code>data/</code></td></tr>",
+        f"<tr><td>rejected</td><td class='n' id='rejected'>{_n(ledger.rejected)}</td><td class='n'>{_pct(ledger.rejected, ledger.input)}</td><td><code>rejected/</code> (with <code>drop_reason</code>)</td></tr>",
+        f"<tr><td>quarantined</td><td class='n' id='quarantined'>{_n(ledger.quarantined)}</td><td class='n'>{_pct(ledger.quarantined, ledger.input)}</td><td><code>quarantine/</code> (malformed, with <code>error</code>)</td></tr>",
+        "</table>",
+    ]
+    equation = f"input {_n(ledger.input)} == kept {_n(ledger.kept)} + rejected {_n(ledger.rejected)} + quarantined {_n(ledger.quarantined)}"
+    if holds:
+        out.append(f"<p class='conservation'><span class='ok'>Conservation check holds:</span> {equation}.</p>")
+    else:
+        out.append(f"<p class='conservation'><span class='bad'>Conservation check FAILS:</span> {equation} does not hold.</p>")
+    if kept.docs:
+        out.append(f"<p>Kept text: {_n(kept.chars)} characters, {_n(kept.docs)} documents in {_n(kept.files)} file(s), mean {kept.chars / kept.docs:,.0f} characters per document.</p>")
+    for side, stats, expected in (("data/", kept, ledger.kept), ("rejected/", rejected, ledger.rejected)):
+        if not stats.errors and stats.docs != expected:
+            out.append(f"<p class='warn'>The files in <code>{side}</code> hold {_n(stats.docs)} rows but the ledger says {_n(expected)}.</p>")
+        for err in stats.errors:
+            out.append(f"<p class='warn'>Could not read a file in <code>{side}</code>: {_e(err)}</p>")
+    return out
+
+
+def _stages_html(ledger: Ledger) -> list[str]:
+    out = [
+        "<h2 id='stages'>Stages</h2>",
+        "<table class='stages'><tr><th>stage</th><th class='n'>in</th><th class='n'>kept</th><th class='n'>dropped</th><th>dropped per reason</th><th class='n'>errored</th><th>counters</th></tr>",
+    ]
+    for s in ledger.stages:
+        out.append(
+            f"<tr><td>{_e(s.name)}</td><td class='n'>{_n(s.rows_in)}</td><td class='n'>{_n(s.kept)}</td>"
+            f"<td class='n'>{_n(sum(s.dropped.values()))}</td><td>{_items(s.dropped)}</td>"
+            f"<td class='n'>{_n(s.errored)}</td><td>{_items(s.counters)}</td></tr>"
+        )
+    out.append("</table>")
+    return out
+
+
+def _languages_html(kept: SideStats) -> list[str]:
+    if not kept.langs:
+        return []
+    out = [
+        "<h2 id='languages'>Languages (kept)</h2>",
+        "<table class='languages'><tr><th>language</th><th class='n'>documents</th><th class='n'>share</th></tr>",
+    ]
+    out += [f"<tr><td>{_e(lang)}</td><td class='n'>{_n(n)}</td><td class='n'>{_pct(n, kept.docs)}</td></tr>" for lang, n in kept.langs.most_common(TOP_LANGS)]
+    rest = kept.langs.most_common()[TOP_LANGS:]
+    if rest:
+        out.append(f"<tr><td>{len(rest)} other languages</td><td class='n'>{_n(sum(n for _, n in rest))}</td><td></td></tr>")
+    out.append("</table>")
+    return out
+
+
+_CAPTIONS = {
+    "stages": "Rows entering each stage and rows it kept; the gap is what the stage dropped or errored on.",
+    "drop_reasons": "Rejected documents by reason and the stage that dropped them (from the ledger).",
+    "languages": "Language of the kept documents (<code>und</code>: no language recorded).",
+    "lid_scores": "Language-ID confidence of kept and rejected documents.",
+    "lengths": "Length of kept and rejected documents in characters (10 bins per decade).",
+    "kept_rejected": "Where the input went, overall and for the most frequent languages.",
+}
+
+
+def _render_html(title: str, output: Path, ledger: Ledger, kept: SideStats, rejected: SideStats, plots: list[str], fmt: str) -> str:
+    name = title or os.path.basename(os.path.abspath(output))
+    parts = [
+        "<!DOCTYPE html>",
+        "<html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        f"<title>{_e(name)} — babelmill report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{_e(name)}</h1>",
+        f"<p class='sub'>babelmill {_e(__version__)} run report · output format {_e(fmt)} · details in <code>ledger.json</code> and <code>README.md</code></p>",
+        "<nav><a href='#totals'>Totals</a><a href='#stages'>Stages</a><a href='#plots'>Plots</a>" + ("<a href='#languages'>Languages</a>" if kept.langs else "") + "</nav>",
+    ]
+    parts += _totals_html(ledger, kept, rejected)
+    parts += _stages_html(ledger)
+    parts.append("<h2 id='plots'>Plots</h2>")
+    if not plots:
+        parts.append("<p>No data to plot.</p>")
+    for plot in plots:
+        parts.append(f"<figure><img src='{REPORT_DIR}/{plot}.png' alt='{_e(plot)}' loading='lazy'><figcaption>{_CAPTIONS[plot]}</figcaption></figure>")
+    if kept.scored == 0 and rejected.scored == 0 and (kept.docs or rejected.docs):
+        parts.append("<p>No language-ID scores in the output, so no LID score plot.</p>")
+    parts += _languages_html(kept)
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+def write_report(output: Path, ledger: Ledger, fmt: str = "parquet", title: str = "") -> Path:
+    """Write ``report.html`` and its plots for a finished run; returns the HTML's path.
+
+    Meant to be called once the ledger is final; plots without data are skipped rather
+    than drawn empty, and a file that cannot be read is named in the report.
+    """
+    output = Path(output)
+    kept = side_stats(sorted(glob.glob(os.path.join(glob.escape(str(output)), "data", f"*.{fmt}"))), fmt)
+    rejected = side_stats(sorted(glob.glob(os.path.join(glob.escape(str(output)), "rejected", "*.parquet"))), "parquet")
+    makers: dict[str, Callable[[], "Figure | None"]] = {
+        "stages": lambda: plot_stages(ledger),
+        "drop_reasons": lambda: plot_drop_reasons(ledger),
+        "languages": lambda: plot_languages(kept),
+        "lid_scores": lambda: plot_lid_scores(kept, rejected),
+        "lengths": lambda: plot_lengths(kept, rejected),
+        "kept_rejected": lambda: plot_kept_rejected(ledger, kept, rejected),
+    }
+    plot_dir = output / REPORT_DIR
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    for name, make in makers.items():
+        fig = make()
+        target = plot_dir / f"{name}.png"
+        if fig is None:
+            target.unlink(missing_ok=True)  # a stale plot from an earlier report
+            continue
+        _save(fig, target)
+        written.append(name)
+    path = output / "report.html"
+    atomic_write_bytes(path, _render_html(title, output, ledger, kept, rejected, written, fmt).encode("utf-8"))
+    return path
