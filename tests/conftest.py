@@ -19,7 +19,15 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=150 * 1024 * 1024, logging_level="ERROR")
+        # Workers import test modules (stages defined in tests) from this directory.
+        tests_dir = str(Path(__file__).resolve().parent)
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            object_store_memory=150 * 1024 * 1024,
+            logging_level="ERROR",
+            runtime_env={"env_vars": {"PYTHONPATH": tests_dir}},
+        )
     yield ray
     ray.shutdown()
 

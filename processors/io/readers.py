@@ -105,9 +105,12 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
         ordinals = pa.array(np.arange(start, start + n, dtype=np.int64))
 
     small = [c for c in table.column_names if c != tf]
-    df = pl.from_arrow(table.select(small)) if small else pl.DataFrame()
-    assert isinstance(df, pl.DataFrame)
-    df = df.with_columns(pl.Series("__ord", ordinals))
+    if small:
+        df = pl.from_arrow(table.select(small))
+        assert isinstance(df, pl.DataFrame)
+        df = df.with_columns(pl.Series("__ord", ordinals))
+    else:
+        df = pl.DataFrame({"__ord": pl.Series("__ord", ordinals)})
     generated = pl.format("{}:{}", pl.lit(source), pl.col("__ord"))
     if idf in df.columns and df.schema[idf] != pl.Null:
         id_expr = (pl.col(idf).struct.json_encode() if df.schema[idf] == pl.Struct else pl.col(idf).cast(pl.String)).fill_null(generated)
