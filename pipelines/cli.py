@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
+import functools
 import typer
 import yaml
 from rich.console import Console
@@ -105,7 +105,8 @@ def apply_recipe(ctx: typer.Context, recipe: Path | None, values: dict[str, Any]
         name = str(key).replace("-", "_")
         if name not in known:
             raise BabelmillError(f"--recipe {recipe}: unknown option {key!r}; known: {', '.join(sorted(k.replace('_', '-') for k in known))}")
-        if ctx.get_parameter_source(name) in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT):
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
             continue
         if name == "input" and isinstance(value, str):
             value = [value]
@@ -134,6 +135,31 @@ def execute(job: Job, engine: EngineOptions, overwrite: bool, progress: bool) ->
     return result
 
 
+def user_errors(fn: Any) -> Any:
+    """Turn errors into one line on stderr and an exit code: 2 for what the user can
+    fix (the message says how), 1 for anything unexpected (traceback with debug logs)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BabelmillError as exc:
+            console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            console.print("interrupted; rerun the same command to resume")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become one line
+            if log.isEnabledFor(logging.DEBUG):
+                raise
+            console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} (rerun with --log-level debug for the traceback)", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
 def _command_line() -> str:
     return "babelmill " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
@@ -142,6 +168,7 @@ def _command_line() -> str:
 
 
 @app.command()
+@user_errors
 def copy(
     ctx: typer.Context,
     input: InputOpt = None,
@@ -189,6 +216,7 @@ def copy(
 
 
 @app.command()
+@user_errors
 def sample(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the sample input into.")] = Path("babelmill-sample"),
     docs: Annotated[int, typer.Option("--docs", help="Documents per language.")] = 200,
@@ -204,6 +232,7 @@ def sample(
 
 
 @app.command()
+@user_errors
 def demo(
     workdir: Annotated[Path, typer.Option("--workdir", help="Where the sample input and the output go (replaced on every run).")] = Path("babelmill-demo"),
     num_cpus: NumCpusOpt = None,
@@ -229,29 +258,8 @@ def main_callback(version: Annotated[bool, typer.Option("--version", help="Print
 
 
 def main() -> None:
-    """Console entry point: user errors are one line and exit code 2."""
-    try:
-        rc = app(standalone_mode=False)
-        sys.exit(rc if isinstance(rc, int) else 0)
-    except BabelmillError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        console.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        console.print("interrupted; rerun the same command to resume")
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become one line
-        if log.isEnabledFor(logging.DEBUG):
-            raise
-        console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} (rerun with --log-level debug for the traceback)", highlight=False)
-        sys.exit(1)
+    """Console entry point."""
+    app()
 
 
 if __name__ == "__main__":

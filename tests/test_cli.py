@@ -1,0 +1,92 @@
+"""The command line: help texts, recipes, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pipelines import cli
+
+
+def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["babelmill", *args])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    return int(exc.value.code or 0)
+
+
+def _params(command: str) -> list:
+    import typer.main
+
+    return list(typer.main.get_command(cli.app).commands[command].params)  # type: ignore[attr-defined]
+
+
+def test_console_script_help() -> None:
+    exe = Path(sys.executable).parent / "babelmill"
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("copy", "demo", "sample"):
+        assert command in out
+
+
+@pytest.mark.parametrize("command", ["copy", "demo", "sample"])
+def test_every_option_is_explained(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # rich truncates long option names in narrow terminals
+    assert _main(monkeypatch, command, "--help") == 0
+    text = capsys.readouterr().out
+    for param in _params(command):
+        if param.param_type_name == "option":
+            assert param.help, f"{command} {param.opts} has no help"
+            assert param.opts[0] in text
+
+
+def test_missing_input_is_one_line_with_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc = _main(monkeypatch, "copy", "--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "o"), "--no-progress")
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and "does not exist" in err and "Traceback" not in err
+
+
+def test_unknown_extension_says_what_to_pass(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    f = tmp_path / "data.bin"
+    f.write_bytes(b"x")
+    rc = _main(monkeypatch, "copy", "--input", str(f), "--output", str(tmp_path / "o"), "--no-progress")
+    err = capsys.readouterr().err
+    assert rc == 2 and "--format" in err
+
+
+def test_copy_from_recipe_with_override(ray_session, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sample_dir: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    out = tmp_path / "from-recipe"
+    recipe.write_text(f"input: {sample_dir}\noutput: {tmp_path / 'ignored'}\noutput-format: jsonl\nprogress: false\n")
+    rc = _main(monkeypatch, "copy", "--recipe", str(recipe), "--output", str(out))
+    assert rc == 0
+    assert not (tmp_path / "ignored").exists()  # the command line wins over the recipe
+    assert list((out / "data").glob("*.jsonl"))
+    led = orjson.loads((out / "ledger.json").read_bytes())
+    assert led["input"] == led["kept"] + led["rejected"] + led["quarantined"]
+    shown = capsys.readouterr().out
+    assert "total" in shown and "validate" in shown  # the summary table
+
+
+def test_recipe_with_unknown_key_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("inptu: somewhere\n")
+    assert _main(monkeypatch, "copy", "--recipe", str(recipe)) == 2
+    assert "unknown option 'inptu'" in capsys.readouterr().err
+
+
+def test_shipped_recipe_names_only_real_options() -> None:
+    import yaml
+
+    names = {p.name for p in _params("copy")}
+    recipe = yaml.safe_load((Path(cli.__file__).parent / "recipes" / "copy.yaml").read_text())
+    assert {k.replace("-", "_") for k in recipe} <= names
+
+
+def test_sample_command_writes_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert _main(monkeypatch, "sample", "--output", str(tmp_path / "s"), "--docs", "3", "--files", "2") == 0
+    assert len(list((tmp_path / "s").glob("*.jsonl"))) == 2
