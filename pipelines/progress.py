@@ -73,15 +73,13 @@ def summary_table(result: RunResult) -> Table:
             reasons += f", +{len(s.dropped) - 4} more"
         table.add_row(s.name, f"{s.rows_in:,}", f"{s.kept:,}", f"{sum(s.dropped.values()):,}", f"{s.errored:,}", reasons)
     table.add_section()
+    table.add_row("total", f"{led.input:,}", f"{led.kept:,}", f"{led.rejected:,}", f"{led.quarantined:,}", "rejected / quarantined")
     work = max(result.seconds - result.ray_startup_seconds, 1e-9)
-    table.add_row(
-        "total",
-        f"{led.input:,}",
-        f"{led.kept:,}",
-        f"{led.rejected:,}",
-        f"{led.quarantined:,}",
-        f"{result.shards_total} shards ({result.shards_skipped} resumed), {work:,.1f} s"
-        + (f" + {result.ray_startup_seconds:.1f} s Ray start-up" if result.ray_startup_seconds else "")
-        + (f", {led.input / work:,.0f} rows/s" if result.shards_total > result.shards_skipped else ""),
-    )
+    caption = f"{result.shards_total} shards ({result.shards_skipped} already done), {work:,.1f} s"
+    if result.ray_startup_seconds:
+        caption += f" + {result.ray_startup_seconds:.1f} s Ray start-up"
+    if result.shards_total > result.shards_skipped:
+        caption += f", {led.input / work:,.0f} rows/s"
+    table.caption = caption
+    table.caption_justify = "left"
     return table

@@ -9,6 +9,7 @@ global backend switch), and every file is written under a temporary name first.
 
 from __future__ import annotations
 
+import functools
 import glob
 import html
 import logging
@@ -80,7 +81,7 @@ def _binned(lf: pl.LazyFrame) -> pl.LazyFrame:
     """One row per (lang, score bin, length bin): the only thing the report needs."""
     n = pl.col("text").str.len_chars().fill_null(0).cast(pl.Int64)
     lang = pl.col("lang").cast(pl.String)
-    score = pl.col("lang_score").cast(pl.Float64)
+    score = pl.col("lang_score").cast(pl.Float64).fill_nan(None)
     return (
         lf.select(
             pl.when(lang.is_null() | (lang.str.strip_chars() == "")).then(pl.lit(UNDETERMINED)).otherwise(lang).alias("lang"),
@@ -154,6 +155,8 @@ def _label(text: str, width: int = 48) -> str:
 
 
 _DPI = 100
+#: Left margin (px) for an axis of counts like "1,000,000" plus its label.
+_LEFT_NUM = 90
 
 
 def _new_figure(width: float, height: float, left_px: float = 70, bottom_px: float = 50, top_px: float = 34, right_px: float = 24) -> "Figure":
@@ -168,9 +171,34 @@ def _new_figure(width: float, height: float, left_px: float = 70, bottom_px: flo
     return fig
 
 
+@functools.lru_cache(maxsize=1)
+def _measurer() -> Any:
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    return RendererAgg(1, 1, _DPI), FontProperties(size="medium")
+
+
 def _label_px(labels: list[str]) -> float:
-    """Room for y tick labels: about 7 px per character at the default 10 pt."""
-    return 16 + 7 * max((len(x) for x in labels), default=4)
+    """Room for y tick labels, measured with the font they will be drawn in."""
+    renderer, prop = _measurer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        widest = max((renderer.get_text_width_height_descent(x, prop, ismath=False)[0] for x in labels), default=30.0)
+    return 20 + widest
+
+
+def _counts(axis: Any) -> None:
+    """Whole numbers with thousands separators: no 0.5 documents on a small run."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins="auto", integer=True, min_n_ticks=1))
+    axis.set_major_formatter("{x:,.0f}")
+
+
+def _title(ax: Any, text: str) -> None:
+    # A fixed position: matplotlib's automatic one measures every tick label again.
+    ax.set_title(text, y=1.0, pad=8, fontsize=11)
 
 
 def _style(ax: Any) -> None:
@@ -194,8 +222,8 @@ def _hbar(ax: Any, labels: list[str], values: list[int], color: str) -> None:
     pos = list(range(len(labels)))
     ax.barh(pos, values, color=color)
     ax.set_yticks(pos, labels)
-    ax.invert_yaxis()
-    ax.xaxis.set_major_formatter("{x:,.0f}")
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    _counts(ax.xaxis)
     _style(ax)
     ax.grid(axis="y", visible=False)
 
@@ -203,17 +231,19 @@ def _hbar(ax: Any, labels: list[str], values: list[int], color: str) -> None:
 def plot_stages(ledger: Ledger) -> "Figure | None":
     if not ledger.stages or ledger.input == 0:
         return None
-    names = [s.name for s in ledger.stages]
-    fig = _new_figure(max(6.0, 1.1 * len(names) + 2), 4.2)
+    names = [_label(s.name, 24) for s in ledger.stages]
+    rotate = len(names) > 5 or max(len(n) for n in names) > 12
+    bottom = 50 + (4 * max(len(n) for n in names) if rotate else 0)
+    fig = _new_figure(min(14.0, max(6.0, 0.9 * len(names) + 2)), 4.0 + bottom / _DPI, left_px=_LEFT_NUM, bottom_px=bottom)
     ax = fig.add_subplot()
     xs = list(range(len(names)))
     w = 0.4
     ax.bar([x - w / 2 for x in xs], [s.rows_in for s in ledger.stages], w, label="in", color=_IN_COLOR)
     ax.bar([x + w / 2 for x in xs], [s.kept for s in ledger.stages], w, label="kept", color=_KEPT_COLOR)
-    ax.set_xticks(xs, [_label(n, 20) for n in names], rotation=30 if len(names) > 5 else 0, ha="right" if len(names) > 5 else "center")
-    ax.yaxis.set_major_formatter("{x:,.0f}")
+    ax.set_xticks(xs, names, rotation=30 if rotate else 0, ha="right" if rotate else "center", rotation_mode="anchor")
+    _counts(ax.yaxis)
     ax.set_ylabel("documents")
-    ax.set_title("Documents per stage")
+    _title(ax, "Documents per stage")
     ax.legend(frameon=False)
     _style(ax)
     ax.grid(axis="x", visible=False)
@@ -231,11 +261,11 @@ def plot_drop_reasons(ledger: Ledger) -> "Figure | None":
         return None
     shown = rows[:TOP_REASONS]
     labels = [_label(f"{r} [{s}]") for s, r, _ in shown]
-    fig = _new_figure(8.0, 1.0 + 0.28 * len(shown), left_px=_label_px(labels))
+    fig = _new_figure(8.0, max(2.4, 1.0 + 0.28 * len(shown)), left_px=_label_px(labels))
     ax = fig.add_subplot()
     _hbar(ax, labels, [n for _, _, n in shown], _REJECTED_COLOR)
     more = f" (top {TOP_REASONS} of {len(rows)})" if len(rows) > TOP_REASONS else ""
-    ax.set_title(f"Drop reasons [stage]{more}")
+    _title(ax, f"Drop reasons [stage]{more}")
     ax.set_xlabel("documents")
     return fig
 
@@ -245,11 +275,11 @@ def plot_languages(kept: SideStats) -> "Figure | None":
         return None
     top = kept.langs.most_common(TOP_LANGS)
     labels = [_label(lang) for lang, _ in top]
-    fig = _new_figure(7.0, 1.0 + 0.22 * len(top), left_px=_label_px(labels))
+    fig = _new_figure(7.0, max(2.4, 1.0 + 0.22 * len(top)), left_px=_label_px(labels))
     ax = fig.add_subplot()
     _hbar(ax, labels, [n for _, n in top], _KEPT_COLOR)
     rest = len(kept.langs) - len(top)
-    ax.set_title(f"Languages of kept documents (top {TOP_LANGS} of {len(kept.langs)})" if rest > 0 else "Languages of kept documents")
+    _title(ax, f"Languages of kept documents (top {TOP_LANGS} of {len(kept.langs)})" if rest > 0 else "Languages of kept documents")
     ax.set_xlabel("documents")
     return fig
 
@@ -257,7 +287,7 @@ def plot_languages(kept: SideStats) -> "Figure | None":
 def plot_lid_scores(kept: SideStats, rejected: SideStats) -> "Figure | None":
     if kept.scored + rejected.scored == 0:
         return None
-    fig = _new_figure(7.0, 3.8)
+    fig = _new_figure(7.0, 3.8, left_px=_LEFT_NUM)
     ax = fig.add_subplot()
     edges = [i / SCORE_BINS for i in range(SCORE_BINS + 1)]
     for stats, name, color in ((kept, "kept", _KEPT_COLOR), (rejected, "rejected", _REJECTED_COLOR)):
@@ -266,16 +296,28 @@ def plot_lid_scores(kept: SideStats, rejected: SideStats) -> "Figure | None":
     ax.set_xlim(0, 1)
     ax.set_xlabel("language ID score")
     ax.set_ylabel("documents")
-    ax.yaxis.set_major_formatter("{x:,.0f}")
+    _counts(ax.yaxis)
     nulls = kept.scores_null + rejected.scores_null
-    ax.set_title("LID score distribution" + (f" ({nulls:,} documents without a score)" if nulls else ""))
+    _title(ax, "LID score distribution" + (f" ({nulls:,} documents without a score)" if nulls else ""))
     ax.legend(frameon=False, loc="upper left")
     _style(ax)
     return fig
 
 
-def _len_edges(lo: int, hi: int) -> list[float]:
-    return [10 ** (b / LEN_BINS_PER_DECADE) for b in range(lo, hi + 2)]
+def _len_bin(n: int) -> int:
+    """The bin of a length, as the scan computes it."""
+    return -1 if n <= 0 else math.floor(math.log10(n) * LEN_BINS_PER_DECADE + 1e-9)
+
+
+def _len_edges(lo: int, hi: int) -> list[int]:
+    """Bin edges at whole characters, so no bin falls between two integers and shows a gap."""
+    edges = []
+    for b in range(lo, hi + 2):
+        n = max(1, math.floor(10 ** (b / LEN_BINS_PER_DECADE)) - 1)
+        while _len_bin(n) < b:
+            n += 1
+        edges.append(n)
+    return edges
 
 
 def plot_lengths(kept: SideStats, rejected: SideStats) -> "Figure | None":
@@ -284,20 +326,25 @@ def plot_lengths(kept: SideStats, rejected: SideStats) -> "Figure | None":
         return None
     lo, hi = min(bins), max(bins)
     edges = _len_edges(lo, hi)
-    fig = _new_figure(7.0, 3.8)
+    fig = _new_figure(7.0, 3.8, left_px=_LEFT_NUM)
     ax = fig.add_subplot()
     for stats, name, color in ((kept, "kept", _KEPT_COLOR), (rejected, "rejected", _REJECTED_COLOR)):
         values = [stats.lengths.get(b, 0) for b in range(lo, hi + 1)]
         if any(values):
             ax.stairs(values, edges, label=f"{name} ({sum(values):,})", color=color, fill=name == "kept", alpha=0.55 if name == "kept" else 1.0, linewidth=1.5)
+    from matplotlib.ticker import LogLocator, NullFormatter
+
     ax.set_xscale("log")
     ax.set_xlim(edges[0], edges[-1])
+    ax.xaxis.set_major_locator(LogLocator(base=10))
+    ax.xaxis.set_major_formatter("{x:,.0f}")  # plain numbers: mathtext labels are slow to lay out
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("document length (characters, log scale)")
     ax.set_ylabel("documents")
-    ax.yaxis.set_major_formatter("{x:,.0f}")
+    _counts(ax.yaxis)
     empty = kept.lengths.get(-1, 0) + rejected.lengths.get(-1, 0)
-    ax.set_title("Document length" + (f" ({empty:,} empty documents not shown)" if empty else ""))
-    ax.legend(frameon=False)
+    _title(ax, "Document length" + (f" ({empty:,} empty documents not shown)" if empty else ""))
+    ax.legend(frameon=False, loc="best")
     _style(ax)
     return fig
 
@@ -307,30 +354,36 @@ def plot_kept_rejected(ledger: Ledger, kept: SideStats, rejected: SideStats) -> 
         return None
     both = kept.langs + rejected.langs
     langs = [lang for lang, _ in both.most_common(15)]
-    fig = _new_figure(10.0, max(3.6, 1.0 + 0.28 * len(langs)))
-    grid = fig.add_gridspec(1, 2, width_ratios=(1, 2.2)) if langs else fig.add_gridspec(1, 1)
-    ax = fig.add_subplot(grid[0, 0])
+    labels = [_label(x, 24) for x in langs]
+    width, height = 10.0, max(3.6, 1.0 + 0.26 * len(langs))
+    fig = _new_figure(width, height)
+    w, h = width * _DPI, height * _DPI
+    bottom, top = 40 / h, 1 - 34 / h
+    split = 0.38 if langs else 1.0
+    ax = fig.add_axes((_LEFT_NUM / w, bottom, split - (_LEFT_NUM + 30) / w, top - bottom))
     names = ["kept", "rejected", "quarantined"]
     values = [ledger.kept, ledger.rejected, ledger.quarantined]
     ax.bar(names, values, color=[_KEPT_COLOR, _REJECTED_COLOR, _QUARANTINE_COLOR])
+    ax.tick_params(axis="x", labelsize=9)
     for i, v in enumerate(values):
         ax.text(i, v, f"{v:,}\n{v / ledger.input:.1%}", ha="center", va="bottom", fontsize=8)
-    ax.set_ylim(0, max(values) * 1.25 or 1)
-    ax.yaxis.set_major_formatter("{x:,.0f}")
-    ax.set_title("Where the input went")
+    ax.set_ylim(0, max(values) * 1.3 or 1)
+    _counts(ax.yaxis)
+    _title(ax, "Where the input went")
     _style(ax)
     ax.grid(axis="x", visible=False)
     if langs:
-        ax2 = fig.add_subplot(grid[0, 1])
+        left2 = split + _label_px(labels) / w
+        ax2 = fig.add_axes((left2, bottom, 1 - 24 / w - left2, top - bottom))
         pos = list(range(len(langs)))
         k = [kept.langs.get(lang, 0) for lang in langs]
         r = [rejected.langs.get(lang, 0) for lang in langs]
         ax2.barh(pos, k, color=_KEPT_COLOR, label="kept")
         ax2.barh(pos, r, left=k, color=_REJECTED_COLOR, label="rejected")
-        ax2.set_yticks(pos, [_label(x, 24) for x in langs])
-        ax2.invert_yaxis()
-        ax2.xaxis.set_major_formatter("{x:,.0f}")
-        ax2.set_title("Kept vs rejected by language (top 15)")
+        ax2.set_yticks(pos, labels)
+        ax2.set_ylim(len(langs) - 0.5, -0.5)
+        _counts(ax2.xaxis)
+        _title(ax2, "Kept vs rejected by language (top 15)")
         ax2.legend(frameon=False, loc="lower right")
         _style(ax2)
         ax2.grid(axis="y", visible=False)

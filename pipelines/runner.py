@@ -191,7 +191,10 @@ class _ShardWorker:
 def _one_line(exc: BaseException) -> str:
     cause = getattr(exc, "cause", None) or exc
     text = f"{type(cause).__name__}: {cause}".strip()
-    return text.splitlines()[-1] if "\n" in text else text
+    text = text.splitlines()[-1] if "\n" in text else text
+    if isinstance(cause, ModuleNotFoundError) or "ModuleNotFoundError" in text:
+        text += " (install babelmill and its dependencies on every Ray node)"
+    return text
 
 
 def _dispatch(job: Job, pending: list[InputShard], engine: EngineOptions, hook: ProgressHook) -> tuple[list[dict[str, Any]], list[str]]:
