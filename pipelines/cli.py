@@ -131,7 +131,7 @@ def execute(job: Job, engine: EngineOptions, overwrite: bool, progress: bool) ->
     if result.failures:
         console.print(f"[red]error:[/red] {len(result.failures)} shard(s) failed, first: {result.failures[0]}; rerun the same command to retry only those")
         raise typer.Exit(1)
-    out.print(f"ledger: {result.output / 'ledger.json'}   dataset card: {result.output / 'README.md'}")
+    out.print(f"ledger: {result.output / 'ledger.json'}\nreport: {result.output / 'report.html'}\ndataset card: {result.output / 'README.md'}", soft_wrap=True)
     return result
 
 

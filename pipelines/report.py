@@ -196,9 +196,9 @@ def _counts(axis: Any) -> None:
     axis.set_major_formatter("{x:,.0f}")
 
 
-def _title(ax: Any, text: str) -> None:
+def _title(ax: Any, text: str, loc: str = "center") -> None:
     # A fixed position: matplotlib's automatic one measures every tick label again.
-    ax.set_title(text, y=1.0, pad=8, fontsize=11)
+    ax.set_title(text, y=1.0, pad=8, fontsize=11, loc=loc)
 
 
 def _style(ax: Any) -> None:
@@ -212,7 +212,7 @@ def _save(fig: "Figure", path: Path) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing glyphs for exotic scripts in labels
-            fig.savefig(tmp, format="png")
+            fig.savefig(tmp, format="png", pil_kwargs={"compress_level": 2})  # 6 (default) costs 2x, saves ~10%
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -271,8 +271,8 @@ def plot_drop_reasons(ledger: Ledger) -> "Figure | None":
 
 
 def plot_languages(kept: SideStats) -> "Figure | None":
-    if not kept.langs:
-        return None
+    if not set(kept.langs) - {UNDETERMINED}:
+        return None  # no language recorded (no LID stage): one 'und' bar says nothing
     top = kept.langs.most_common(TOP_LANGS)
     labels = [_label(lang) for lang, _ in top]
     fig = _new_figure(7.0, max(2.4, 1.0 + 0.22 * len(top)), left_px=_label_px(labels))
@@ -284,22 +284,29 @@ def plot_languages(kept: SideStats) -> "Figure | None":
     return fig
 
 
+def _histograms(ax: Any, edges: list[float] | list[int], kept: list[int], rejected: list[int]) -> None:
+    """Kept filled, rejected as an outline, legend in headroom above both."""
+    if any(kept):
+        ax.stairs(kept, edges, label=f"kept ({sum(kept):,})", color=_KEPT_COLOR, fill=True, alpha=0.55)
+    if any(rejected):
+        ax.stairs(rejected, edges, label=f"rejected ({sum(rejected):,})", color=_REJECTED_COLOR, linewidth=1.5)
+    ax.set_ylim(0, max(kept + rejected + [1]) * 1.22)
+    ax.legend(frameon=False, loc="upper left", ncols=2)
+
+
 def plot_lid_scores(kept: SideStats, rejected: SideStats) -> "Figure | None":
     if kept.scored + rejected.scored == 0:
         return None
     fig = _new_figure(7.0, 3.8, left_px=_LEFT_NUM)
     ax = fig.add_subplot()
     edges = [i / SCORE_BINS for i in range(SCORE_BINS + 1)]
-    for stats, name, color in ((kept, "kept", _KEPT_COLOR), (rejected, "rejected", _REJECTED_COLOR)):
-        if stats.scored:
-            ax.stairs(stats.scores, edges, label=f"{name} ({stats.scored:,})", color=color, fill=name == "kept", alpha=0.55 if name == "kept" else 1.0, linewidth=1.5)
+    _histograms(ax, edges, kept.scores, rejected.scores)
     ax.set_xlim(0, 1)
     ax.set_xlabel("language ID score")
     ax.set_ylabel("documents")
     _counts(ax.yaxis)
     nulls = kept.scores_null + rejected.scores_null
     _title(ax, "LID score distribution" + (f" ({nulls:,} documents without a score)" if nulls else ""))
-    ax.legend(frameon=False, loc="upper left")
     _style(ax)
     return fig
 
@@ -328,13 +335,11 @@ def plot_lengths(kept: SideStats, rejected: SideStats) -> "Figure | None":
     edges = _len_edges(lo, hi)
     fig = _new_figure(7.0, 3.8, left_px=_LEFT_NUM)
     ax = fig.add_subplot()
-    for stats, name, color in ((kept, "kept", _KEPT_COLOR), (rejected, "rejected", _REJECTED_COLOR)):
-        values = [stats.lengths.get(b, 0) for b in range(lo, hi + 1)]
-        if any(values):
-            ax.stairs(values, edges, label=f"{name} ({sum(values):,})", color=color, fill=name == "kept", alpha=0.55 if name == "kept" else 1.0, linewidth=1.5)
+    _histograms(ax, edges, [kept.lengths.get(b, 0) for b in range(lo, hi + 1)], [rejected.lengths.get(b, 0) for b in range(lo, hi + 1)])
     from matplotlib.ticker import LogLocator, NullFormatter
 
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xlim(edges[0], edges[-1])
     ax.xaxis.set_major_locator(LogLocator(base=10))
     ax.xaxis.set_major_formatter("{x:,.0f}")  # plain numbers: mathtext labels are slow to lay out
@@ -344,7 +349,6 @@ def plot_lengths(kept: SideStats, rejected: SideStats) -> "Figure | None":
     _counts(ax.yaxis)
     empty = kept.lengths.get(-1, 0) + rejected.lengths.get(-1, 0)
     _title(ax, "Document length" + (f" ({empty:,} empty documents not shown)" if empty else ""))
-    ax.legend(frameon=False, loc="best")
     _style(ax)
     return fig
 
@@ -353,9 +357,9 @@ def plot_kept_rejected(ledger: Ledger, kept: SideStats, rejected: SideStats) -> 
     if ledger.input == 0:
         return None
     both = kept.langs + rejected.langs
-    langs = [lang for lang, _ in both.most_common(15)]
+    langs = [lang for lang, _ in both.most_common(15)] if set(both) - {UNDETERMINED} else []
     labels = [_label(x, 24) for x in langs]
-    width, height = 10.0, max(3.6, 1.0 + 0.26 * len(langs))
+    width, height = (10.0 if langs else 4.5), max(3.6, 1.0 + 0.26 * len(langs))
     fig = _new_figure(width, height)
     w, h = width * _DPI, height * _DPI
     bottom, top = 40 / h, 1 - 34 / h
@@ -366,7 +370,7 @@ def plot_kept_rejected(ledger: Ledger, kept: SideStats, rejected: SideStats) -> 
     ax.bar(names, values, color=[_KEPT_COLOR, _REJECTED_COLOR, _QUARANTINE_COLOR])
     ax.tick_params(axis="x", labelsize=9)
     for i, v in enumerate(values):
-        ax.text(i, v, f"{v:,}\n{v / ledger.input:.1%}", ha="center", va="bottom", fontsize=8)
+        ax.text(i, v, f"{v:,}\n{_pct(v, ledger.input)}", ha="center", va="bottom", fontsize=8)
     ax.set_ylim(0, max(values) * 1.3 or 1)
     _counts(ax.yaxis)
     _title(ax, "Where the input went")
@@ -383,8 +387,8 @@ def plot_kept_rejected(ledger: Ledger, kept: SideStats, rejected: SideStats) -> 
         ax2.set_yticks(pos, labels)
         ax2.set_ylim(len(langs) - 0.5, -0.5)
         _counts(ax2.xaxis)
-        _title(ax2, "Kept vs rejected by language (top 15)")
-        ax2.legend(frameon=False, loc="lower right")
+        _title(ax2, "Kept vs rejected by language" + (" (top 15)" if len(both) > 15 else ""), loc="left")
+        ax2.legend(frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, borderaxespad=0.2)
         _style(ax2)
         ax2.grid(axis="y", visible=False)
     return fig
@@ -414,7 +418,9 @@ def _n(value: int) -> str:
 
 
 def _pct(part: int, whole: int) -> str:
-    return f"{part / whole:.1%}" if whole else "–"
+    if not whole:
+        return "–"
+    return "<0.1%" if 0 < part / whole < 0.001 else f"{part / whole:.1%}"
 
 
 def _items(counter: Counter) -> str:
@@ -429,10 +435,10 @@ def _totals_html(ledger: Ledger, kept: SideStats, rejected: SideStats) -> list[s
     out = [
         "<h2 id='totals'>Totals</h2>",
         "<table class='totals'><tr><th></th><th class='n'>documents</th><th class='n'>share of input</th><th>where</th></tr>",
-        f"<tr><td>input</td><td class='n' id='input'>{_n(ledger.input)}</td><td class='n'>{_pct(ledger.input, ledger.input)}</td><td></td></tr>",
-        f"<tr><td>kept</td><td class='n' id='kept'>{_n(ledger.kept)}</td><td class='n'>{_pct(ledger.kept, ledger.input)}</td><td><code>data/</code></td></tr>",
-        f"<tr><td>rejected</td><td class='n' id='rejected'>{_n(ledger.rejected)}</td><td class='n'>{_pct(ledger.rejected, ledger.input)}</td><td><code>rejected/</code> (with <code>drop_reason</code>)</td></tr>",
-        f"<tr><td>quarantined</td><td class='n' id='quarantined'>{_n(ledger.quarantined)}</td><td class='n'>{_pct(ledger.quarantined, ledger.input)}</td><td><code>quarantine/</code> (malformed, with <code>error</code>)</td></tr>",
+        f"<tr><td>input</td><td class='n' id='input'>{_n(ledger.input)}</td><td class='n'>{_e(_pct(ledger.input, ledger.input))}</td><td></td></tr>",
+        f"<tr><td>kept</td><td class='n' id='kept'>{_n(ledger.kept)}</td><td class='n'>{_e(_pct(ledger.kept, ledger.input))}</td><td><code>data/</code></td></tr>",
+        f"<tr><td>rejected</td><td class='n' id='rejected'>{_n(ledger.rejected)}</td><td class='n'>{_e(_pct(ledger.rejected, ledger.input))}</td><td><code>rejected/</code> (with <code>drop_reason</code>)</td></tr>",
+        f"<tr><td>quarantined</td><td class='n' id='quarantined'>{_n(ledger.quarantined)}</td><td class='n'>{_e(_pct(ledger.quarantined, ledger.input))}</td><td><code>quarantine/</code> (malformed, with <code>error</code>)</td></tr>",
         "</table>",
     ]
     equation = f"input {_n(ledger.input)} == kept {_n(ledger.kept)} + rejected {_n(ledger.rejected)} + quarantined {_n(ledger.quarantined)}"
@@ -472,7 +478,7 @@ def _languages_html(kept: SideStats) -> list[str]:
         "<h2 id='languages'>Languages (kept)</h2>",
         "<table class='languages'><tr><th>language</th><th class='n'>documents</th><th class='n'>share</th></tr>",
     ]
-    out += [f"<tr><td>{_e(lang)}</td><td class='n'>{_n(n)}</td><td class='n'>{_pct(n, kept.docs)}</td></tr>" for lang, n in kept.langs.most_common(TOP_LANGS)]
+    out += [f"<tr><td>{_e(lang)}</td><td class='n'>{_n(n)}</td><td class='n'>{_e(_pct(n, kept.docs))}</td></tr>" for lang, n in kept.langs.most_common(TOP_LANGS)]
     rest = kept.langs.most_common()[TOP_LANGS:]
     if rest:
         out.append(f"<tr><td>{len(rest)} other languages</td><td class='n'>{_n(sum(n for _, n in rest))}</td><td></td></tr>")
@@ -490,7 +496,9 @@ _CAPTIONS = {
 }
 
 
-def _render_html(title: str, output: Path, ledger: Ledger, kept: SideStats, rejected: SideStats, plots: list[str], fmt: str) -> str:
+def _render_html(
+    title: str, output: Path, ledger: Ledger, kept: SideStats, rejected: SideStats, plots: list[str], fmt: str, failed: list[str] | None = None
+) -> str:
     name = title or os.path.basename(os.path.abspath(output))
     parts = [
         "<!DOCTYPE html>",
@@ -511,6 +519,9 @@ def _render_html(title: str, output: Path, ledger: Ledger, kept: SideStats, reje
         parts.append(f"<figure><img src='{REPORT_DIR}/{plot}.png' alt='{_e(plot)}' loading='lazy'><figcaption>{_CAPTIONS[plot]}</figcaption></figure>")
     if kept.scored == 0 and rejected.scored == 0 and (kept.docs or rejected.docs):
         parts.append("<p>No language-ID scores in the output, so no LID score plot.</p>")
+    if kept.docs and not set(kept.langs) - {UNDETERMINED}:
+        parts.append("<p>No language recorded on the kept documents, so no language plot.</p>")
+    parts += [f"<p class='warn'>Could not draw {_e(msg)}</p>" for msg in failed or []]
     parts += _languages_html(kept)
     parts.append("</body></html>\n")
     return "\n".join(parts)
@@ -539,14 +550,19 @@ def write_report(output: Path, ledger: Ledger, fmt: str = "parquet", title: str 
     plot_dir = output / REPORT_DIR
     plot_dir.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
+    failed: list[str] = []
     for name, make in makers.items():
-        fig = make()
         target = plot_dir / f"{name}.png"
-        if fig is None:
-            target.unlink(missing_ok=True)  # a stale plot from an earlier report
-            continue
-        _save(fig, target)
-        written.append(name)
+        try:
+            fig = make()
+            if fig is not None:
+                _save(fig, target)
+                written.append(name)
+                continue
+        except Exception as exc:  # noqa: BLE001 - a plot is not worth failing a finished run
+            log.warning("report: could not draw %s: %s", name, exc)
+            failed.append(f"{name}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
+        target.unlink(missing_ok=True)  # no stale plot from an earlier report
     path = output / "report.html"
-    atomic_write_bytes(path, _render_html(title, output, ledger, kept, rejected, written, fmt).encode("utf-8"))
+    atomic_write_bytes(path, _render_html(title, output, ledger, kept, rejected, written, fmt, failed).encode("utf-8"))
     return path

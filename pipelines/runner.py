@@ -24,6 +24,7 @@ import orjson
 from pipelines.card import write_dataset_card
 from pipelines.executor import STATE_DIR, OutputLayout, run_shard, stage_names
 from pipelines.ledger import Ledger
+from pipelines.report import write_report
 from processors.base import Resources, Stage
 from processors.errors import BabelmillError
 from processors.io import InputShard, ReaderOptions, discover_shards
@@ -297,4 +298,5 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
         return result
     atomic_write_bytes(layout.ledger, orjson.dumps(ledger.to_dict(), option=orjson.OPT_INDENT_2))
     write_dataset_card(job, ledger, shards)
+    write_report(layout.root, ledger, job.output_format, title=f"{layout.root.name} ({job.name})")
     return RunResult(ledger, layout.root, len(shards), len(done_ids), time.perf_counter() - started, ray_seconds, failures, nodes)
