@@ -8,6 +8,7 @@ quarantine with its reason.
 
 from __future__ import annotations
 
+import base64
 import bz2
 import gzip
 import io
@@ -49,15 +50,96 @@ def open_binary(path: str) -> IO[bytes]:
     if lower.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if lower.endswith((".zst", ".zstd")):
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True)  # type: ignore[return-value]
+        return io.BufferedReader(_ZstdReader(path))  # type: ignore[return-value]
     if lower.endswith(".bz2"):
         return bz2.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
 
+class _ZstdReader(io.RawIOBase):
+    """The frames of a .zst file one after another.  Unlike zstandard's stream_reader,
+    a file that ends inside a frame (a truncated download) raises EOFError, as gzip and
+    bz2 do, instead of ending quietly; buffered, it also has the readline() that
+    _iter_chunks needs."""
+
+    def __init__(self, path: str) -> None:
+        import zstandard
+
+        self._fh = open(path, "rb")
+        self._dctx = zstandard.ZstdDecompressor()
+        self._dobj: Any = None
+        self._out = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out:
+            rest = b""
+            if self._dobj is not None and self._dobj.eof:
+                rest, self._dobj = self._dobj.unused_data, None
+            data = rest or self._fh.read(1 << 17)
+            if not data:
+                if self._dobj is not None:
+                    raise EOFError("zstd stream ended inside a frame (truncated file)")
+                return 0
+            if self._dobj is None:
+                self._dobj = self._dctx.decompressobj()
+            self._out = memoryview(self._dobj.decompress(data))
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fh.close()
+        super().close()
+
+
 # --------------------------------------------------------------------------- tables
+
+
+def _has_binary(t: pa.DataType) -> bool:
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t) or pa.types.is_binary_view(t):
+        return True
+    return any(_has_binary(t.field(i).type) for i in range(t.num_fields))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return str(value)
+
+
+def _json_value(name: str, dtype: Any) -> pl.Expr:
+    """A column's values as strings: scalars cast, nested values JSON-encoded."""
+    if dtype == pl.Struct:
+        return pl.col(name).struct.json_encode()
+    if dtype.is_nested() or dtype == pl.Duration:
+        # polars cannot cast these to a string; encode {"name": value} and keep the value
+        return pl.struct(name).struct.json_encode().str.strip_prefix("{" + orjson.dumps(name).decode() + ":").str.strip_suffix("}")
+    return pl.col(name).cast(pl.String)
+
+
+def _meta_expr(df: pl.DataFrame, names: list[str]) -> pl.Expr:
+    """A JSON object of the fields that are set: a record lacking a key that another
+    record of the batch has gets no ``null`` for it (as on the line-by-line path)."""
+    if not any(df[c].null_count() for c in names):
+        return pl.struct(names).struct.json_encode()  # the same, faster
+    parts = [pl.when(pl.col(c).is_not_null()).then(pl.struct(c).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}")) for c in names]
+    body = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    return pl.when(body == "").then(pl.lit(None, dtype=pl.String)).otherwise(pl.concat_str([pl.lit("{"), body, pl.lit("}")]))
+
+
+def _timestamps_as_strings(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([t.field(i).with_type(_timestamps_as_strings(t.field(i).type)) for i in range(t.num_fields)])
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_timestamps_as_strings(t.value_type)))
+    return t
 
 
 def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> ReadBatch:
@@ -75,6 +157,8 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
     names = table.column_names
 
     def raw_json(t: pa.Table) -> list[str]:
+        if any(_has_binary(f.type) for f in t.schema):  # polars cannot JSON-encode binary
+            return [orjson.dumps(row, default=_json_default).decode() for row in t.to_pylist()]
         df = pl.from_arrow(t)
         assert isinstance(df, pl.DataFrame)
         return df.select(pl.struct(df.columns).struct.json_encode()).to_series().to_list() if df.width else ["{}"] * t.num_rows
@@ -113,7 +197,7 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
         df = pl.DataFrame({"__ord": pl.Series("__ord", ordinals)})
     generated = pl.format("{}:{}", pl.lit(source), pl.col("__ord"))
     if idf in df.columns and df.schema[idf] != pl.Null:
-        id_expr = (pl.col(idf).struct.json_encode() if df.schema[idf] == pl.Struct else pl.col(idf).cast(pl.String)).fill_null(generated)
+        id_expr = _json_value(idf, df.schema[idf]).fill_null(generated)
     else:
         id_expr = generated
     mapped = {idf}
@@ -126,7 +210,13 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
         else:
             exprs.append(pl.lit(None, dtype=want).alias(name))
     rest = [c for c in small if c not in mapped]
-    exprs.append((pl.struct(rest).struct.json_encode() if rest else pl.lit(None, dtype=pl.String)).alias("meta"))
+    binary = [c for c in rest if _has_binary(table.schema.field(c).type)]
+    if binary:  # polars cannot JSON-encode binary: these rows' meta is built in Python (rare)
+        metas = [{k: v for k, v in row.items() if v is not None} for row in table.select(rest).to_pylist()]
+        df = df.with_columns(pl.Series("__meta", [orjson.dumps(m, default=_json_default).decode() if m else None for m in metas], dtype=pl.String))
+        exprs.append(pl.col("__meta").alias("meta"))
+    else:
+        exprs.append((_meta_expr(df, rest) if rest else pl.lit(None, dtype=pl.String)).alias("meta"))
     exprs.append(pl.lit(source, dtype=pl.String).alias("source"))
     cols = df.select(exprs).to_arrow()
     docs = pa.Table.from_arrays(
@@ -158,7 +248,7 @@ def _docs_from_records(records: list[dict[str, Any]], ordinals: list[int], opts:
         langs.append(lang if lang_ok else None)
         scores.append(float(score) if score_ok else None)
         skip = {tf, idf} | ({"lang"} if lang_ok else set()) | ({"lang_score"} if score_ok else set())
-        rest = {k: v for k, v in obj.items() if k not in skip}
+        rest = {k: v for k, v in obj.items() if k not in skip and v is not None}
         metas.append(orjson.dumps(rest).decode() if rest else None)
     return pa.Table.from_arrays(
         [
@@ -193,23 +283,41 @@ def _iter_chunks(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
     """Yield pieces of the stream that end on a line boundary (the last may not).
 
     Each piece is one read plus the rest of its last line, so a long line makes a
-    longer piece rather than a split record.
+    longer piece rather than a split record.  A stream that breaks part-way (a
+    truncated or corrupt compressed file) first yields the complete lines read before
+    the break, then raises, so the readable part of the file is not lost with it.
     """
     readline = getattr(stream, "readline", None)
+    # read1: at most one raw read per call, so a failing call loses little already decompressed.
+    read = getattr(stream, "read1", None) or stream.read
     while True:
-        data = stream.read(chunk_bytes)
-        if not data:
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while size < chunk_bytes:
+                piece = read(chunk_bytes - size)
+                if not piece:
+                    break
+                parts.append(piece)
+                size += len(piece)
+            if parts and not parts[-1].endswith(b"\n"):
+                if readline is not None:
+                    parts.append(readline())
+                else:  # pragma: no cover - all our streams have readline
+                    while not parts[-1].endswith(b"\n"):
+                        more = stream.read(1 << 16)
+                        if not more:
+                            break
+                        parts.append(more)
+        except _STREAM_ERRORS:
+            data = b"".join(parts)
+            cut = data.rfind(b"\n")
+            if cut >= 0:
+                yield data[: cut + 1]
+            raise
+        if not parts:
             return
-        if not data.endswith(b"\n"):
-            if readline is not None:
-                data += readline()
-            else:  # pragma: no cover - all our streams have readline
-                while not data.endswith(b"\n"):
-                    more = stream.read(1 << 16)
-                    if not more:
-                        break
-                    data += more
-        yield data
+        yield parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _parse_jsonl_lines(chunk: bytes, start: int, source: str, opts: ReaderOptions) -> tuple[ReadBatch, int]:
@@ -248,8 +356,13 @@ def _parse_jsonl_lines(chunk: bytes, start: int, source: str, opts: ReaderOption
     return ReadBatch(docs=docs, quarantine=quarantine), ordinal - start
 
 
-def _fast_parse(chunk: bytes, opts: ReaderOptions) -> pa.Table | None:
-    """pyarrow's multi-threaded JSON parse of a whole chunk, or None when it cannot be trusted."""
+def _fast_parse(chunk: bytes, opts: ReaderOptions, as_strings: dict[str, pa.DataType] | None = None) -> pa.Table | None:
+    """pyarrow's multi-threaded JSON parse of a whole chunk, or None when it cannot be trusted.
+
+    pyarrow turns date-like strings into timestamps; such fields are read again as the
+    strings they are, and remembered in ``as_strings`` (one dict per file) so that the
+    next chunks of the file are read right the first time.
+    """
     arr = np.frombuffer(chunk, dtype=np.uint8)
     newlines = np.flatnonzero(arr == 10)
     longest = int(np.max(np.diff(newlines, prepend=-1))) if len(newlines) else len(chunk)
@@ -257,36 +370,86 @@ def _fast_parse(chunk: bytes, opts: ReaderOptions) -> pa.Table | None:
         longest = len(chunk)
     if longest > opts.max_record_bytes:
         return None
+    read_options = pa_json.ReadOptions(use_threads=True, block_size=max(1 << 20, longest + 2))
+    as_strings = {} if as_strings is None else as_strings
+
+    def parse(fields: dict[str, pa.DataType]) -> pa.Table:
+        schema = pa.schema(list(fields.items())) if fields else None
+        return pa_json.read_json(pa.BufferReader(chunk), read_options=read_options, parse_options=pa_json.ParseOptions(newlines_in_values=False, explicit_schema=schema))
+
     try:
-        table = pa_json.read_json(
-            pa.BufferReader(chunk),
-            read_options=pa_json.ReadOptions(use_threads=True, block_size=max(1 << 20, longest + 2)),
-            parse_options=pa_json.ParseOptions(newlines_in_values=False),
-        )
+        try:
+            table = parse(as_strings)
+        except pa.ArrowInvalid:
+            if not as_strings:
+                raise
+            as_strings.clear()  # this chunk's fields have other types than the last one's
+            table = parse(as_strings)
+        fixed = {f.name: _timestamps_as_strings(f.type) for f in table.schema if _timestamps_as_strings(f.type) != f.type}
+        if fixed:
+            order = table.column_names
+            as_strings.update(fixed)
+            table = parse(as_strings)
+            table = table.select(order + [c for c in table.column_names if c not in order])
+        elif as_strings:
+            # explicit fields come first; put them back in the order of the first record
+            first = chunk.lstrip()
+            first = first[: first.find(b"\n")] if b"\n" in first else first
+            try:
+                keys = list(orjson.loads(first))
+            except orjson.JSONDecodeError:
+                keys = []
+            order = [k for k in keys if k in table.column_names]
+            table = table.select(order + [c for c in table.column_names if c not in order])
         # The JSON parser does not check UTF-8; Arrow's full validation does, at memory speed.
         table.validate(full=True)
         return table
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError) as exc:
+        # UnicodeDecodeError: invalid UTF-8 in a key, met when pyarrow names the column
         log.debug("fast JSON parse failed (%s); parsing the chunk line by line", exc)
         return None
+
+
+def _date_like_fields(chunk: bytes, sample_bytes: int = 1 << 18) -> dict[str, pa.DataType]:
+    """Fields pyarrow would turn into timestamps, found on the first lines of a file so
+    that the whole chunk is parsed once, with those fields as strings, not twice."""
+    cut = chunk.find(b"\n", sample_bytes)
+    sample = chunk if cut < 0 else chunk[: cut + 1]
+    try:
+        schema = pa_json.read_json(pa.BufferReader(sample), parse_options=pa_json.ParseOptions(newlines_in_values=False)).schema
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError):
+        return {}
+    return {f.name: _timestamps_as_strings(f.type) for f in schema if _timestamps_as_strings(f.type) != f.type}
 
 
 def read_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
     start = 0
     if strip_compression(path)[0].lower().endswith(".json"):
-        with open_binary(path) as peek:
-            if peek.read(4096).lstrip()[:1] == b"[":
-                with open_binary(path) as whole:
-                    yield from _read_json_array(whole.read(), source, opts)
-                return
+        try:
+            with open_binary(path) as peek:
+                data = peek.read(4096)
+                if data.lstrip()[:1] == b"[":
+                    data += peek.read()
+                else:
+                    data = b""
+        except _STREAM_ERRORS as exc:
+            yield ReadBatch(quarantine=[QuarantineRecord(source, 0, f"unreadable JSON file: {type(exc).__name__}: {exc}")])
+            return
+        if data:
+            yield from _read_json_array(data, source, opts)
+            return
+    as_strings: dict[str, pa.DataType] | None = None
     with open_binary(path) as stream:
         try:
             for chunk in _iter_chunks(stream, opts.chunk_bytes):
-                table = _fast_parse(chunk, opts)
-                if table is not None:
-                    batch = map_table(table, opts, source, start)
+                if as_strings is None:
+                    as_strings = _date_like_fields(chunk)
+                table = _fast_parse(chunk, opts, as_strings)
+                batch = map_table(table, opts, source, start) if table is not None else None
+                if batch is not None and not batch.quarantine:
                     start += table.num_rows
                 else:
+                    # Line by line, also when the fast path found bad records: quarantine keeps their input bytes.
                     batch, consumed = _parse_jsonl_lines(chunk, start, source, opts)
                     start += consumed
                 yield batch
@@ -379,22 +542,26 @@ def read_text_lines(path: str, source: str, opts: ReaderOptions) -> Iterator[Rea
     """One document per non-empty line."""
     ordinal = 0
     with open_binary(path) as stream:
-        for chunk in _iter_chunks(stream, opts.chunk_bytes):
-            texts, ordinals, quarantine = [], [], []
-            for line in chunk.split(b"\n"):
-                line = line.rstrip(b"\r")
-                if not line.strip():
-                    continue
-                if len(line) > opts.max_record_bytes:
-                    quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"line of {len(line)} bytes exceeds --max-record-bytes {opts.max_record_bytes}", line))
-                else:
-                    try:
-                        texts.append(line.decode("utf-8"))
-                        ordinals.append(ordinal)
-                    except UnicodeDecodeError as exc:
-                        quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line))
-                ordinal += 1
-            yield ReadBatch(docs=_text_docs(texts, [f"{source}:{o}" for o in ordinals], [source] * len(texts)), quarantine=quarantine)
+        try:
+            for chunk in _iter_chunks(stream, opts.chunk_bytes):
+                texts, ordinals, quarantine = [], [], []
+                for line in chunk.split(b"\n"):
+                    line = line.rstrip(b"\r")
+                    if not line.strip():
+                        continue
+                    if len(line) > opts.max_record_bytes:
+                        quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"line of {len(line)} bytes exceeds --max-record-bytes {opts.max_record_bytes}", line))
+                    else:
+                        try:
+                            texts.append(line.decode("utf-8"))
+                            ordinals.append(ordinal)
+                        except UnicodeDecodeError as exc:
+                            quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line))
+                    ordinal += 1
+                yield ReadBatch(docs=_text_docs(texts, [f"{source}:{o}" for o in ordinals], [source] * len(texts)), quarantine=quarantine)
+        except _STREAM_ERRORS as exc:
+            # A truncated or corrupt compressed stream: what was read stands, the rest is recorded.
+            yield ReadBatch(quarantine=[QuarantineRecord(source, ordinal, f"unreadable from line {ordinal} on: {type(exc).__name__}: {exc}")])
 
 
 def read_text_files(paths: tuple[str, ...], sources: tuple[str, ...], opts: ReaderOptions) -> Iterator[ReadBatch]:
@@ -404,7 +571,7 @@ def read_text_files(paths: tuple[str, ...], sources: tuple[str, ...], opts: Read
         try:
             with open_binary(path) as fh:
                 data = fh.read(opts.max_record_bytes + 1)
-        except OSError as exc:
+        except _STREAM_ERRORS as exc:  # missing, or a truncated/corrupt compressed file
             quarantine.append(QuarantineRecord(source, 0, f"unreadable file: {exc}"))
             continue
         if len(data) > opts.max_record_bytes:
@@ -473,7 +640,10 @@ def read_warc(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch
 
     try:
         with open(path, "rb") as fh:
-            for record in ArchiveIterator(fh, arc2warc=True):
+            archive = ArchiveIterator(fh, arc2warc=True)
+            any_record = False
+            for record in archive:
+                any_record = True
                 if record.rec_type != "response":
                     continue
                 rid = record.rec_headers.get_header("WARC-Record-ID") or f"{source}:{ordinal}"
@@ -505,7 +675,14 @@ def read_warc(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch
                 ordinal += 1
                 if len(rows["id"]) >= _WARC_BATCH:
                     yield flush()
-    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+            # warcio ends quietly at a truncated gzip member: data after the last whole record means a cut file.
+            if any_record:
+                fh.seek(archive.get_record_offset() + archive.get_record_length())
+                left = fh.read(4096)
+                if left.strip():
+                    raise EOFError(f"{len(left)}{'+' if len(left) == 4096 else ''} bytes after the last complete record (truncated file?)")
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError, AttributeError, IndexError, KeyError, TypeError) as exc:
+        # warcio raises all of these on malformed records (AttributeError: a response without WARC-Target-URI)
         quarantine.append(QuarantineRecord(source, ordinal, f"unreadable WARC from record {ordinal} on: {type(exc).__name__}: {exc}"))
     yield flush()
 

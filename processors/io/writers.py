@@ -82,6 +82,9 @@ class TableSink:
             self._open()
         if table.schema != self._schema:
             try:
+                if set(table.column_names) != set(self._schema.names):
+                    # the select below would silently drop the columns the first table lacked
+                    raise KeyError("columns differ from the first table's")
                 table = table.select(self._schema.names).cast(self._schema)
             except (pa.ArrowInvalid, KeyError, ValueError):
                 # A batch whose columns differ (rows rejected at different stages): keep it for a unified write.
