@@ -89,7 +89,7 @@ def test_dataset_card_makes_output_loadable(ray_session, sample_dir: Path, tmp_p
 
     out = tmp_path / "out"
     run(copy_job([str(sample_dir)], out))
-    ds = datasets.load_dataset(str(out), split="train")
+    ds = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "hf-cache"))
     assert len(ds) == _ledger(out)["kept"]
     assert set(ds.column_names) >= {"id", "text", "lang", "source", "meta"}
 
