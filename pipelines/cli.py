@@ -14,6 +14,7 @@ import functools
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.logging import RichHandler
 
 from pipelines import __version__
@@ -129,7 +130,7 @@ def execute(job: Job, engine: EngineOptions, overwrite: bool, progress: bool) ->
         hook("finish", {})
     out.print(summary_table(result))
     if result.failures:
-        console.print(f"[red]error:[/red] {len(result.failures)} shard(s) failed, first: {result.failures[0]}; rerun the same command to retry only those")
+        console.print(f"[red]error:[/red] {len(result.failures)} shard(s) failed, first: {escape(result.failures[0])}; rerun the same command to retry only those", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     out.print(f"ledger: {result.output / 'ledger.json'}\nreport: {result.output / 'report.html'}\ndataset card: {result.output / 'README.md'}", soft_wrap=True)
     return result
@@ -144,7 +145,7 @@ def user_errors(fn: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except BabelmillError as exc:
-            console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -154,7 +155,7 @@ def user_errors(fn: Any) -> Any:
         except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become one line
             if log.isEnabledFor(logging.DEBUG):
                 raise
-            console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} (rerun with --log-level debug for the traceback)", highlight=False, soft_wrap=True)
+            console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} (rerun with --log-level debug for the traceback)", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper

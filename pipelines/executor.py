@@ -133,8 +133,11 @@ def process_batch(table: pa.Table, stages: list[Stage], ledger: Ledger, quaranti
     return table, rejected
 
 
-def run_shard(shard: InputShard, reader_options: ReaderOptions, stages: list[Stage], layout: OutputLayout) -> dict[str, Any]:
-    """Process one shard end to end and write its marker; returns the marker's content."""
+def run_shard(shard: InputShard, reader_options: ReaderOptions, stages: list[Stage], layout: OutputLayout, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Process one shard end to end and write its marker; returns the marker's content.
+
+    ``extra`` goes into the marker as is (the runner records the Ray node there).
+    """
     started = time.perf_counter()
     ledger = Ledger.for_stages(stage_names(stages))
     data = TableSink(layout.data(shard.shard_id), layout.fmt, always_write=True)
@@ -173,6 +176,7 @@ def run_shard(shard: InputShard, reader_options: ReaderOptions, stages: list[Sta
         "outputs": outputs,
         "ledger": ledger.to_dict(),
         "seconds": round(time.perf_counter() - started, 3),
+        **(extra or {}),
     }
     atomic_write_bytes(layout.marker(shard.shard_id), orjson.dumps(marker, option=orjson.OPT_INDENT_2))
     return marker

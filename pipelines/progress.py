@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -50,7 +51,7 @@ class RunProgress:
             self.progress.update(self.task, advance=1, rows=self.rows, rate=self.rows / elapsed if event == "shard_done" else 0.0)
         elif event == "shard_failed":
             self.progress.update(self.task, advance=1)
-            self.console.print(f"[red]failed[/red] {data['error']}")
+            self.console.print(f"[red]failed[/red] {escape(data['error'])}", highlight=False, soft_wrap=True)
         elif event == "finish":
             if self.task is not None:
                 self.progress.update(self.task, description="done")

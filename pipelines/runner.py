@@ -137,10 +137,16 @@ def _chain_resources(stages: list[Stage]) -> Resources:
     return Resources(cpus, gpus)
 
 
+def _is_loopback(address: str) -> bool:
+    host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def init_ray(opts: EngineOptions) -> float:
     """Join the cluster at ``ray_address`` or start an embedded one; returns seconds spent."""
-    if not opts.ray_address:
-        # An embedded Ray serves this process only: keep it on the loopback interface.
+    if not opts.ray_address or _is_loopback(opts.ray_address):
+        # An embedded Ray serves this process only, and a cluster addressed on loopback
+        # listens there: without this Ray swaps 127.0.0.1 for the machine's public address.
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         constants = sys.modules.get("ray._private.ray_constants")
         if constants is not None:
@@ -168,9 +174,7 @@ def _shard_task(shard: InputShard, reader: ReaderOptions, stages: list[Stage], l
 
     for stage in stages:
         stage.setup()
-    marker = run_shard(shard, reader, stages, layout)
-    marker["node"] = ray.get_runtime_context().get_node_id()
-    return marker
+    return run_shard(shard, reader, stages, layout, extra={"node": ray.get_runtime_context().get_node_id()})
 
 
 class _ShardWorker:
@@ -184,9 +188,7 @@ class _ShardWorker:
     def run(self, shard: InputShard) -> dict[str, Any]:
         import ray
 
-        marker = run_shard(shard, self.reader, self.stages, self.layout)
-        marker["node"] = ray.get_runtime_context().get_node_id()
-        return marker
+        return run_shard(shard, self.reader, self.stages, self.layout, extra={"node": ray.get_runtime_context().get_node_id()})
 
 
 def _one_line(exc: BaseException) -> str:
