@@ -436,3 +436,27 @@ def test_parquet_binary_column_goes_to_meta(tmp_path: Path) -> None:
     assert markers[0]["ledger"]["kept"] == 2
     kept = pq.read_table(layout.data("00000")).to_pylist()
     assert kept[0]["meta"] is not None and "blob" in json.loads(kept[0]["meta"])
+
+
+def test_bad_line_costs_a_small_slow_parse_not_the_whole_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bisection: only ~256 KB around a broken line is parsed line by line."""
+    from processors.io import readers
+
+    lines = [json.dumps({"id": f"d{i}", "text": f"document number {i} " * 5}) for i in range(40_000)]
+    lines.insert(20_000, '{"id": "broken", "text": "unterminated')
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    slow_sizes: list[int] = []
+    real = readers._parse_jsonl_lines
+
+    def spy(chunk: bytes, *args, **kwargs):  # type: ignore[no-untyped-def]
+        slow_sizes.append(len(chunk))
+        return real(chunk, *args, **kwargs)
+
+    monkeypatch.setattr(readers, "_parse_jsonl_lines", spy)
+    batches = list(readers.read_jsonl(str(path), "big.jsonl", ReaderOptions()))
+    docs = pa.concat_tables([b.docs for b in batches])
+    quarantined = [q for b in batches for q in b.quarantine]
+    assert docs.num_rows == 40_000 and len(quarantined) == 1 and quarantined[0].record == 20_000
+    assert docs.column("id").to_pylist() == [f"d{i}" for i in range(40_000)]
+    assert len(slow_sizes) == 1 and slow_sizes[0] <= readers._BISECT_MIN_BYTES

@@ -422,6 +422,35 @@ def _date_like_fields(chunk: bytes, sample_bytes: int = 1 << 18) -> dict[str, pa
     return {f.name: _timestamps_as_strings(f.type) for f in schema if _timestamps_as_strings(f.type) != f.type}
 
 
+#: A piece that fails the fast path is halved until it is this small, then parsed line by line.
+_BISECT_MIN_BYTES = 1 << 18
+
+
+def _parse_piece(piece: bytes, start: int, source: str, opts: ReaderOptions, as_strings: dict[str, pa.DataType]) -> tuple[list[ReadBatch], int]:
+    """Fast-parse a piece of whole lines; if it holds a bad record, halve it and recurse,
+    so one broken line costs a line-by-line parse of ~256 KB, not of the whole chunk."""
+    table = _fast_parse(piece, opts, as_strings)
+    batch = map_table(table, opts, source, start) if table is not None else None
+    if batch is not None and table is not None and not batch.quarantine:
+        return [batch], table.num_rows
+    cut = piece.find(b"\n", len(piece) // 2)
+    if len(piece) <= _BISECT_MIN_BYTES or cut < 0 or cut + 1 >= len(piece):
+        # Line by line, also when the fast path found bad records: quarantine keeps their input bytes.
+        slow, consumed = _parse_jsonl_lines(piece, start, source, opts)
+        return [slow], consumed
+    left, n_left = _parse_piece(piece[: cut + 1], start, source, opts, as_strings)
+    right, n_right = _parse_piece(piece[cut + 1 :], start + n_left, source, opts, as_strings)
+    return left + right, n_left + n_right
+
+
+def _merge(batches: list[ReadBatch]) -> ReadBatch:
+    if len(batches) == 1:
+        return batches[0]
+    tables = [b.docs for b in batches if b.docs.num_rows]
+    docs = pa.concat_tables(tables, promote_options="permissive") if tables else DOC_SCHEMA.empty_table()
+    return ReadBatch(docs=docs, quarantine=[q for b in batches for q in b.quarantine])
+
+
 def read_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
     start = 0
     if strip_compression(path)[0].lower().endswith(".json"):
@@ -444,15 +473,9 @@ def read_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatc
             for chunk in _iter_chunks(stream, opts.chunk_bytes):
                 if as_strings is None:
                     as_strings = _date_like_fields(chunk)
-                table = _fast_parse(chunk, opts, as_strings)
-                batch = map_table(table, opts, source, start) if table is not None else None
-                if batch is not None and not batch.quarantine:
-                    start += table.num_rows
-                else:
-                    # Line by line, also when the fast path found bad records: quarantine keeps their input bytes.
-                    batch, consumed = _parse_jsonl_lines(chunk, start, source, opts)
-                    start += consumed
-                yield batch
+                batches, consumed = _parse_piece(chunk, start, source, opts, as_strings)
+                start += consumed
+                yield _merge(batches)
         except _STREAM_ERRORS as exc:
             # A truncated or corrupt compressed stream: what was read stands, the rest is recorded.
             yield ReadBatch(quarantine=[QuarantineRecord(source, start, f"unreadable from record {start} on: {type(exc).__name__}: {exc}")])
