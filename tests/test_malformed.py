@@ -439,7 +439,7 @@ def test_parquet_binary_column_goes_to_meta(tmp_path: Path) -> None:
 
 
 def test_bad_line_costs_a_small_slow_parse_not_the_whole_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Bisection: only ~256 KB around a broken line is parsed line by line."""
+    """Only the ~1 MB piece around a broken line is parsed line by line."""
     from processors.io import readers
 
     lines = [json.dumps({"id": f"d{i}", "text": f"document number {i} " * 5}) for i in range(40_000)]
@@ -459,4 +459,4 @@ def test_bad_line_costs_a_small_slow_parse_not_the_whole_chunk(tmp_path: Path, m
     quarantined = [q for b in batches for q in b.quarantine]
     assert docs.num_rows == 40_000 and len(quarantined) == 1 and quarantined[0].record == 20_000
     assert docs.column("id").to_pylist() == [f"d{i}" for i in range(40_000)]
-    assert len(slow_sizes) == 1 and slow_sizes[0] <= readers._BISECT_MIN_BYTES
+    assert len(slow_sizes) == 1 and slow_sizes[0] <= 2 * readers._RETRY_PIECE_BYTES

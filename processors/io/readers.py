@@ -383,8 +383,8 @@ def _fast_parse(chunk: bytes, opts: ReaderOptions, as_strings: dict[str, pa.Data
         except pa.ArrowInvalid:
             if not as_strings:
                 raise
+            table = parse({})  # raises again for a syntax error: then nothing is learnt
             as_strings.clear()  # this chunk's fields have other types than the last one's
-            table = parse(as_strings)
         fixed = {f.name: _timestamps_as_strings(f.type) for f in table.schema if _timestamps_as_strings(f.type) != f.type}
         if fixed:
             order = table.column_names
@@ -422,25 +422,41 @@ def _date_like_fields(chunk: bytes, sample_bytes: int = 1 << 18) -> dict[str, pa
     return {f.name: _timestamps_as_strings(f.type) for f in schema if _timestamps_as_strings(f.type) != f.type}
 
 
-#: A piece that fails the fast path is halved until it is this small, then parsed line by line.
-_BISECT_MIN_BYTES = 1 << 18
+#: A chunk that fails the fast path is re-read in pieces of about this size; only a
+#: piece that fails again is parsed line by line.
+_RETRY_PIECE_BYTES = 1 << 20
 
 
-def _parse_piece(piece: bytes, start: int, source: str, opts: ReaderOptions, as_strings: dict[str, pa.DataType]) -> tuple[list[ReadBatch], int]:
-    """Fast-parse a piece of whole lines; if it holds a bad record, halve it and recurse,
-    so one broken line costs a line-by-line parse of ~256 KB, not of the whole chunk."""
+def _try_fast(piece: bytes, start: int, source: str, opts: ReaderOptions, as_strings: dict[str, pa.DataType]) -> tuple[ReadBatch, int] | None:
     table = _fast_parse(piece, opts, as_strings)
-    batch = map_table(table, opts, source, start) if table is not None else None
-    if batch is not None and table is not None and not batch.quarantine:
-        return [batch], table.num_rows
-    cut = piece.find(b"\n", len(piece) // 2)
-    if len(piece) <= _BISECT_MIN_BYTES or cut < 0 or cut + 1 >= len(piece):
-        # Line by line, also when the fast path found bad records: quarantine keeps their input bytes.
-        slow, consumed = _parse_jsonl_lines(piece, start, source, opts)
-        return [slow], consumed
-    left, n_left = _parse_piece(piece[: cut + 1], start, source, opts, as_strings)
-    right, n_right = _parse_piece(piece[cut + 1 :], start + n_left, source, opts, as_strings)
-    return left + right, n_left + n_right
+    if table is None:
+        return None
+    batch = map_table(table, opts, source, start)
+    # Bad records found after parsing go the slow way too, so quarantine keeps their input bytes.
+    return None if batch.quarantine else (batch, table.num_rows)
+
+
+def _parse_piece(chunk: bytes, start: int, source: str, opts: ReaderOptions, as_strings: dict[str, pa.DataType]) -> tuple[list[ReadBatch], int]:
+    """Fast-parse a chunk of whole lines; if it holds a bad record, re-read it in ~1 MB
+    pieces and parse only the failing pieces line by line, so one broken line costs one
+    extra parse of the chunk plus a slow parse of ~1 MB, not a slow parse of 32 MB."""
+    fast = _try_fast(chunk, start, source, opts, as_strings)
+    if fast is not None:
+        return [fast[0]], fast[1]
+    batches: list[ReadBatch] = []
+    consumed = 0
+    pos = 0
+    while pos < len(chunk):
+        cut = chunk.find(b"\n", pos + _RETRY_PIECE_BYTES)
+        end = len(chunk) if cut < 0 else cut + 1
+        piece = chunk[pos:end]
+        result = _try_fast(piece, start + consumed, source, opts, as_strings) if len(chunk) > _RETRY_PIECE_BYTES else None
+        if result is None:
+            result = _parse_jsonl_lines(piece, start + consumed, source, opts)
+        batches.append(result[0])
+        consumed += result[1]
+        pos = end
+    return batches, consumed
 
 
 def _merge(batches: list[ReadBatch]) -> ReadBatch:
