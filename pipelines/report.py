@@ -244,7 +244,8 @@ def plot_stages(ledger: Ledger) -> "Figure | None":
     _counts(ax.yaxis)
     ax.set_ylabel("documents")
     _title(ax, "Documents per stage")
-    ax.legend(frameon=False)
+    ax.set_ylim(0, max(s.rows_in for s in ledger.stages) * 1.15)  # headroom for the legend
+    ax.legend(frameon=False, loc="upper right", ncols=2)
     _style(ax)
     ax.grid(axis="x", visible=False)
     return fig

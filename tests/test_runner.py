@@ -13,7 +13,7 @@ import pytest
 
 from pipelines.jobs import copy_job
 from pipelines.runner import EngineOptions, Job, run
-from processors.base import Stage
+from processors.base import Resources, Stage
 from processors.errors import BabelmillError
 from processors.validate import EmptyTextFilter
 
@@ -151,3 +151,17 @@ def test_refuses_foreign_non_empty_directory(ray_session, sample_dir: Path, tmp_
         run(copy_job([str(sample_dir)], out))
     run(copy_job([str(sample_dir)], out), overwrite=True)
     assert (out / "notes.txt").read_text() == "mine"  # --overwrite removes only what runs write
+
+
+class NeedsGpu(Stage):
+    name: ClassVar[str] = "gpu_model"
+    stateful: ClassVar[bool] = True
+    resources: ClassVar[Resources] = Resources(num_cpus=1, num_gpus=1)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:  # pragma: no cover - never scheduled here
+        return batch
+
+
+def test_gpu_stage_on_cpu_cluster_is_a_clear_error(ray_session, sample_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(BabelmillError, match="GPU"):
+        run(Job("test", [str(sample_dir)], tmp_path / "out", [NeedsGpu()]))
