@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.ledger import Ledger, StageCounts
+from pipelines.stats import SideStats, table_stats
 from processors.base import DROP_REASON, Stage
 from processors.io import InputShard, QuarantineRecord, ReaderOptions, read_shard
 from processors.io.writers import QuarantineSink, TableSink, atomic_write_bytes
@@ -143,6 +144,7 @@ def run_shard(shard: InputShard, reader_options: ReaderOptions, stages: list[Sta
     data = TableSink(layout.data(shard.shard_id), layout.fmt, always_write=True)
     rejected = TableSink(layout.rejected(shard.shard_id), "parquet")
     quarantine = QuarantineSink(layout.quarantine(shard.shard_id))
+    kept_stats, rejected_stats = SideStats(), SideStats()
     try:
         data.write(conform(pa.table({})).slice(0, 0))
         for batch in read_shard(shard, reader_options):
@@ -155,8 +157,10 @@ def run_shard(shard: InputShard, reader_options: ReaderOptions, stages: list[Sta
             quarantine.write(errors)
             kept = conform(kept)
             data.write(kept)
+            kept_stats.add(table_stats(kept))
             for rej in rejected_tables:
                 rejected.write(conform(rej))
+                rejected_stats.add(table_stats(rej))
         ledger.kept = data.rows
         ledger.rejected = rejected.rows
         ledger.quarantined = quarantine.rows
@@ -175,6 +179,7 @@ def run_shard(shard: InputShard, reader_options: ReaderOptions, stages: list[Sta
         "inputs": list(shard.sources),
         "outputs": outputs,
         "ledger": ledger.to_dict(),
+        "stats": {"kept": kept_stats.to_dict(), "rejected": rejected_stats.to_dict()},
         "seconds": round(time.perf_counter() - started, 3),
         **(extra or {}),
     }

@@ -1,9 +1,8 @@
 """The run report: ``report.html`` plus PNG plots in ``report/``, for people to open.
 
-Statistics come from one lazy, streaming group-by over the kept and rejected files
-(only ``text`` length, ``lang`` and ``lang_score`` are read), so the memory used does
-not grow with the row count; the counts per stage come from the ledger, which is the
-source of truth.  Plots are drawn on a plain Agg canvas (no pyplot, no display, no
+Statistics are histograms each shard computed while it had its rows in memory
+(``pipelines.stats``), merged here; outputs without them are scanned instead.  The
+counts per stage come from the ledger, which is the source of truth.  Plots are drawn on a plain Agg canvas (no pyplot, no display, no
 global backend switch), and every file is written under a temporary name first.
 """
 
@@ -17,14 +16,13 @@ import math
 import os
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import polars as pl
 
 from pipelines import __version__
 from pipelines.ledger import Ledger
+from pipelines.stats import LEN_BINS_PER_DECADE, SCORE_BINS, UNDETERMINED, SideStats, side_stats
 from processors.io.writers import atomic_write_bytes, tmp_path_for
 
 if TYPE_CHECKING:
@@ -33,13 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_DIR = "report"
-#: LID score histogram: bins of 0.02 over [0, 1].
-SCORE_BINS = 50
-#: Length histogram: bins per decade of characters (log scale).
-LEN_BINS_PER_DECADE = 10
 TOP_LANGS = 30
 TOP_REASONS = 20
-UNDETERMINED = "und"
 #: Every plot this module may write; stale ones from an earlier report are removed.
 PLOT_NAMES = ("stages", "drop_reasons", "languages", "lid_scores", "lengths", "kept_rejected")
 
@@ -47,100 +40,6 @@ _KEPT_COLOR = "#2a7ab0"
 _REJECTED_COLOR = "#d9623b"
 _QUARANTINE_COLOR = "#8c6bb1"
 _IN_COLOR = "#9bb7cc"
-
-
-@dataclass
-class SideStats:
-    """Histograms of one side (kept or rejected), small whatever the row count."""
-
-    docs: int = 0
-    chars: int = 0
-    files: int = 0
-    langs: Counter = field(default_factory=Counter)
-    scores: list[int] = field(default_factory=lambda: [0] * SCORE_BINS)
-    scores_null: int = 0
-    lengths: Counter = field(default_factory=Counter)  # len bin -> docs; bin -1 is the empty text
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def scored(self) -> int:
-        return sum(self.scores)
-
-
-# ---------------------------------------------------------------------------- statistics
-
-
-def _collect(lf: pl.LazyFrame) -> pl.DataFrame:
-    try:
-        return lf.collect(engine="streaming")
-    except TypeError:  # polars without the engine argument
-        return lf.collect()
-
-
-def _binned(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per (lang, score bin, length bin): the only thing the report needs."""
-    n = pl.col("text").str.len_chars().fill_null(0).cast(pl.Int64)
-    lang = pl.col("lang").cast(pl.String)
-    score = pl.col("lang_score").cast(pl.Float64).fill_nan(None)
-    return (
-        lf.select(
-            pl.when(lang.is_null() | (lang.str.strip_chars() == "")).then(pl.lit(UNDETERMINED)).otherwise(lang).alias("lang"),
-            (score.clip(0.0, 1.0) * SCORE_BINS).floor().cast(pl.Int32).clip(0, SCORE_BINS - 1).alias("score_bin"),
-            pl.when(n == 0).then(pl.lit(-1)).otherwise((n.cast(pl.Float64).log10() * LEN_BINS_PER_DECADE + 1e-9).floor()).cast(pl.Int32).alias("len_bin"),
-            n.alias("n"),
-        )
-        .group_by("lang", "score_bin", "len_bin")
-        .agg(pl.len().alias("docs"), pl.col("n").sum().alias("chars"))
-    )
-
-
-def _scan(files: list[str], fmt: str) -> pl.LazyFrame:
-    schema = {"text": pl.String, "lang": pl.String, "lang_score": pl.Float64}
-    if fmt == "jsonl":
-        return pl.scan_ndjson(files, schema=schema)
-    return pl.scan_parquet(
-        files, schema=schema, missing_columns="insert", extra_columns="ignore", cast_options=pl.ScanCastOptions(float_cast="upcast")
-    )
-
-
-def _scan_one(path: str, fmt: str) -> pl.LazyFrame:
-    """Slow path for a file the multi-file scan refused: take what columns it has."""
-    if fmt == "jsonl":
-        return _scan([path], fmt)
-    have = pl.read_parquet_schema(path)
-    lf = pl.scan_parquet(path)
-    cols = [pl.col(c).cast(t, strict=False) if c in have else pl.lit(None, dtype=t).alias(c) for c, t in (("text", pl.String), ("lang", pl.String), ("lang_score", pl.Float64))]
-    return lf.select(cols)
-
-
-def _fold(stats: SideStats, agg: pl.DataFrame) -> None:
-    for lang, score_bin, len_bin, docs, chars in agg.iter_rows():
-        stats.docs += docs
-        stats.chars += chars or 0
-        stats.langs[lang] += docs
-        stats.lengths[len_bin] += docs
-        if score_bin is None:
-            stats.scores_null += docs
-        else:
-            stats.scores[score_bin] += docs
-
-
-def side_stats(files: list[str], fmt: str) -> SideStats:
-    """Aggregate one side's files; a file that cannot be read is reported, not fatal."""
-    stats = SideStats(files=len(files))
-    if not files:
-        return stats
-    try:
-        _fold(stats, _collect(_binned(_scan(files, fmt))))
-        return stats
-    except Exception as exc:  # noqa: BLE001 - fall back to file by file, isolating the bad one
-        log.debug("multi-file scan failed (%s); reading file by file", exc)
-    for path in files:
-        try:
-            _fold(stats, _collect(_binned(_scan_one(path, fmt))))
-        except Exception as exc:  # noqa: BLE001
-            stats.errors.append(f"{os.path.basename(path)}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
-    return stats
 
 
 # ---------------------------------------------------------------------------- plots
@@ -531,15 +430,19 @@ def _render_html(
 # ---------------------------------------------------------------------------- entry point
 
 
-def write_report(output: Path, ledger: Ledger, fmt: str = "parquet", title: str = "") -> Path:
+def write_report(
+    output: Path, ledger: Ledger, fmt: str = "parquet", title: str = "", kept: SideStats | None = None, rejected: SideStats | None = None
+) -> Path:
     """Write ``report.html`` and its plots for a finished run; returns the HTML's path.
 
     Meant to be called once the ledger is final; plots without data are skipped rather
     than drawn empty, and a file that cannot be read is named in the report.
     """
     output = Path(output)
-    kept = side_stats(sorted(glob.glob(os.path.join(glob.escape(str(output)), "data", f"*.{fmt}"))), fmt)
-    rejected = side_stats(sorted(glob.glob(os.path.join(glob.escape(str(output)), "rejected", "*.parquet"))), "parquet")
+    if kept is None:
+        kept = side_stats(sorted(glob.glob(os.path.join(glob.escape(str(output)), "data", f"*.{fmt}"))), fmt)
+    if rejected is None:
+        rejected = side_stats(sorted(glob.glob(os.path.join(glob.escape(str(output)), "rejected", "*.parquet"))), "parquet")
     makers: dict[str, Callable[[], "Figure | None"]] = {
         "stages": lambda: plot_stages(ledger),
         "drop_reasons": lambda: plot_drop_reasons(ledger),

@@ -25,6 +25,7 @@ from pipelines.card import write_dataset_card
 from pipelines.executor import STATE_DIR, OutputLayout, run_shard, stage_names
 from pipelines.ledger import Ledger
 from pipelines.report import write_report
+from pipelines.stats import SideStats
 from processors.base import Resources, Stage
 from processors.errors import BabelmillError
 from processors.io import InputShard, ReaderOptions, discover_shards
@@ -263,6 +264,17 @@ def _dispatch(job: Job, pending: list[InputShard], engine: EngineOptions, hook: 
     return markers, failures
 
 
+def _merged_stats(markers: list[dict[str, Any]]) -> tuple[SideStats | None, SideStats | None]:
+    """Sum the shards' histograms; None (rescan the files) if a marker predates them."""
+    if not markers or any("stats" not in m for m in markers):
+        return None, None
+    kept, rejected = SideStats(), SideStats()
+    for m in markers:
+        kept.add(SideStats.from_dict(m["stats"]["kept"]))
+        rejected.add(SideStats.from_dict(m["stats"]["rejected"]))
+    return kept, rejected
+
+
 def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, hook: ProgressHook | None = None) -> RunResult:
     """Run (or resume) a job; returns the merged ledger and what happened.
 
@@ -299,6 +311,7 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
         result = RunResult(ledger, layout.root, len(shards), len(done_ids), time.perf_counter() - started, ray_seconds, failures, nodes)
         return result
     atomic_write_bytes(layout.ledger, orjson.dumps(ledger.to_dict(), option=orjson.OPT_INDENT_2))
-    write_dataset_card(job, ledger, shards)
-    write_report(layout.root, ledger, job.output_format, title=f"{layout.root.name} ({job.name})")
+    kept, rejected = _merged_stats(finished)
+    write_dataset_card(job, ledger, shards, kept)
+    write_report(layout.root, ledger, job.output_format, title=f"{layout.root.name} ({job.name})", kept=kept, rejected=rejected)
     return RunResult(ledger, layout.root, len(shards), len(done_ids), time.perf_counter() - started, ray_seconds, failures, nodes)

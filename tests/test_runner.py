@@ -165,3 +165,22 @@ class NeedsGpu(Stage):
 def test_gpu_stage_on_cpu_cluster_is_a_clear_error(ray_session, sample_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(BabelmillError, match="GPU"):
         run(Job("test", [str(sample_dir)], tmp_path / "out", [NeedsGpu()]))
+
+
+def test_shard_histograms_match_a_scan_of_the_output(ray_session, sample_dir: Path, tmp_path: Path) -> None:
+    """The card and report use per-shard histograms; they must equal a rescan of the files."""
+    from pipelines.runner import _merged_stats
+    from pipelines.stats import side_stats
+
+    out = tmp_path / "out"
+    run(copy_job([str(sample_dir)], out))
+    markers = [orjson.loads(p.read_bytes()) for p in sorted((out / "_babelmill" / "done").glob("*.json"))]
+    kept, rejected = _merged_stats(markers)
+    assert kept is not None and rejected is not None
+    scanned_kept = side_stats(sorted(str(p) for p in (out / "data").glob("*.parquet")), "parquet")
+    scanned_rej = side_stats(sorted(str(p) for p in (out / "rejected").glob("*.parquet")), "parquet")
+    for mine, scanned in ((kept, scanned_kept), (rejected, scanned_rej)):
+        assert (mine.docs, mine.chars, mine.langs, mine.lengths, mine.scores, mine.scores_null) == (
+            scanned.docs, scanned.chars, scanned.langs, scanned.lengths, scanned.scores, scanned.scores_null
+        )
+    assert kept.docs == _ledger(out)["kept"]
