@@ -142,6 +142,11 @@ def _timestamps_as_strings(t: pa.DataType) -> pa.DataType:
     return t
 
 
+def _date_fields(schema: pa.Schema) -> dict[str, pa.DataType]:
+    """The fields pyarrow typed as timestamps, with the string types to read them as."""
+    return {f.name: _timestamps_as_strings(f.type) for f in schema if _timestamps_as_strings(f.type) != f.type}
+
+
 def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> ReadBatch:
     """Map an input table with arbitrary columns onto the document contract.
 
@@ -178,7 +183,7 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
     if pc.any(bad).as_py():
         bad_idx = pc.indices_nonzero(bad).to_pylist()
         bad_rows = table.take(bad_idx)
-        for i, r, size in zip(bad_idx, raw_json(bad_rows), pc.binary_length(bad_rows.column(tf)).to_pylist()):
+        for i, r, size in zip(bad_idx, raw_json(bad_rows), nbytes.take(bad_idx).to_pylist()):
             why = f"missing text field {tf!r}" if size is None else f"text of {size} bytes exceeds --max-record-bytes {opts.max_record_bytes}"
             quarantine.append(QuarantineRecord(source, start + i, why, raw=r))
         keep = pc.invert(bad)
@@ -287,7 +292,6 @@ def _iter_chunks(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
     truncated or corrupt compressed file) first yields the complete lines read before
     the break, then raises, so the readable part of the file is not lost with it.
     """
-    readline = getattr(stream, "readline", None)
     # read1: at most one raw read per call, so a failing call loses little already decompressed.
     read = getattr(stream, "read1", None) or stream.read
     while True:
@@ -301,14 +305,7 @@ def _iter_chunks(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
                 parts.append(piece)
                 size += len(piece)
             if parts and not parts[-1].endswith(b"\n"):
-                if readline is not None:
-                    parts.append(readline())
-                else:  # pragma: no cover - all our streams have readline
-                    while not parts[-1].endswith(b"\n"):
-                        more = stream.read(1 << 16)
-                        if not more:
-                            break
-                        parts.append(more)
+                parts.append(stream.readline())
         except _STREAM_ERRORS:
             data = b"".join(parts)
             cut = data.rfind(b"\n")
@@ -385,7 +382,7 @@ def _fast_parse(chunk: bytes, opts: ReaderOptions, as_strings: dict[str, pa.Data
                 raise
             table = parse({})  # raises again for a syntax error: then nothing is learnt
             as_strings.clear()  # this chunk's fields have other types than the last one's
-        fixed = {f.name: _timestamps_as_strings(f.type) for f in table.schema if _timestamps_as_strings(f.type) != f.type}
+        fixed = _date_fields(table.schema)
         if fixed:
             order = table.column_names
             as_strings.update(fixed)
@@ -419,7 +416,7 @@ def _date_like_fields(chunk: bytes, sample_bytes: int = 1 << 18) -> dict[str, pa
         schema = pa_json.read_json(pa.BufferReader(sample), parse_options=pa_json.ParseOptions(newlines_in_values=False)).schema
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError):
         return {}
-    return {f.name: _timestamps_as_strings(f.type) for f in schema if _timestamps_as_strings(f.type) != f.type}
+    return _date_fields(schema)
 
 
 #: A chunk that fails the fast path is re-read in pieces of about this size; only a
