@@ -7,11 +7,9 @@ import glob
 import os
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 from pipelines import __version__
 from pipelines.ledger import Ledger
-from pipelines.stats import UNDETERMINED, SideStats
+from pipelines.stats import UNDETERMINED, SideStats, side_stats
 from processors.io import InputShard
 from processors.io.writers import atomic_write_bytes
 
@@ -26,27 +24,16 @@ def _size_category(n: int) -> str:
     return "10M<n<100M" if n < 100_000_000 else "n>1B"
 
 
-def kept_stats(root: str, fmt: str) -> tuple[dict[str, int], int, int]:
-    """Rows per language, total text characters and bytes on disk of the kept data."""
-    files = sorted(glob.glob(os.path.join(root, "data", f"*.{fmt}")))
-    if not files:
-        return {}, 0, 0
-    scan = pl.scan_parquet(files) if fmt == "parquet" else pl.scan_ndjson(files, infer_schema_length=None)
-    langs = scan.group_by(pl.col("lang").fill_null(UNDETERMINED)).agg(pl.len().alias("n")).sort("n", descending=True).collect()
-    chars = scan.select(pl.col("text").str.len_chars().sum()).collect().item() or 0
-    return dict(langs.iter_rows()), int(chars), sum(os.path.getsize(f) for f in files)
-
-
 def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kept: SideStats | None = None) -> None:
-    """``kept`` are the merged per-shard histograms; without them the data is scanned."""
+    """``kept`` are the kept rows' histograms; without them the data is scanned."""
     root = str(job.output)
     fmt = job.output_format
+    files = sorted(glob.glob(os.path.join(glob.escape(root), "data", f"*.{fmt}")))
     if kept is None:
-        langs, chars, nbytes = kept_stats(root, fmt)
-    else:
-        langs = dict(kept.langs.most_common())
-        chars = kept.chars
-        nbytes = sum(os.path.getsize(f) for f in glob.glob(os.path.join(glob.escape(root), "data", f"*.{fmt}")))
+        kept = side_stats(files, fmt)
+    langs = dict(kept.langs.most_common())
+    chars = kept.chars
+    nbytes = sum(os.path.getsize(f) for f in files)
     lang_codes = [lang for lang in langs if lang != UNDETERMINED]
     header = ["---", "configs:", "- config_name: default", "  data_files:", "  - split: train", f"    path: data/*.{fmt}"]
     if lang_codes:

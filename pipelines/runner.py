@@ -10,6 +10,7 @@ loaded once per worker.  Finished shards leave a marker; a rerun skips them.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import hashlib
 import logging
 import os
@@ -25,7 +26,7 @@ from pipelines.card import write_dataset_card
 from pipelines.executor import STATE_DIR, OutputLayout, run_shard, stage_names
 from pipelines.ledger import Ledger
 from pipelines.report import write_report
-from pipelines.stats import SideStats
+from pipelines.stats import SideStats, side_stats
 from processors.base import Resources, Stage
 from processors.errors import BabelmillError
 from processors.io import InputShard, ReaderOptions, discover_shards
@@ -265,13 +266,24 @@ def _dispatch(job: Job, pending: list[InputShard], engine: EngineOptions, hook: 
 
 
 def _merged_stats(markers: list[dict[str, Any]]) -> tuple[SideStats | None, SideStats | None]:
-    """Sum the shards' histograms; None (rescan the files) if a marker predates them."""
+    """Sum the shards' histograms; None if a marker predates them."""
     if not markers or any("stats" not in m for m in markers):
         return None, None
     kept, rejected = SideStats(), SideStats()
     for m in markers:
         kept.add(SideStats.from_dict(m["stats"]["kept"]))
         rejected.add(SideStats.from_dict(m["stats"]["rejected"]))
+    return kept, rejected
+
+
+def _run_stats(markers: list[dict[str, Any]], layout: OutputLayout, fmt: str) -> tuple[SideStats, SideStats]:
+    """The histograms the card and the report share: merged from the markers, or, for
+    markers written before they carried them, one scan of the output for both."""
+    kept, rejected = _merged_stats(markers)
+    if kept is None or rejected is None:
+        root = glob.escape(str(layout.root))
+        kept = side_stats(sorted(glob.glob(os.path.join(root, "data", f"*.{fmt}"))), fmt)
+        rejected = side_stats(sorted(glob.glob(os.path.join(root, "rejected", "*.parquet"))), "parquet")
     return kept, rejected
 
 
@@ -289,29 +301,28 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
     if not shards:
         raise BabelmillError("the inputs hold no shard to process")
     _prepare_output(job, shards, overwrite)
-    done_ids = {s.shard_id for s in shards if layout.marker(s.shard_id).exists()}
-    pending = [s for s in shards if s.shard_id not in done_ids]
-    hook("start", {"shards": shards, "skipped": len(done_ids)})
+    done = {s.shard_id: orjson.loads(layout.marker(s.shard_id).read_bytes()) for s in shards if layout.marker(s.shard_id).exists()}
+    pending = [s for s in shards if s.shard_id not in done]
+    hook("start", {"shards": shards, "skipped": len(done)})
     for shard in shards:
-        if shard.shard_id in done_ids:
-            hook("shard_skipped", {"shard": shard, "marker": orjson.loads(layout.marker(shard.shard_id).read_bytes())})
+        if shard.shard_id in done:
+            hook("shard_skipped", {"shard": shard, "marker": done[shard.shard_id]})
     ray_seconds = 0.0
     failures: list[str] = []
     nodes: set[str] = set()
+    finished = dict(done)
     if pending:
         ray_seconds = init_ray(engine)
         hook("ray_ready", {"seconds": ray_seconds})
         markers, failures = _dispatch(job, pending, engine, hook)
         nodes = {m.get("node", "") for m in markers}
-    names = stage_names(job.stages)
-    finished = [orjson.loads(layout.marker(s.shard_id).read_bytes()) for s in shards if layout.marker(s.shard_id).exists()]
-    ledger = Ledger.merge([Ledger.from_dict(m["ledger"]) for m in finished], names)
+        finished.update((m["shard"], m) for m in markers)
+    in_order = [finished[s.shard_id] for s in shards if s.shard_id in finished]
+    ledger = Ledger.merge([Ledger.from_dict(m["ledger"]) for m in in_order], stage_names(job.stages))
     hook("finish", {})
-    if failures:
-        result = RunResult(ledger, layout.root, len(shards), len(done_ids), time.perf_counter() - started, ray_seconds, failures, nodes)
-        return result
-    atomic_write_bytes(layout.ledger, orjson.dumps(ledger.to_dict(), option=orjson.OPT_INDENT_2))
-    kept, rejected = _merged_stats(finished)
-    write_dataset_card(job, ledger, shards, kept)
-    write_report(layout.root, ledger, job.output_format, title=f"{layout.root.name} ({job.name})", kept=kept, rejected=rejected)
-    return RunResult(ledger, layout.root, len(shards), len(done_ids), time.perf_counter() - started, ray_seconds, failures, nodes)
+    if not failures:
+        atomic_write_bytes(layout.ledger, orjson.dumps(ledger.to_dict(), option=orjson.OPT_INDENT_2))
+        kept, rejected = _run_stats(in_order, layout, job.output_format)
+        write_dataset_card(job, ledger, shards, kept)
+        write_report(layout.root, ledger, job.output_format, title=f"{layout.root.name} ({job.name})", kept=kept, rejected=rejected)
+    return RunResult(ledger, layout.root, len(shards), len(done), time.perf_counter() - started, ray_seconds, failures, nodes)
