@@ -59,7 +59,7 @@ def _ray_rss() -> int:
 
 def full_run(n_docs: int, workdir: Path, files: int = 16) -> dict:
     """Generate ``n_docs`` sample documents and time `babelmill corpus` on them."""
-    from pipelines.sample import LANGS, write_sample
+    from babelmill.pipelines.sample import LANGS, write_sample
 
     inputs = workdir / "input"
     # sample_records adds bad documents and duplicates: ~1.28 records per good document
@@ -68,7 +68,7 @@ def full_run(n_docs: int, workdir: Path, files: int = 16) -> dict:
     write_sample(inputs, docs_per_lang=per_lang, files=files, seed=7, malformed=True)
     gen_s = time.perf_counter() - started
     out = workdir / "output"
-    cmd = [sys.executable, "-m", "pipelines.cli", "corpus", "--input", str(inputs), "--output", str(out), "--overwrite", "--no-progress"]
+    cmd = [sys.executable, "-m", "babelmill.pipelines.cli", "corpus", "--input", str(inputs), "--output", str(out), "--overwrite", "--no-progress"]
     peak = 0
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -164,7 +164,7 @@ class ShingleSets:
     """Our word 5-gram sets per document, built on demand, for true Jaccard."""
 
     def __init__(self, table: pa.Table) -> None:
-        from processors.dedup.text import WHITESPACE, normalize_texts, splitter_for
+        from babelmill.processors.dedup.text import WHITESPACE, normalize_texts, splitter_for
 
         norm = normalize_texts(table.column("text"))
         langs = table.column("lang").to_pylist()
@@ -193,7 +193,7 @@ class ShingleSets:
 
 
 def run_babelmill(work: Path) -> np.ndarray:
-    from processors.dedup import MinHashDeduplicator
+    from babelmill.processors.dedup import MinHashDeduplicator
 
     table = pq.read_table(work / "docs.parquet")
     n = table.num_rows
@@ -285,7 +285,7 @@ def run_datasketch(work: Path) -> np.ndarray:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from processors.dedup.text import WHITESPACE, normalize_texts, splitter_for
+    from babelmill.processors.dedup.text import WHITESPACE, normalize_texts, splitter_for
 
     table = pq.read_table(work / "docs.parquet")
     n = table.num_rows
@@ -322,12 +322,12 @@ def run_datasketch(work: Path) -> np.ndarray:
 def worker(system: str, work: Path) -> None:
     # imports are not timed (datatrove's are not either)
     if system == "babelmill":
-        import processors.dedup
+        import babelmill.processors.dedup  # noqa: F401
     elif system == "datasketch":
         import datasketch  # noqa: F401
         import scipy.sparse.csgraph  # noqa: F401
 
-        import processors.dedup.text  # noqa: F401
+        import babelmill.processors.dedup.text  # noqa: F401
     started = time.perf_counter()
     cluster = {"babelmill": run_babelmill, "datatrove": run_datatrove, "datasketch": run_datasketch}[system](work)
     elapsed = time.perf_counter() - started
@@ -469,7 +469,7 @@ def plagiarism_check(evaldata: Path) -> dict | None:
     info = folder / "file_information.csv"
     if not info.exists():
         return None
-    from processors.dedup import MinHashDeduplicator
+    from babelmill.processors.dedup import MinHashDeduplicator
 
     rows = [line.split(",") for line in info.read_text().splitlines()[1:] if line.strip()]
     names, tasks, cats = zip(*[(r[0], r[1], r[2].strip()) for r in rows])
@@ -501,7 +501,7 @@ def synthetic_worker(n_docs: int, work: Path, seed: int = 0) -> None:
     """Generate ``n_docs`` docs batch by batch (10% near-dups), run our three phases."""
     import polars as pl
 
-    from processors.dedup import MinHashDeduplicator
+    from babelmill.processors.dedup import MinHashDeduplicator
 
     rng = np.random.default_rng(seed)
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))

@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parent))
 import pyarrow as pa  # noqa: E402
 
 import langs  # noqa: E402
-from processors.quality import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter  # noqa: E402
+from babelmill.processors.quality import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter  # noqa: E402
 
 #: FLORES file names (OPUS-MT style) of the multilingual set.
 MULTI = {"de": "deu", "fr": "fra", "es": "spa", "ru": "rus", "zh": "cmn_Hans", "ar": "ara", "sw": "swh", "tr": "tur", "th": "tha", "vi": "vie"}
@@ -289,8 +289,8 @@ def run_ours(docs: list[str], codes: list[str], batch: int) -> dict:
         f(table.slice(0, min(50, len(docs))))
     # the filters as a job runs them: the executor's chain over each batch (rejected rows
     # leave at their first drop reason), ledger included
-    from pipelines.executor import process_batch, stage_names
-    from pipelines.ledger import Ledger
+    from babelmill.pipelines.executor import process_batch, stage_names
+    from babelmill.pipelines.ledger import Ledger
 
     ledger = Ledger.for_stages(stage_names(filters))
     chain: dict[int, str | None] = {}

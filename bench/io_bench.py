@@ -38,8 +38,8 @@ def plain_pyarrow(files: list[str], out: Path) -> tuple[int, float]:
 
 
 def babelmill_copy(input_dir: str, out: Path, num_cpus: int | None) -> tuple[int, float, float]:
-    from pipelines.jobs import copy_job
-    from pipelines.runner import EngineOptions, init_ray, run
+    from babelmill.pipelines.jobs import copy_job
+    from babelmill.pipelines.runner import EngineOptions, init_ray, run
 
     engine = EngineOptions(num_cpus=num_cpus)
     ray_s = init_ray(engine)

@@ -33,8 +33,8 @@ sys.path.insert(0, str(HERE.parent))
 
 import pyarrow as pa
 
-import langs
-from processors.lid import SCRIPT_CLASSES, FastTextLanguageIdentifier, profile_scripts, resolve_model_path
+from babelmill import langs
+from babelmill.processors.lid import SCRIPT_CLASSES, FastTextLanguageIdentifier, profile_scripts, resolve_model_path
 
 SENTENCES_PER_DOC = 5
 

@@ -76,16 +76,16 @@ def load_engine():
     """``processors.translate.engine`` without running the package's stage exports, whose
     modules may import polars / Ray (absent on a bare GPU box)."""
     try:
-        return importlib.import_module("processors.translate.engine")
+        return importlib.import_module("babelmill.processors.translate.engine")
     except ImportError as exc:
         if exc.name not in ("polars", "ray", "pyarrow"):
             raise
-    for name in ("processors", "processors.translate"):
+    for name in ("babelmill.processors", "babelmill.processors.translate"):
         sys.modules.pop(name, None)
         stub = types.ModuleType(name)
-        stub.__path__ = [str(REPO / name.replace(".", "/"))]
+        stub.__path__ = [str(REPO / name.removeprefix("babelmill.").replace(".", "/"))]
         sys.modules[name] = stub
-    return importlib.import_module("processors.translate.engine")
+    return importlib.import_module("babelmill.processors.translate.engine")
 
 
 def read_sentences(evaldata: Path, n: int) -> tuple[list[str], int]:

@@ -7,14 +7,14 @@ import glob
 import os
 from typing import TYPE_CHECKING
 
-from pipelines import __version__
-from pipelines.ledger import Ledger
-from pipelines.stats import UNDETERMINED, SideStats, side_stats
-from processors.io import InputShard
-from processors.io.writers import atomic_write_bytes
+from babelmill import __version__
+from babelmill.pipelines.ledger import Ledger
+from babelmill.pipelines.stats import UNDETERMINED, SideStats, side_stats
+from babelmill.processors.io import InputShard
+from babelmill.processors.io.writers import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from pipelines.runner import Job
+    from babelmill.pipelines.runner import Job
 
 
 def _size_category(n: int) -> str:

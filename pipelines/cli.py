@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.logging import RichHandler
 
-from langs import UnknownLanguageError
-from pipelines import __version__
-from pipelines.progress import RunProgress, summary_table
-from pipelines.runner import EngineOptions, Job, RunResult, run
-from processors.errors import BabelmillError
-from processors.io.records import DEFAULT_MAX_RECORD_BYTES, ReaderOptions
+from babelmill.langs import UnknownLanguageError
+from babelmill import __version__
+from babelmill.pipelines.progress import RunProgress, summary_table
+from babelmill.pipelines.runner import EngineOptions, Job, RunResult, run
+from babelmill.processors.errors import BabelmillError
+from babelmill.processors.io.records import DEFAULT_MAX_RECORD_BYTES, ReaderOptions
 
 app = typer.Typer(
     name="babelmill",
@@ -204,7 +204,7 @@ def copy(
         raise BabelmillError("copy needs --input (or an 'input' key in --recipe)")
     if v["output"] is None:
         raise BabelmillError("copy needs --output DIR")
-    from pipelines.jobs import copy_job
+    from babelmill.pipelines.jobs import copy_job
 
     job = copy_job(
         inputs=list(v["input"]),
@@ -292,7 +292,7 @@ def corpus(
     v = apply_recipe(ctx, recipe, {k: val for k, val in locals().items() if k != "ctx"})
     setup_logging(LogLevel(_enum_value(v["log_level"])))
     _need(v, "corpus")
-    from pipelines.jobs import CorpusOptions, corpus_job
+    from babelmill.pipelines.jobs import CorpusOptions, corpus_job
 
     fields = {f.name for f in dataclasses.fields(CorpusOptions)}
     options = CorpusOptions(**{k: v[k] for k in fields if k in v and k != "langs"}, langs=_split_codes(v["lang"]))
@@ -403,8 +403,8 @@ def instruct_translate(
         raise BabelmillError("instruct translate needs --tgt LANG[,LANG...]")
     if not v["model"]:
         raise BabelmillError("instruct translate needs --model (a CTranslate2 or Hugging Face model directory, or a hub id in the local cache)")
-    from pipelines.jobs import instruct_translate_job
-    from processors.translate.engine import CTranslate2Spec, resolve_device
+    from babelmill.pipelines.jobs import instruct_translate_job
+    from babelmill.processors.translate.engine import CTranslate2Spec, resolve_device
 
     intra = int(v["intra_threads"])
     dev = resolve_device(_enum_value(v["device"]))
@@ -428,7 +428,7 @@ def instruct_translate(
     )
     # Resolve (and convert) the model once here: a missing model is one line now, not a
     # failure in every worker, and workers find the converted copy in the cache.
-    from processors.translate.models import resolve_model
+    from babelmill.processors.translate.models import resolve_model
 
     resolved = resolve_model(spec.model, quantization=spec.quantization, cache_dir=spec.cache_dir, allow_download=spec.allow_download)
     for code in targets:  # an unsupported pair is one line now, not every row quarantined later
@@ -459,8 +459,7 @@ def langs_command(
     lang: Annotated[Optional[str], typer.Argument(help="Show one language (any code or name) instead of all.")] = None,
 ) -> None:
     """List the language profiles: codes, script, LID labels, tokenizer, thresholds."""
-    import langs as langs_mod
-
+    import babelmill.langs as langs_mod
     rows = langs_mod.table_rows()
     if lang:
         code = langs_mod.get(lang).code
@@ -491,7 +490,7 @@ def sample(
     malformed: Annotated[bool, typer.Option("--malformed/--clean", help="Include malformed records (bad JSON, invalid UTF-8, missing text) to show quarantine at work.")] = True,
 ) -> None:
     """Generate a small multilingual JSONL corpus (with duplicates and some broken records)."""
-    from pipelines.sample import write_sample
+    from babelmill.pipelines.sample import write_sample
 
     paths = write_sample(output, docs_per_lang=docs, files=files, seed=seed, malformed=malformed)
     out.print(f"wrote {len(paths)} files to {output}")
@@ -508,8 +507,8 @@ def demo(
     """Generate a sample web crawl and run the corpus job on it end to end with built-in
     defaults: shipped LID model, every filter, global dedup, PII scrubbing, embedded Ray."""
     setup_logging(LogLevel.warning)
-    from pipelines.jobs import CorpusOptions, corpus_job
-    from pipelines.sample import write_sample
+    from babelmill.pipelines.jobs import CorpusOptions, corpus_job
+    from babelmill.pipelines.sample import write_sample
 
     inputs = workdir / "input"
     write_sample(inputs, docs_per_lang=docs, files=4, seed=0, malformed=True)

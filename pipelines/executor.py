@@ -20,12 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.ledger import Ledger, StageCounts
-from pipelines.stats import SideStats, table_stats
-from processors.base import DROP_REASON, Stage
-from processors.io import InputShard, QuarantineRecord, ReaderOptions, read_shard
-from processors.io.writers import QuarantineSink, TableSink, atomic_write_bytes
-from processors.schema import DOC_SCHEMA, conform
+from babelmill.pipelines.ledger import Ledger, StageCounts
+from babelmill.pipelines.stats import SideStats, table_stats
+from babelmill.processors.base import DROP_REASON, Stage
+from babelmill.processors.io import InputShard, QuarantineRecord, ReaderOptions, read_shard
+from babelmill.processors.io.writers import QuarantineSink, TableSink, atomic_write_bytes
+from babelmill.processors.schema import DOC_SCHEMA, conform
 
 log = logging.getLogger(__name__)
 

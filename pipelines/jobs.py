@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from pipelines.runner import Job
-from processors.base import Stage
-from processors.extract import TrafilaturaExtractor
-from processors.io import ReaderOptions, discover_shards
-from processors.validate import EmptyTextFilter
+from babelmill.pipelines.runner import Job
+from babelmill.processors.base import Stage
+from babelmill.processors.extract import TrafilaturaExtractor
+from babelmill.processors.io import ReaderOptions, discover_shards
+from babelmill.processors.validate import EmptyTextFilter
 
 
 def _has_warc(inputs: list[str], input_format: str, reader: ReaderOptions) -> bool:
@@ -88,12 +88,12 @@ def corpus_job(
     Dedup is the global stage; PII scrubbing runs after it, on the survivors only, as in
     FineWeb.  The kept data is split into one subset per language (``data/<lang>/``).
     """
-    import langs as langs_mod
-    from processors.dedup import MinHashDeduplicator
-    from processors.lid import FastTextLanguageIdentifier
-    from processors.normalize import TextNormalizer
-    from processors.pii import PIIScrubber
-    from processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+    import babelmill.langs as langs_mod
+    from babelmill.processors.dedup import MinHashDeduplicator
+    from babelmill.processors.lid import FastTextLanguageIdentifier
+    from babelmill.processors.normalize import TextNormalizer
+    from babelmill.processors.pii import PIIScrubber
+    from babelmill.processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
 
     reader = reader or ReaderOptions()
     # Resolve the codes first: a typo is reported before any input is opened.
@@ -177,7 +177,7 @@ def instruct_translate_job(
     parse (Alpaca / ShareGPT / messages) -> one row per target -> translate (actor pool,
     one per GPU) -> output checks.  Kept rows go to ``data/<tgt_lang>/``.
     """
-    from processors.instruct import InstructionParser, InstructionTranslator, TargetExpander, TranslationQualityFilter
+    from babelmill.processors.instruct import InstructionParser, InstructionTranslator, TargetExpander, TranslationQualityFilter
 
     base = reader or ReaderOptions()
     reader = dataclasses.replace(base, text_field="")  # record mode: the whole record goes to the parser

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 
-from pipelines import __version__
-from pipelines.ledger import Ledger
-from pipelines.stats import LEN_BINS_PER_DECADE, SCORE_BINS, UNDETERMINED, SideStats, side_stats
-from processors.io.writers import atomic_write_bytes, tmp_path_for
+from babelmill import __version__
+from babelmill.pipelines.ledger import Ledger
+from babelmill.pipelines.stats import LEN_BINS_PER_DECADE, SCORE_BINS, UNDETERMINED, SideStats, side_stats
+from babelmill.processors.io.writers import atomic_write_bytes, tmp_path_for
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

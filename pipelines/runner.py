@@ -22,16 +22,16 @@ from typing import Any, Callable
 
 import orjson
 
-from pipelines.card import write_dataset_card
-from pipelines.executor import STATE_DIR, OutputLayout, ShardPlan, finish_shard, run_shard, stage_names
-from pipelines.ledger import Ledger
-from pipelines.report import write_report
-from pipelines.stats import SideStats, side_stats
-from processors.base import Resources, Stage
-from processors.errors import BabelmillError
-from processors.io import InputShard, ReaderOptions, discover_shards
-from processors.io.writers import atomic_write_bytes, remove_stale_tmp
-from processors.schema import SCHEMAS
+from babelmill.pipelines.card import write_dataset_card
+from babelmill.pipelines.executor import STATE_DIR, OutputLayout, ShardPlan, finish_shard, run_shard, stage_names
+from babelmill.pipelines.ledger import Ledger
+from babelmill.pipelines.report import write_report
+from babelmill.pipelines.stats import SideStats, side_stats
+from babelmill.processors.base import Resources, Stage
+from babelmill.processors.errors import BabelmillError
+from babelmill.processors.io import InputShard, ReaderOptions, discover_shards
+from babelmill.processors.io.writers import atomic_write_bytes, remove_stale_tmp
+from babelmill.processors.schema import SCHEMAS
 
 log = logging.getLogger(__name__)
 

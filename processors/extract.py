@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from processors.base import DROP_REASON, Stage
+from babelmill.processors.base import DROP_REASON, Stage
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 

@@ -19,9 +19,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-import langs
-from processors.base import DROP_REASON, Resources, Stage
-from processors.errors import BabelmillError, ModelNotFoundError
+from babelmill import langs
+from babelmill.processors.base import DROP_REASON, Resources, Stage
+from babelmill.processors.errors import BabelmillError, ModelNotFoundError
 
 LABEL_PREFIX = "__label__"
 DEFAULT_MODEL_NAME = "lid.176.ftz"

@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processors.base import Stage
+from babelmill.processors.base import Stage
 
 #: What mojibake and other ftfy-fixable damage looks like: UTF-8 read as Latin-1 /
 #: Windows-1252 leaves these lead characters, HTML entities survive extraction, and

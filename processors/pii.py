@@ -15,7 +15,7 @@ from typing import ClassVar
 import polars as pl
 import pyarrow as pa
 
-from processors.base import Stage
+from babelmill.processors.base import Stage
 
 #: IPv4 networks that are not PII: what Python's ``ipaddress`` calls non-global
 #: (RFC 1918 private, loopback, link-local, CGNAT, documentation, benchmarking,

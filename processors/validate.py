@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import polars as pl
 
-from processors.base import Filter
+from babelmill.processors.base import Filter
 
 
 class EmptyTextFilter(Filter):

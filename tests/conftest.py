@@ -19,14 +19,16 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        # Workers import test modules (stages defined in tests) from this directory.
-        tests_dir = str(Path(__file__).resolve().parent)
+        # Workers import test modules (stages defined in tests) from this directory, and
+        # babelmill from this checkout (not whichever one the venv was installed from).
+        tests_dir = Path(__file__).resolve().parent
+        pythonpath = os.pathsep.join([str(tests_dir), str(tests_dir.parent)])
         ray.init(
             num_cpus=2,
             include_dashboard=False,
             object_store_memory=150 * 1024 * 1024,
             logging_level="ERROR",
-            runtime_env={"env_vars": {"PYTHONPATH": tests_dir}},
+            runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
         )
     yield ray
     ray.shutdown()
@@ -34,7 +36,7 @@ def ray_session():
 
 @pytest.fixture
 def sample_dir(tmp_path: Path) -> Path:
-    from pipelines.sample import write_sample
+    from babelmill.pipelines.sample import write_sample
 
     d = tmp_path / "input"
     write_sample(d, docs_per_lang=20, files=3, seed=1, malformed=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipelines import cli
+from babelmill.pipelines import cli
 
 
 def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:

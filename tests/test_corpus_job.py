@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
-from pipelines.sample import write_sample
+from babelmill.pipelines.cli import app
+from babelmill.pipelines.sample import write_sample
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 

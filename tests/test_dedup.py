@@ -16,15 +16,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from processors.dedup import (
+from babelmill.processors.dedup import (
     EXACT_DUPLICATE,
     NEAR_DUPLICATE,
     MinHashDeduplicator,
     normalize_texts,
     rehydration_weights,
 )
-from processors.dedup.graph import bucket_edges
-from processors.dedup.minhash import mix64, shingle_hashes
+from babelmill.processors.dedup.graph import bucket_edges
+from babelmill.processors.dedup.minhash import mix64, shingle_hashes
 
 NGRAM = 5
 
@@ -348,8 +348,7 @@ def test_normalisation_collapses_case_punctuation_numbers_and_width():
 
 def test_space_split_equals_every_spaced_profiles_word_regex():
     """The fast path of tokenizer="lang" must give what the profile's regex gives."""
-    import langs
-
+    from babelmill import langs
     sample = [
         "Don't stop: the U.S.A. e.g. 3.14 and 1,000,000 -- see www.example.com or mail a.b@c.org...",
         "Ünïcödé café naïve — «quoted» ‘single’ “double” co\u00adoperation zero\u200bwidth",

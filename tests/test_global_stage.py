@@ -13,9 +13,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from global_stages import ExactTextDedup
-from pipelines.runner import Job, run
-from processors.base import Stage
-from processors.validate import EmptyTextFilter
+from babelmill.pipelines.runner import Job, run
+from babelmill.processors.base import Stage
+from babelmill.processors.validate import EmptyTextFilter
 
 
 class Shout(Stage):

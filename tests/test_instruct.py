@@ -19,15 +19,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from processors.base import DROP_REASON, Resources
-from processors.instruct import (
+from babelmill.processors.base import DROP_REASON, Resources
+from babelmill.processors.instruct import (
     MESSAGES_TYPE,
     InstructionParser,
     InstructionTranslator,
     TargetExpander,
     TranslationQualityFilter,
 )
-from processors.translate.checks import (
+from babelmill.processors.translate.checks import (
     LanguageCheck,
     LengthRatioCheck,
     LostPlaceholderCheck,
@@ -35,7 +35,7 @@ from processors.translate.checks import (
     UntranslatedCheck,
     longest_repeat,
 )
-from processors.translate.engine import TranslationResult
+from babelmill.processors.translate.engine import TranslationResult
 
 WORD = re.compile(r"[^\W\d_]+")
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from babelmill.pipelines.cli import app
 
 ALL_CHECKS = "lost_placeholder,repetition_loop,wrong_language,length_ratio,untranslated"
 

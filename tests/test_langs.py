@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import langs
-from langs.tokenize import RULES, make_tokenizer, spaced_pattern
+from babelmill import langs
+from babelmill.langs.tokenize import RULES, make_tokenizer, spaced_pattern
 
 REQUIRED = (
     "sw yo ha ig zu xh am so rw wo ln hi bn ta te mr ur ne si ar fa ps ku zh ja ko th lo km my vi id tl "
@@ -312,7 +312,7 @@ def test_lao_and_khmer_segmenters():
 
 def test_syllable_fallbacks():
     """Without laonlp / khmer-nltk, Lao and Khmer are cut into orthographic syllables."""
-    from langs.tokenize import KHMER_FALLBACK_REGEX, LAO_FALLBACK_REGEX, _compiled
+    from babelmill.langs.tokenize import KHMER_FALLBACK_REGEX, LAO_FALLBACK_REGEX, _compiled
 
     assert _compiled(KHMER_FALLBACK_REGEX).findall("ខ្ញុំស្រឡាញ់") == ["ខ្ញុំ", "ស្រ", "ឡាញ់"]
     assert _compiled(LAO_FALLBACK_REGEX).findall("ພາສາລາວ") == ["ພາ", "ສາ", "ລາ", "ວ"]

@@ -15,9 +15,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-import langs
-from processors.errors import BabelmillError, ModelNotFoundError
-from processors.lid import FastTextLanguageIdentifier, default_model_path, label_family, script_share
+from babelmill import langs
+from babelmill.processors.errors import BabelmillError, ModelNotFoundError
+from babelmill.processors.lid import FastTextLanguageIdentifier, default_model_path, label_family, script_share
 
 SENTENCES = {
     "en": [
@@ -305,9 +305,9 @@ def test_picklable_and_config_tracks_model(glot_model: Path) -> None:
 
 def test_lid_then_pii_through_the_executor() -> None:
     """Drop reasons become rejected rows and counters reach the ledger, row counts balance."""
-    from pipelines.executor import process_batch, stage_names
-    from pipelines.ledger import Ledger
-    from processors.pii import PIIScrubber
+    from babelmill.pipelines.executor import process_batch, stage_names
+    from babelmill.pipelines.ledger import Ledger
+    from babelmill.processors.pii import PIIScrubber
 
     stages = [FastTextLanguageIdentifier(target_langs=["en"]), PIIScrubber()]
     ledger = Ledger.for_stages(stage_names(stages))

@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.executor import OutputLayout, run_shard
-from processors.io import ReaderOptions, discover_shards, read_shard
-from processors.io import readers
-from processors.validate import EmptyTextFilter
+from babelmill.pipelines.executor import OutputLayout, run_shard
+from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
+from babelmill.processors.io import readers
+from babelmill.processors.validate import EmptyTextFilter
 
 MAX = ReaderOptions().max_record_bytes
 
@@ -159,7 +159,7 @@ def test_all_malformed_kinds_in_one_file(tmp_path: Path) -> None:
 
 def test_sample_generator_malformed_lines(tmp_path: Path) -> None:
     """The demo sample's malformed records (pipelines.sample) behave the same."""
-    from pipelines.sample import MALFORMED_LINES, write_sample
+    from babelmill.pipelines.sample import MALFORMED_LINES, write_sample
 
     paths = write_sample(tmp_path / "in", docs_per_lang=3, files=1, seed=3)
     layout, _, markers = run(paths[0], tmp_path / "out")
@@ -440,7 +440,7 @@ def test_parquet_binary_column_goes_to_meta(tmp_path: Path) -> None:
 
 def test_bad_line_costs_a_small_slow_parse_not_the_whole_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the ~1 MB piece around a broken line is parsed line by line."""
-    from processors.io import readers
+    from babelmill.processors.io import readers
 
     lines = [json.dumps({"id": f"d{i}", "text": f"document number {i} " * 5}) for i in range(40_000)]
     lines.insert(20_000, '{"id": "broken", "text": "unterminated')

@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from processors.pii import IPV4_PATTERN, IPV6_PATTERN, NON_GLOBAL_V4, PIIScrubber
+from babelmill.processors.pii import IPV4_PATTERN, IPV6_PATTERN, NON_GLOBAL_V4, PIIScrubber
 
 
 def scrub(texts: list[str | None], **kwargs) -> tuple[list[str | None], dict[str, int]]:

@@ -11,13 +11,13 @@ import pickle
 
 import pytest
 
-from processors.translate.protect import (
+from babelmill.processors.translate.protect import (
     protect_and_split,
     protected_spans,
     strip_protected,
     strip_sentinels,
 )
-from processors.translate.segment import split_long, split_sentences
+from babelmill.processors.translate.segment import split_long, split_sentences
 
 
 def upper(text: str, lang: str = "en") -> str:

@@ -15,11 +15,11 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-import langs
-from processors.base import DROP_REASON
-from processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
-from processors.quality._common import profile_code, tokenize_series
-from processors.quality.gopher_repetition import _NGrams, greedy_repeated_chars
+from babelmill import langs
+from babelmill.processors.base import DROP_REASON
+from babelmill.processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+from babelmill.processors.quality._common import profile_code, tokenize_series
+from babelmill.processors.quality.gopher_repetition import _NGrams, greedy_repeated_chars
 
 # ---------------------------------------------------------------------------------------------
 # A generator of English-like documents that exercises every rule.  Vocabulary and sentence
@@ -565,8 +565,8 @@ def test_filters_pickle_and_keep_rows(cls):
 
 
 def test_chain_through_executor():
-    from pipelines.executor import process_batch
-    from pipelines.ledger import Ledger
+    from babelmill.pipelines.executor import process_batch
+    from babelmill.pipelines.ledger import Ledger
 
     stages = [GopherQualityFilter(), GopherRepetitionFilter(), FineWebQualityFilter(), C4QualityFilter()]
     docs = english_docs(60, seed=9)

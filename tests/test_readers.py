@@ -12,12 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.executor import OutputLayout, run_shard
-from processors.errors import InputError
-from processors.io import ReaderOptions, discover_shards, read_shard
-from processors.io import readers, sources
-from processors.schema import DOC_SCHEMA
-from processors.validate import EmptyTextFilter
+from babelmill.pipelines.executor import OutputLayout, run_shard
+from babelmill.processors.errors import InputError
+from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
+from babelmill.processors.io import readers, sources
+from babelmill.processors.schema import DOC_SCHEMA
+from babelmill.processors.validate import EmptyTextFilter
 
 RECORDS = [
     {"id": "d0", "text": "Erster Text über den Fluss.", "url": "https://example.org/0", "lang": "de", "lang_score": 0.9},
@@ -324,7 +324,7 @@ def test_warc_reader(tmp_path: Path, name: str, gz: bool) -> None:
 
 @pytest.mark.parametrize("name,gz", [("crawl.warc", False), ("crawl.warc.gz", True)])
 def test_warc_extraction_through_executor(tmp_path: Path, name: str, gz: bool) -> None:
-    from processors.extract import TrafilaturaExtractor
+    from babelmill.processors.extract import TrafilaturaExtractor
 
     path = tmp_path / name
     write_warc(path, gz)

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.ledger import Ledger, StageCounts
-from pipelines.report import PLOT_NAMES, write_report
-from processors.schema import conform
+from babelmill.pipelines.ledger import Ledger, StageCounts
+from babelmill.pipelines.report import PLOT_NAMES, write_report
+from babelmill.processors.schema import conform
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: Everything the report's own markup uses; a tag outside this set came from the data unescaped.
@@ -181,8 +181,7 @@ def test_jsonl_output_and_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_a_failing_plot_does_not_fail_the_report(output: tuple[Path, Ledger], monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipelines.report as report
-
+    import babelmill.pipelines.report as report
     out, ledger = output
     write_report(out, ledger)
 

@@ -11,11 +11,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.jobs import copy_job
-from pipelines.runner import EngineOptions, Job, run
-from processors.base import Resources, Stage
-from processors.errors import BabelmillError
-from processors.validate import EmptyTextFilter
+from babelmill.pipelines.jobs import copy_job
+from babelmill.pipelines.runner import EngineOptions, Job, run
+from babelmill.processors.base import Resources, Stage
+from babelmill.processors.errors import BabelmillError
+from babelmill.processors.validate import EmptyTextFilter
 
 
 class ExplodesOnMarker(Stage):
@@ -107,7 +107,7 @@ def test_stage_error_quarantines_only_the_failing_rows(ray_session, tmp_path: Pa
 
 
 def test_stateful_chain_runs_in_actor_pool_with_one_setup_per_actor(ray_session, tmp_path: Path) -> None:
-    from pipelines.sample import write_sample
+    from babelmill.pipelines.sample import write_sample
 
     inp = tmp_path / "in"
     write_sample(inp, docs_per_lang=5, files=6, malformed=False)
@@ -133,7 +133,7 @@ def test_changed_parameters_refuse_then_overwrite(ray_session, sample_dir: Path,
     first = _ledger(out)
     again = run(copy_job([str(sample_dir)], out))
     assert again.shards_skipped == again.shards_total and _ledger(out) == first
-    from processors.io import ReaderOptions
+    from babelmill.processors.io import ReaderOptions
 
     changed = copy_job([str(sample_dir)], out, reader=ReaderOptions(text_field="body"))
     with pytest.raises(BabelmillError, match="--overwrite"):
@@ -169,8 +169,8 @@ def test_gpu_stage_on_cpu_cluster_is_a_clear_error(ray_session, sample_dir: Path
 
 def test_shard_histograms_match_a_scan_of_the_output(ray_session, sample_dir: Path, tmp_path: Path) -> None:
     """The card and report use per-shard histograms; they must equal a rescan of the files."""
-    from pipelines.runner import _merged_stats
-    from pipelines.stats import side_stats
+    from babelmill.pipelines.runner import _merged_stats
+    from babelmill.pipelines.stats import side_stats
 
     out = tmp_path / "out"
     run(copy_job([str(sample_dir)], out))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import sample
+from babelmill.pipelines import sample
 
 GOOD = ("good", "pii")
 

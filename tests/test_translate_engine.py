@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 import tiny_models
-from processors.errors import ModelNotFoundError
-from processors.translate import models as models_mod
-from processors.translate.engine import CTranslate2Spec, CTranslate2Translator, TranslationResult, Translator
-from processors.translate.models import (
+from babelmill.processors.errors import ModelNotFoundError
+from babelmill.processors.translate import models as models_mod
+from babelmill.processors.translate.engine import CTranslate2Spec, CTranslate2Translator, TranslationResult, Translator
+from babelmill.processors.translate.models import (
     UnsupportedLanguageError,
     UnsupportedModelError,
     detect_family,
@@ -249,8 +249,7 @@ def test_marian_pair_refuses_other_languages(marian: CTranslate2Translator) -> N
 
 
 def test_language_without_model_code_is_refused(built, ct2_cache: Path) -> None:
-    import langs
-
+    from babelmill import langs
     tr = _translator(built("m2m100"), ct2_cache)
     missing = next((p for p in langs.all_profiles() if not p.m2m100), None)
     if missing is None:

@@ -11,13 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.executor import OutputLayout, run_shard
-from pipelines.ledger import Ledger
-from processors.base import Stage
-from processors.io import QuarantineRecord, ReaderOptions, discover_shards
-from processors.io.writers import TMP_MARK, QuarantineSink, TableSink, atomic_write_bytes, remove_stale_tmp
-from processors.schema import DOC_SCHEMA
-from processors.validate import EmptyTextFilter
+from babelmill.pipelines.executor import OutputLayout, run_shard
+from babelmill.pipelines.ledger import Ledger
+from babelmill.processors.base import Stage
+from babelmill.processors.io import QuarantineRecord, ReaderOptions, discover_shards
+from babelmill.processors.io.writers import TMP_MARK, QuarantineSink, TableSink, atomic_write_bytes, remove_stale_tmp
+from babelmill.processors.schema import DOC_SCHEMA
+from babelmill.processors.validate import EmptyTextFilter
 
 RECORDS = [{"id": f"doc-{i}", "text": f"Document number {i} about rivers.", "url": f"https://example.org/{i}"} for i in range(20)]
 RECORDS += [{"id": "blank", "text": "   "}]
@@ -72,13 +72,13 @@ def test_output_dir_loads_with_dataset_card(tmp_path: Path) -> None:
     rejected/ or quarantine/)."""
     import datasets
 
-    from pipelines.card import write_dataset_card
+    from babelmill.pipelines.card import write_dataset_card
 
     write_jsonl(tmp_path / "in.jsonl", RECORDS, extra=b"not json\n")
     out = tmp_path / "out"
     layout, shards, markers = run_dir([tmp_path / "in.jsonl"], out)
     ledger = Ledger.merge([Ledger.from_dict(m["ledger"]) for m in markers], [s.name for s in Ledger.from_dict(markers[0]["ledger"]).stages])
-    from pipelines.runner import Job
+    from babelmill.pipelines.runner import Job
 
     job = Job("copy", [str(tmp_path / "in.jsonl")], out, [], output_format="parquet", command="babelmill copy in.jsonl out")
     write_dataset_card(job, ledger, shards)

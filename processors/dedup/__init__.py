@@ -1,17 +1,17 @@
 """Exact + MinHash LSH near-duplicate removal (a global stage; see ``deduplicator``)."""
 
-from processors.dedup.deduplicator import (
+from babelmill.processors.dedup.deduplicator import (
     CLUSTER_SIZE,
     REHYDRATION_WEIGHT,
     MinHashDeduplicator,
 )
-from processors.dedup.graph import (
+from babelmill.processors.dedup.graph import (
     EXACT_DUPLICATE,
     NEAR_DUPLICATE,
     REHYDRATION_WEIGHTS,
     rehydration_weights,
 )
-from processors.dedup.text import normalize_texts
+from babelmill.processors.dedup.text import normalize_texts
 
 __all__ = [
     "CLUSTER_SIZE",

@@ -22,22 +22,22 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processors.base import DROP_REASON, Resources, Stage
-from processors.dedup.graph import (
+from babelmill.processors.base import DROP_REASON, Resources, Stage
+from babelmill.processors.dedup.graph import (
     EXACT_DUPLICATE,
     NEAR_DUPLICATE,
     bucket_edges,
     empty_edges,
     resolve_clusters,
 )
-from processors.dedup.minhash import (
+from babelmill.processors.dedup.minhash import (
     DEFAULT_CHUNK,
     band_keys,
     minhash_signatures,
     permutation_params,
     shingle_hashes,
 )
-from processors.dedup.text import (
+from babelmill.processors.dedup.text import (
     TOKENIZERS,
     WHITESPACE,
     WordSplitter,

@@ -41,8 +41,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-import langs
-
+from babelmill import langs
 #: Invisible format characters, except ZWNJ / ZWJ (parts of Persian and Indic words).
 FORMAT_PATTERN = r"[\p{Cf}--[\x{200C}\x{200D}]]"
 #: Runs of digits (any script) with optional decimal parts, as FineWeb's NUMBERS_PATTERN.

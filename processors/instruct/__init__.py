@@ -1,7 +1,7 @@
 """Instruction datasets: formats (Alpaca, ShareGPT, OpenAI messages) and the stages of the
 instruct job (parse -> targets -> translate -> checks)."""
 
-from processors.instruct.formats import (
+from babelmill.processors.instruct.formats import (
     ALPACA,
     FORMATS,
     MESSAGES,
@@ -13,7 +13,7 @@ from processors.instruct.formats import (
     parse_record,
     to_messages,
 )
-from processors.instruct.stages import (
+from babelmill.processors.instruct.stages import (
     MALFORMED,
     MESSAGES_TYPE,
     SAME_LANGUAGE,
@@ -21,7 +21,7 @@ from processors.instruct.stages import (
     InstructionTranslator,
     TargetExpander,
 )
-from processors.translate.checks import TranslationQualityFilter
+from babelmill.processors.translate.checks import TranslationQualityFilter
 
 __all__ = [
     "ALPACA",

@@ -17,9 +17,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-import langs
-from processors.base import DROP_REASON, Resources, Stage
-from processors.instruct.formats import (
+from babelmill import langs
+from babelmill.processors.base import DROP_REASON, Resources, Stage
+from babelmill.processors.instruct.formats import (
     MESSAGES,
     FormatError,
     fields,
@@ -28,17 +28,17 @@ from processors.instruct.formats import (
     to_messages,
     with_texts,
 )
-from processors.translate.checks import OUTPUT, PROBLEMS, SOURCE
-from processors.translate.protect import (
+from babelmill.processors.translate.checks import OUTPUT, PROBLEMS, SOURCE
+from babelmill.processors.translate.protect import (
     DEFAULT_SENTINEL,
     Plan,
     protect_and_split,
     strip_sentinels,
 )
-from processors.translate.segment import language_code, spaced
+from babelmill.processors.translate.segment import language_code, spaced
 
 if TYPE_CHECKING:
-    from processors.translate.engine import Translator
+    from babelmill.processors.translate.engine import Translator
 
 MESSAGES_TYPE = pa.list_(pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())]))
 MALFORMED = "malformed_instruction"

@@ -25,10 +25,10 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from processors.base import DROP_REASON
-from processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
-from processors.io.sources import InputShard, strip_compression
-from processors.schema import DOC_SCHEMA, conform
+from babelmill.processors.base import DROP_REASON
+from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
+from babelmill.processors.io.sources import InputShard, strip_compression
+from babelmill.processors.schema import DOC_SCHEMA, conform
 
 log = logging.getLogger(__name__)
 
@@ -560,7 +560,7 @@ def load_hf_dataset(path: str, split: str) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import datasets
 
-    from processors.errors import InputError
+    from babelmill.processors.errors import InputError
 
     try:
         return datasets.load_dataset(path, split=split)

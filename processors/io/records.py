@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from processors.schema import empty_docs
+from babelmill.processors.schema import empty_docs
 
 #: Records above this many bytes are quarantined instead of parsed (a 50 MB "document"
 #: is nearly always a broken dump, and it would blow up every later stage).

@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from processors.io.records import QuarantineRecord
+from babelmill.processors.io.records import QuarantineRecord
 
 OUTPUT_FORMATS = ("parquet", "jsonl")
 TMP_MARK = ".tmp-"

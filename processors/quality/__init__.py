@@ -6,9 +6,9 @@ English with default parameters (``tests/test_quality.py`` checks agreement on g
 documents, ``bench/filters_bench.py`` on real text and measures the speed).
 """
 
-from processors.quality.c4 import C4QualityFilter
-from processors.quality.fineweb import FineWebQualityFilter
-from processors.quality.gopher_quality import GopherQualityFilter
-from processors.quality.gopher_repetition import GopherRepetitionFilter
+from babelmill.processors.quality.c4 import C4QualityFilter
+from babelmill.processors.quality.fineweb import FineWebQualityFilter
+from babelmill.processors.quality.gopher_quality import GopherQualityFilter
+from babelmill.processors.quality.gopher_repetition import GopherRepetitionFilter
 
 __all__ = ["C4QualityFilter", "FineWebQualityFilter", "GopherQualityFilter", "GopherRepetitionFilter"]

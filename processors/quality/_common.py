@@ -16,10 +16,10 @@ import polars as pl
 import pyarrow as pa
 from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION
 
-import langs
-from processors.base import DROP_REASON, Filter
-from processors.quality._english import TOKEN_PATTERN as EN_TOKEN_PATTERN
-from processors.quality._english import english_tokens, spaced_english
+from babelmill import langs
+from babelmill.processors.base import DROP_REASON, Filter
+from babelmill.processors.quality._english import TOKEN_PATTERN as EN_TOKEN_PATTERN
+from babelmill.processors.quality._english import english_tokens, spaced_english
 
 #: Python's ``str.isspace`` characters (what ``strip()``/``split()`` remove).
 PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())

@@ -18,8 +18,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from processors.base import DROP_REASON
-from processors.quality._common import (
+from babelmill.processors.base import DROP_REASON
+from babelmill.processors.quality._common import (
     PY_WHITESPACE,
     TERMINAL,
     WS,

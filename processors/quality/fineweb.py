@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from processors.quality._common import (
+from babelmill.processors.quality._common import (
     PY_WHITESPACE,
     TERMINAL,
     QualityFilter,

@@ -25,7 +25,7 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from processors.quality._common import (
+from babelmill.processors.quality._common import (
     PY_WHITESPACE,
     QualityFilter,
     first_distinct,

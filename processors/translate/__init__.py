@@ -2,7 +2,7 @@
 
 Names are exported lazily (PEP 562): importing this package loads nothing heavy, so the
 engine can be used (and benchmarked) without the stage modules' polars / Ray imports.
-Add exports by appending ``"Name": "processors.translate.module"`` entries below.
+Add exports by appending ``"Name": "babelmill.processors.translate.module"`` entries below.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
-    "CTranslate2Spec": "processors.translate.engine",
-    "CTranslate2Translator": "processors.translate.engine",
-    "TranslationResult": "processors.translate.engine",
-    "Translator": "processors.translate.engine",
-    "LanguagePlan": "processors.translate.models",
-    "ResolvedModel": "processors.translate.models",
-    "UnsupportedLanguageError": "processors.translate.models",
-    "UnsupportedModelError": "processors.translate.models",
-    "resolve_model": "processors.translate.models",
+    "CTranslate2Spec": "babelmill.processors.translate.engine",
+    "CTranslate2Translator": "babelmill.processors.translate.engine",
+    "TranslationResult": "babelmill.processors.translate.engine",
+    "Translator": "babelmill.processors.translate.engine",
+    "LanguagePlan": "babelmill.processors.translate.models",
+    "ResolvedModel": "babelmill.processors.translate.models",
+    "UnsupportedLanguageError": "babelmill.processors.translate.models",
+    "UnsupportedModelError": "babelmill.processors.translate.models",
+    "resolve_model": "babelmill.processors.translate.models",
 }
 
 __all__ = list(_EXPORTS)

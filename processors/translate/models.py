@@ -34,7 +34,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-from processors.errors import BabelmillError, ModelNotFoundError
+from babelmill.processors.errors import BabelmillError, ModelNotFoundError
 
 #: Weight types ``TransformersConverter`` can write; the flag accepts these.
 QUANTIZATIONS = ("int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
@@ -202,8 +202,7 @@ class MarianFamily(ModelFamily):
     def _check_declared(profile: Any, declared: list[str] | None, side: str, model: ResolvedModel) -> None:
         """Refuse a language the model says it does not have; group names (``mul``,
         ``ROMANCE``) that ``langs`` does not know are not checked."""
-        import langs
-
+        from babelmill import langs
         known = []
         for code in declared or []:
             with contextlib.suppress(LookupError):

@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from processors.translate.segment import sentence_spans, split_long
+from babelmill.processors.translate.segment import sentence_spans, split_long
 
 DEFAULT_SENTINEL: tuple[str, str] = ("⟦", "⟧")
 #: Stands for one protected span while sentences are split (a private-use character, so

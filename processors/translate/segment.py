@@ -36,8 +36,7 @@ except ImportError:  # pragma: no cover - pysbd is a dependency
 def profile(lang: str) -> Any:
     """The ``langs`` profile of a code, or None when ``langs`` cannot resolve it."""
     try:
-        import langs
-
+        from babelmill import langs
         return langs.get(lang)
     except (ImportError, AttributeError, LookupError):
         return None
