@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from babelmill.pipelines.ledger import Ledger, StageCounts
 from babelmill.pipelines.stats import SideStats, table_stats
-from babelmill.processors.base import DROP_REASON, Stage
+from babelmill.processors.base import DROP_REASON, GlobalStage, Stage
 from babelmill.processors.io import InputShard, QuarantineRecord, ReaderOptions, read_shard
 from babelmill.processors.io.writers import QuarantineSink, TableSink, atomic_write_bytes
 from babelmill.processors.schema import DOC_SCHEMA, conform
@@ -178,13 +178,13 @@ class ShardPlan:
     """How one shard's rows are shaped and, for jobs with a global stage, which phase runs.
 
     ``global_stage`` set: the map phase.  Kept rows go to an intermediate file and the
-    global stage's per-row keys (``signatures``) next to it; the data file is written
+    global stage's per-row keys (``GlobalStage.keys``) next to it; the data file is written
     later by :func:`finish_shard` once the global decision is known.
     """
 
     schema: pa.Schema = DOC_SCHEMA
     drop: tuple[str, ...] = ()
-    global_stage: Any = None
+    global_stage: GlobalStage | None = None
 
 
 class PartitionedSink:
@@ -260,8 +260,9 @@ class _ShardOutputs:
         self.quarantine.write(errors)
         kept = conform(kept, self.plan.schema, self.plan.drop)
         self.data.write(kept)
-        if self.keys is not None:
-            self.keys.write(_flat_signatures(self.plan.global_stage.signatures(kept)) if kept.num_rows else pa.table({}))
+        if self.keys is not None and self.plan.global_stage is not None:
+            stage = self.plan.global_stage
+            self.keys.write(stage.keys(kept) if kept.num_rows else stage.key_schema().empty_table())
         self.kept_stats.add(table_stats(kept))
         for rej in rejected_tables:
             self.rejected.write(conform(rej, self.plan.schema))
@@ -340,22 +341,6 @@ def run_shard(
     return marker
 
 
-def _flat_signatures(keys: pa.Table) -> pa.Table:
-    """One column per band, so the global step can read a single band from every shard."""
-    out = {}
-    for name in keys.column_names:
-        col = keys.column(name)
-        if pa.types.is_fixed_size_list(col.type) or pa.types.is_list(col.type):
-            width = col.type.list_size if pa.types.is_fixed_size_list(col.type) else None
-            flat = pc.list_flatten(col).to_numpy()
-            width = width or (len(flat) // max(len(col), 1))
-            for j in range(width):
-                out[f"{name}_{j}"] = pa.array(flat[j::width])
-        else:
-            out[name] = col
-    return pa.table(out)
-
-
 class GlobalMarks(Stage):
     """Applies a global stage's decision to one shard's rows in the finish phase.
 
@@ -364,7 +349,7 @@ class GlobalMarks(Stage):
     table into drop reasons and the columns it attaches.
     """
 
-    def __init__(self, stage: Any, resolved: pa.Table, offset: int) -> None:
+    def __init__(self, stage: GlobalStage, resolved: pa.Table, offset: int) -> None:
         self.stage = stage
         self.resolved = resolved
         self._next = offset
@@ -382,7 +367,7 @@ class GlobalMarks(Stage):
 def finish_shard(
     shard: InputShard,
     stages: list[Stage],
-    global_stage: Any,
+    global_stage: GlobalStage,
     resolved: pa.Table,
     offset: int,
     post_stages: list[Stage],

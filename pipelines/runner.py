@@ -27,7 +27,7 @@ from babelmill.pipelines.executor import STATE_DIR, OutputLayout, ShardPlan, fin
 from babelmill.pipelines.ledger import Ledger
 from babelmill.pipelines.report import write_report
 from babelmill.pipelines.stats import SideStats, side_stats
-from babelmill.processors.base import Resources, Stage
+from babelmill.processors.base import GlobalStage, GlobalStep, Resources, Stage
 from babelmill.processors.errors import BabelmillError
 from babelmill.processors.io import InputShard, ReaderOptions, discover_shards
 from babelmill.processors.io.writers import atomic_write_bytes, remove_stale_tmp
@@ -53,7 +53,7 @@ class Job:
     #: the command line, recorded in the dataset card.
     command: str = ""
     #: a stage that needs the whole dataset (dedup), run between ``stages`` and ``post_stages``.
-    global_stage: Any = None
+    global_stage: GlobalStage | None = None
     post_stages: list[Stage] = dataclasses.field(default_factory=list)
     #: the row contract of the output ("doc" or "instruction") and working columns to leave out.
     schema: str = "doc"
@@ -119,7 +119,7 @@ def fingerprint(job: Job, shards: list[InputShard]) -> dict[str, Any]:
     return {"fingerprint": digest, "identity": ident}
 
 
-def _all_stages(job: Job) -> list[Any]:
+def _all_stages(job: Job) -> list[Stage]:
     return list(job.stages) + ([job.global_stage] if job.global_stage is not None else []) + list(job.post_stages)
 
 
@@ -309,36 +309,34 @@ def _run_tasks(submit: Callable[[InputShard], Any], pending: list[InputShard], l
 
 # ----------------------------------------------------------------- global stage
 #
-# A global stage (dedup) is run in three phases.  Map: each shard task runs the per-row
-# stages and writes its kept rows plus the global stage's per-row keys (``signatures``).
-# Global: Ray tasks turn each key column (one per LSH band, plus the exact hash) into
-# edges between documents, one more task resolves them into clusters.  Finish: each
-# shard task marks its rows with the decision (the stage's own ``mark``), runs
-# ``post_stages`` and writes the data.  The stage provides ``signatures``,
-# ``exact_edges``, ``band_edges``, ``resolve`` and ``mark``.
-# Every phase leaves markers, so a killed run resumes in the phase it was in.
+# A global stage (``GlobalStage``: dedup, ...) is run in three phases.  Map: each shard
+# task runs the per-row stages and writes its kept rows plus the stage's per-row
+# ``keys``.  Global: one Ray task per step the stage declares reads that step's key
+# columns from every shard; one more task ``combine``-s the steps' results into the
+# resolved table.  Finish: each shard task applies the decision (the stage's ``mark``),
+# runs ``post_stages`` and writes the data.  Every phase leaves markers, so a killed
+# run resumes in the phase it was in.
 
 
-def _key_edges(stage: Any, paths: list[str], column: str, exact: bool) -> Any:
-    import numpy as np
+def _step_task(stage: GlobalStage, step: GlobalStep, paths: list[str]) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parts = [pq.read_table(p, columns=[column]).column(column) for p in paths]
-    values = pa.chunked_array([c for part in parts for c in part.chunks], type=pa.uint64()).to_numpy() if parts else np.zeros(0, np.uint64)
-    doc = np.arange(len(values), dtype=np.int64)
-    return stage.exact_edges(doc, values) if exact else stage.band_edges(doc, values)
+    columns = list(step.columns)
+    parts = [pq.read_table(p, columns=columns) for p in paths]
+    keys = pa.concat_tables(parts) if parts else stage.key_schema().empty_table().select(columns)
+    return stage.run_step(step, keys)
 
 
-def _resolve_task(stage: Any, n_docs: int, exact_edges: Any, *near_edges: Any) -> Any:
-    result = stage.resolve(n_docs, exact_edges, list(near_edges))
-    counters = dict(stage.take_counters()) if hasattr(stage, "take_counters") else {}
-    return result, counters
+def _combine_task(stage: GlobalStage, n_docs: int, names: list[str], *results: Any) -> tuple[Any, dict[str, int]]:
+    resolved = stage.combine(n_docs, dict(zip(names, results)))
+    counters = {name: 0 for name in stage.global_counters}
+    counters.update(stage.take_counters())
+    return resolved, counters
 
 
 def _global_phase(job: Job, shards: list[InputShard], mapped: dict[str, dict[str, Any]], hook: ProgressHook) -> dict[str, Any]:
     """Run (or load) the global decision; returns its summary (also written to disk)."""
-    import numpy as np
     import pyarrow.parquet as pq
     import ray
 
@@ -348,28 +346,30 @@ def _global_phase(job: Job, shards: list[InputShard], mapped: dict[str, dict[str
         return orjson.loads(done_file.read_bytes())
     started = time.perf_counter()
     stage = job.global_stage
+    assert stage is not None
     paths = [str(layout.signatures(s.shard_id)) for s in shards]
     n_docs = sum(int(mapped[s.shard_id]["ledger"]["kept"]) for s in shards)
-    hook("phase", {"name": f"{stage.name}: finding duplicates among {n_docs:,} documents"})
-    edges_task = ray.remote(_key_edges)
+    hook("phase", {"name": f"{stage.name}: global step over {n_docs:,} documents"})
     stage_ref = ray.put(stage)
-    exact_ref = edges_task.remote(stage_ref, paths, "exact_hash", True) if getattr(stage, "exact", True) else ray.put(np.zeros((0, 2), np.int64))
-    near_refs = [edges_task.remote(stage_ref, paths, f"bands_{j}", False) for j in range(stage.num_bands)] if getattr(stage, "near", True) else []
-    result, counters = ray.get(ray.remote(_resolve_task).remote(stage_ref, n_docs, exact_ref, *near_refs))
+    steps = stage.steps()
+    step_task = ray.remote(_step_task)
+    refs = [step_task.remote(stage_ref, step, paths) for step in steps]
+    result, counters = ray.get(ray.remote(_combine_task).remote(stage_ref, n_docs, [st.name for st in steps], *refs))
     out = layout.global_dir / "result.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     pq.write_table(result, tmp)
     os.replace(tmp, out)
+    figures = stage.summary(result)
     summary = {
         "documents": n_docs,
-        "in_clusters": result.num_rows,
-        "removed": int(result.num_rows - sum(result.column("keep").to_pylist())) if result.num_rows else 0,
+        **figures,
         "seconds": round(time.perf_counter() - started, 3),
         "counters": {k: int(v) for k, v in counters.items()},
     }
     atomic_write_bytes(done_file, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-    hook("phase", {"name": f"{stage.name}: {summary['removed']:,} duplicates in {summary['seconds']:.1f} s"})
+    said = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in figures.items())
+    hook("phase", {"name": f"{stage.name}: {said + ' ' if said else ''}in {summary['seconds']:.1f} s"})
     return summary
 
 

@@ -12,6 +12,7 @@ import dataclasses
 from collections import Counter
 from typing import Any, ClassVar
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - registers pa.compute
@@ -84,9 +85,93 @@ class Filter(Stage):
         reason = self.decide(df)
         if isinstance(reason, pl.Expr):
             reason = df.select(reason.alias(DROP_REASON)).to_series()
-        column = reason.cast(pl.String).to_arrow()
-        if DROP_REASON in batch.column_names:
-            # An earlier decision in the same stage wins; fill only the undecided rows.
-            column = pa.compute.coalesce(batch.column(DROP_REASON), column)
-            return batch.set_column(batch.column_names.index(DROP_REASON), DROP_REASON, column)
-        return batch.append_column(DROP_REASON, column)
+        return set_drop_reason(batch, reason.cast(pl.String).to_arrow())
+
+
+def set_drop_reason(batch: pa.Table, reason: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """Record ``reason`` (null: keep) in ``drop_reason``; a reason already there wins.
+
+    Every stage that rejects rows writes its decision through this one function, so
+    "the first decision stands" holds everywhere.
+    """
+    if not isinstance(reason, (pa.Array, pa.ChunkedArray)):
+        reason = pa.array(reason, pa.string())
+    if reason.type != pa.string():
+        reason = reason.cast(pa.string())
+    if DROP_REASON in batch.column_names:
+        column = pa.compute.coalesce(batch.column(DROP_REASON), reason)
+        return batch.set_column(batch.column_names.index(DROP_REASON), DROP_REASON, column)
+    return batch.append_column(DROP_REASON, reason)
+
+
+@dataclasses.dataclass(frozen=True)
+class GlobalStep:
+    """One parallel piece of a global stage's global phase.
+
+    It reads ``columns`` of the keys every shard emitted, concatenated in global row
+    order (row ``i`` is document ``i``), and returns a partial result for ``combine``.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+
+
+class GlobalStage(Stage):
+    """A stage whose decision needs the whole dataset (dedup, word alignment, ...).
+
+    The runner runs it in three phases, each resumable, without knowing what it does:
+
+    1. map, per shard: ``keys(batch)`` -> the columns this shard emits for its kept rows
+       (any columns: band hashes, or the texts themselves for a step that trains on
+       every row), with the schema ``key_schema()``;
+    2. global: one Ray task per ``steps()`` entry, each reading its declared columns of
+       every shard (``run_step``), then one task ``combine``-s the partial results into
+       the *resolved* table: an int64 ``doc`` column, sorted, one row per document the
+       decision concerns, plus whatever ``mark`` needs;
+    3. finish, per shard: ``mark(batch, doc, resolved)`` applies the decision to the
+       shard's rows (``doc``: their global indices), then the stages after it run.
+
+    Counters the global step adds (with ``count``) are declared in ``global_counters``
+    and recorded once per run, not once per shard.
+    """
+
+    global_counters: ClassVar[tuple[str, ...]] = ()
+
+    def key_schema(self) -> pa.Schema:  # pragma: no cover - abstract
+        """The columns ``keys`` returns (an empty shard still writes them)."""
+        raise NotImplementedError
+
+    def keys(self, batch: pa.Table) -> pa.Table:  # pragma: no cover - abstract
+        """Per-row columns the global step reads; same row count and order as ``batch``."""
+        raise NotImplementedError
+
+    def steps(self) -> list[GlobalStep]:  # pragma: no cover - abstract
+        """The global step's independent pieces; the runner runs them in parallel."""
+        raise NotImplementedError
+
+    def run_step(self, step: GlobalStep, keys: pa.Table) -> Any:  # pragma: no cover - abstract
+        """One piece over ``step.columns`` of every document (row ``i``: document ``i``)."""
+        raise NotImplementedError
+
+    def combine(self, n_docs: int, results: dict[str, Any]) -> pa.Table:  # pragma: no cover - abstract
+        """The resolved table from every step's result (keyed by step name)."""
+        raise NotImplementedError
+
+    def mark(self, batch: pa.Table, doc: Any, resolved: pa.Table) -> pa.Table:  # pragma: no cover - abstract
+        """Apply the decision to a batch whose rows are the documents ``doc``."""
+        raise NotImplementedError
+
+    def summary(self, resolved: pa.Table) -> dict[str, int]:
+        """Figures about the decision, shown in the progress line and kept in the run state."""
+        return {}
+
+    def run_global(self, table: pa.Table) -> pa.Table:
+        """All three phases on one in-memory table (rows numbered in table order)."""
+        keys = self.keys(table)
+        results = {step.name: self.run_step(step, keys.select(list(step.columns))) for step in self.steps()}
+        doc = np.arange(table.num_rows, dtype=np.int64)
+        return self.mark(table, doc, self.combine(table.num_rows, results))
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """Decide within this one batch only; the runner's global phase covers a whole run."""
+        return self.run_global(batch)

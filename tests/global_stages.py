@@ -1,31 +1,53 @@
-"""A small global stage for runner tests: exact duplicates only, no MinHash, so the
-phases can be checked against an answer computed by hand."""
+"""Small global stages for runner tests, written against ``GlobalStage`` only, so the
+phases can be checked against answers computed by hand.
+
+``ExactTextDedup`` links identical texts (two steps, one of which fans out and finds
+nothing); ``LongestPerKey`` keeps the longest document per key and trains its one step
+on every row's text, as a word aligner would.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from babelmill.processors.base import GlobalStage, GlobalStep, set_drop_reason
 
 
-class ExactTextDedup:
+def _lookup(resolved: pa.Table, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``doc`` in the sorted ``resolved.doc`` and whether each is there."""
+    rdoc = resolved.column("doc").to_numpy()
+    doc = np.asarray(doc, dtype=np.int64)
+    if not len(rdoc):
+        return np.zeros(len(doc), np.int64), np.zeros(len(doc), bool)
+    pos = np.minimum(np.searchsorted(rdoc, doc), len(rdoc) - 1)
+    return pos, rdoc[pos] == doc
+
+
+class ExactTextDedup(GlobalStage):
     """Links documents with identical text; keeps the first in input order."""
 
-    name = "dedup"
-    num_bands = 1
-    exact = True
-    near = True  # one "band": the text length, which must not merge different texts on its own
-    rehydrate = False
+    name: ClassVar[str] = "dedup"
+    reasons: ClassVar[tuple[str, ...]] = ("exact_duplicate",)
+    global_counters: ClassVar[tuple[str, ...]] = ("clusters",)
 
     def config(self) -> dict:
         return {"kind": "exact-text"}
 
-    def signatures(self, batch: pa.Table) -> pa.Table:
+    def key_schema(self) -> pa.Schema:
+        return pa.schema([pa.field("text_hash", pa.uint64()), pa.field("length", pa.uint64())])
+
+    def keys(self, batch: pa.Table) -> pa.Table:
         texts = batch.column("text").to_pylist()
         h = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in texts]
-        lengths = [[len(t) * 1_000_003 + int(x % 7)] for t, x in zip(texts, h)]
-        return pa.table({"exact_hash": pa.array(h, pa.uint64()), "bands": pa.array(lengths, pa.list_(pa.uint64(), 1))})
+        return pa.table({"text_hash": pa.array(h, pa.uint64()), "length": pa.array([len(t) for t in texts], pa.uint64())}, schema=self.key_schema())
+
+    def steps(self) -> list[GlobalStep]:
+        return [GlobalStep("exact", ("text_hash",)), GlobalStep("length", ("length",))]
 
     @staticmethod
     def _star(doc: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -36,13 +58,13 @@ class ExactTextDedup:
         pairs = np.stack([head, d], axis=1)[~first]
         return pairs.astype(np.int64).reshape(-1, 2)
 
-    def exact_edges(self, doc: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return self._star(doc, values)
+    def run_step(self, step: GlobalStep, keys: pa.Table) -> np.ndarray:
+        if step.name == "length":  # a second, parallel step that must not merge on its own
+            return np.zeros((0, 2), np.int64)
+        values = keys.column("text_hash").to_numpy()
+        return self._star(np.arange(len(values), dtype=np.int64), values)
 
-    def band_edges(self, doc: np.ndarray, values: np.ndarray) -> np.ndarray:
-        return np.zeros((0, 2), np.int64)  # the length band only proves the fan-out runs
-
-    def resolve(self, n_docs: int, exact_edges: np.ndarray, near_edges: list[np.ndarray]) -> pa.Table:
+    def combine(self, n_docs: int, results: dict[str, Any]) -> pa.Table:
         parent = np.arange(n_docs)
 
         def find(x: int) -> int:
@@ -51,28 +73,83 @@ class ExactTextDedup:
                 x = parent[x]
             return x
 
-        for a, b in np.concatenate([exact_edges, *near_edges]) if n_docs else []:
+        edges = np.concatenate([results["exact"], results["length"]])
+        for a, b in edges if n_docs else []:
             ra, rb = find(int(a)), find(int(b))
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
         roots = np.array([find(i) for i in range(n_docs)], dtype=np.int64)
         sizes = np.bincount(roots, minlength=n_docs)
-        in_cluster = sizes[roots] > 1
-        docs = np.nonzero(in_cluster)[0]
+        docs = np.nonzero(sizes[roots] > 1)[0] if n_docs else np.zeros(0, np.int64)
         keep = roots[docs] == docs
+        self.count("clusters", int(keep.sum()))
         return pa.table(
             {
                 "doc": pa.array(docs, pa.int64()),
-                "cluster": pa.array(roots[docs], pa.int64()),
                 "cluster_size": pa.array(sizes[roots[docs]], pa.int32()),
-                "keep": pa.array(keep),
                 "reason": pa.array([None if k else "exact_duplicate" for k in keep], pa.string()),
             }
         )
 
-    def mark(self, batch: pa.Table, doc: np.ndarray, resolved: pa.Table) -> pa.Table:
-        by_doc = {d: (r, c) for d, r, c in zip(resolved.column("doc").to_pylist(), resolved.column("reason").to_pylist(), resolved.column("cluster_size").to_pylist())}
-        reasons = [by_doc.get(int(d), (None, 1))[0] for d in doc]
-        sizes = [by_doc.get(int(d), (None, 1))[1] for d in doc]
-        out = batch.append_column("dup_cluster_size", pa.array(sizes, pa.int32()))
-        return out.append_column("drop_reason", pa.array(reasons, pa.string()))
+    def summary(self, resolved: pa.Table) -> dict[str, int]:
+        return {"removed": resolved.num_rows - resolved.column("reason").null_count}
+
+    def mark(self, batch: pa.Table, doc: Any, resolved: pa.Table) -> pa.Table:
+        pos, found = _lookup(resolved, doc)
+        take = pa.array(pos)
+        reasons = pc.if_else(pa.array(found), resolved.column("reason").take(take), pa.nulls(len(pos), pa.string())) if len(found) else pa.array([], pa.string())
+        sizes = pc.if_else(pa.array(found), resolved.column("cluster_size").take(take), pa.scalar(1, pa.int32())) if len(found) else pa.array([], pa.int32())
+        return set_drop_reason(batch.append_column("dup_cluster_size", sizes), reasons)
+
+
+class LongestPerKey(GlobalStage):
+    """Keeps the longest document per ``key`` column value (ties: the first in input
+    order) and tags every kept row with its key's mean length.
+
+    Its single step reads the emitted texts themselves, not hashes: the shape of a
+    global step that has to see every row (alignment training).
+    """
+
+    name: ClassVar[str] = "longest"
+    reasons: ClassVar[tuple[str, ...]] = ("shorter_than_best",)
+    global_counters: ClassVar[tuple[str, ...]] = ("keys",)
+
+    def __init__(self, key: str = "lang") -> None:
+        self.key = key
+
+    def key_schema(self) -> pa.Schema:
+        return pa.schema([pa.field("key", pa.string()), pa.field("text", pa.string())])
+
+    def keys(self, batch: pa.Table) -> pa.Table:
+        key = batch.column(self.key).cast(pa.string()).fill_null("") if self.key in batch.column_names else pa.array([""] * batch.num_rows)
+        return pa.table({"key": key, "text": batch.column("text")}, schema=self.key_schema())
+
+    def steps(self) -> list[GlobalStep]:
+        return [GlobalStep("best", ("key", "text"))]
+
+    def run_step(self, step: GlobalStep, keys: pa.Table) -> dict[str, Any]:
+        best: dict[str, tuple[int, int]] = {}
+        total: dict[str, list[int]] = {}
+        for doc, (key, text) in enumerate(zip(keys.column("key").to_pylist(), keys.column("text").to_pylist())):
+            if key not in best or len(text) > best[key][1]:
+                best[key] = (doc, len(text))
+            total.setdefault(key, []).append(len(text))
+        return {"best": {k: v[0] for k, v in best.items()}, "keys": keys.column("key").to_pylist(), "mean": {k: sum(v) / len(v) for k, v in total.items()}}
+
+    def combine(self, n_docs: int, results: dict[str, Any]) -> pa.Table:
+        r = results["best"]
+        winners = set(r["best"].values())
+        self.count("keys", len(r["best"]))
+        return pa.table(
+            {
+                "doc": pa.array(np.arange(n_docs), pa.int64()),
+                "reason": pa.array([None if d in winners else "shorter_than_best" for d in range(n_docs)], pa.string()),
+                "key_mean_length": pa.array([r["mean"][k] for k in r["keys"]], pa.float64()),
+            }
+        )
+
+    def mark(self, batch: pa.Table, doc: Any, resolved: pa.Table) -> pa.Table:
+        pos, _ = _lookup(resolved, doc)
+        take = pa.array(pos)
+        out = batch.append_column("key_mean_length", resolved.column("key_mean_length").take(take))
+        return set_drop_reason(out, resolved.column("reason").take(take))

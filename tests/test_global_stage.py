@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from global_stages import ExactTextDedup
+from global_stages import ExactTextDedup, LongestPerKey
 from babelmill.pipelines.runner import Job, run
 from babelmill.processors.base import Stage
 from babelmill.processors.validate import EmptyTextFilter
@@ -86,3 +86,41 @@ def test_resume_after_the_global_phase(ray_session, tmp_path: Path) -> None:
     third = run(_job(inputs, out))
     assert sorted(map(orjson.dumps, _kept(out))) == want
     assert third.ledger.to_dict() == again.ledger.to_dict()
+
+
+def _longest_inputs(d: Path) -> list[str]:
+    d.mkdir()
+    for f in range(3):
+        texts = [f"file {f} " + "x" * ((i * 7 + f) % 11) for i in range(9)]
+        (d / f"in{f}.jsonl").write_text("\n".join(orjson.dumps({"text": t}).decode() for t in texts) + "\n")
+    return [str(d)]
+
+
+def test_a_second_global_stage_runs_through_the_same_phases(ray_session, tmp_path: Path) -> None:
+    """Keep the longest document per input file: a global stage the runner knows nothing
+    about, whose one step reads every row's text, not hashes."""
+    inputs = _longest_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    job = Job("corpus", inputs, out, [EmptyTextFilter()], global_stage=LongestPerKey(key="source"), partition="lang")
+    result = run(job)
+    kept = _kept(out)
+    # by hand: per file the text with the most x's (first on ties)
+    want = sorted(max((f"file {f} " + "x" * ((i * 7 + f) % 11) for i in range(9)), key=len) for f in range(3))
+    assert sorted(r["text"] for r in kept) == want
+    means = {f"file {f} ": sum((i * 7 + f) % 11 for i in range(9)) / 9 + len(f"file {f} ") for f in range(3)}
+    assert [round(r["key_mean_length"], 9) for r in sorted(kept, key=lambda r: r["text"])] == [round(means[t[:7]], 9) for t in want]
+    stages = {s.name: s for s in result.ledger.stages}
+    assert stages["longest"].dropped["shorter_than_best"] == 24
+    assert stages["longest"].counters["keys"] == 3
+    assert result.ledger.kept + result.ledger.rejected == result.ledger.input == 27
+    # the in-memory path of the same stage gives the same answer on the same rows
+    table = pa.concat_tables([pq.read_table(f) for f in sorted(glob.glob(str(out / "_babelmill" / "staged" / "*.parquet")))])
+    marked = LongestPerKey(key="source").run_global(table)
+    assert sorted(t for t, r in zip(marked.column("text").to_pylist(), marked.column("drop_reason").to_pylist()) if r is None) == want
+    # resume: forget the global decision and the final markers; the map outputs are reused
+    for m in (out / "_babelmill" / "done").glob("*.json"):
+        m.unlink()
+    (out / "_babelmill" / "global" / "done.json").unlink()
+    again = run(job)
+    assert sorted(r["text"] for r in _kept(out)) == want
+    assert again.ledger.to_dict() == result.ledger.to_dict()

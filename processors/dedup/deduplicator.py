@@ -1,12 +1,14 @@
 """Exact + MinHash LSH near-duplicate removal, as pure functions the runner composes.
 
-Dedup needs the whole dataset, so it runs in three phases (the Ray runner drives them;
-nothing here imports Ray):
+Dedup needs the whole dataset, so it is a :class:`GlobalStage` run in three phases
+(the Ray runner drives them; nothing here imports Ray):
 
-1. per shard: ``signatures(batch)`` -> ``exact_hash`` and ``bands`` per kept row;
-2. global: the runner numbers all rows (``doc``: shard order, then row order), calls
-   ``exact_edges`` once and ``band_edges`` once per band (fan-out friendly), then
-   ``resolve`` -> one row per document in a duplicate cluster;
+1. per shard: ``keys(batch)`` -> ``exact_hash`` and ``bands_0 .. bands_{B-1}`` per kept
+   row (``signatures`` gives the same with the bands as one list column);
+2. global: the runner numbers all rows (``doc``: shard order, then row order) and runs
+   one step per key column (``exact_edges`` once, ``band_edges`` once per band: fan-out
+   friendly), then ``combine`` -> ``resolve`` -> one row per document in a duplicate
+   cluster;
 3. per shard: ``mark(batch, doc, resolved)`` sets ``drop_reason`` and
    ``dup_cluster_size`` (and ``rehydration_weight``).
 
@@ -22,7 +24,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from babelmill.processors.base import DROP_REASON, Resources, Stage
+from babelmill.processors.base import DROP_REASON, GlobalStage, GlobalStep, Resources, set_drop_reason
 from babelmill.processors.dedup.graph import (
     EXACT_DUPLICATE,
     NEAR_DUPLICATE,
@@ -58,7 +60,7 @@ def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
 
 
-class MinHashDeduplicator(Stage):
+class MinHashDeduplicator(GlobalStage):
     """Exact (normalised-text hash) and MinHash-LSH near-duplicate removal.
 
     Exact duplicates: equal hashes of the normalised text (``processors.dedup.text``)
@@ -74,8 +76,7 @@ class MinHashDeduplicator(Stage):
 
     name: ClassVar[str] = "dedup"
     resources: ClassVar[Resources] = Resources(num_cpus=1.0)
-    #: Needs the whole dataset: the runner runs it as the three-phase global step.
-    global_stage: ClassVar[bool] = True
+    global_counters: ClassVar[tuple[str, ...]] = ("clusters",)
     reasons: ClassVar[tuple[str, ...]] = (EXACT_DUPLICATE, NEAR_DUPLICATE)
 
     def __init__(
@@ -217,6 +218,19 @@ class MinHashDeduplicator(Stage):
             raise ValueError("bands are null: signatures were computed with near=False")
         return col.flatten().to_numpy().reshape(-1, width)
 
+    def key_schema(self) -> pa.Schema:
+        bands = [pa.field(f"bands_{j}", pa.uint64()) for j in range(self.num_bands)] if self.near else []
+        return pa.schema([pa.field("exact_hash", pa.uint64()), *bands])
+
+    def keys(self, batch: pa.Table) -> pa.Table:
+        """``signatures`` with one column per band, so a step reads one band of every shard."""
+        sig = self.signatures(batch)
+        columns = [sig.column("exact_hash")]
+        if self.near:
+            bands = self.band_matrix(sig)
+            columns += [pa.array(bands[:, j], pa.uint64()) for j in range(self.num_bands)]
+        return pa.Table.from_arrays(columns, schema=self.key_schema())
+
     # -- phase 2 --------------------------------------------------------------------
 
     def band_edges(self, doc: np.ndarray, band_values: np.ndarray) -> np.ndarray:
@@ -249,6 +263,26 @@ class MinHashDeduplicator(Stage):
         self.count("clusters", int(pc.sum(out.column("keep")).as_py() or 0))
         return out
 
+    def steps(self) -> list[GlobalStep]:
+        """One step for the exact hash, one per band: each becomes its own Ray task."""
+        exact = [GlobalStep("exact", ("exact_hash",))] if self.exact else []
+        near = [GlobalStep(f"band_{j}", (f"bands_{j}",)) for j in range(self.num_bands)] if self.near else []
+        return exact + near
+
+    def run_step(self, step: GlobalStep, keys: pa.Table) -> np.ndarray:
+        values = keys.column(step.columns[0]).to_numpy()
+        doc = np.arange(len(values), dtype=np.int64)
+        return self.exact_edges(doc, values) if step.name == "exact" else self.band_edges(doc, values)
+
+    def combine(self, n_docs: int, results: dict[str, Any]) -> pa.Table:
+        exact = results.get("exact", empty_edges())
+        near = [results[f"band_{j}"] for j in range(self.num_bands) if f"band_{j}" in results]
+        return self.resolve(n_docs, exact, near)
+
+    def summary(self, resolved: pa.Table) -> dict[str, int]:
+        kept = int(pc.sum(resolved.column("keep")).as_py() or 0) if resolved.num_rows else 0
+        return {"in_clusters": resolved.num_rows, "removed": resolved.num_rows - kept}
+
     # -- phase 3 --------------------------------------------------------------------
 
     def mark(self, batch: pa.Table, doc: np.ndarray, resolved: pa.Table) -> pa.Table:
@@ -280,13 +314,12 @@ class MinHashDeduplicator(Stage):
             else:
                 weight = pa.array(np.ones(n, dtype=np.float32))
             columns[REHYDRATION_WEIGHT] = weight
-        out = batch
+        out = set_drop_reason(batch, reason)
         for name, col in columns.items():
+            if name == DROP_REASON:
+                continue
             if name in out.column_names:
-                i = out.column_names.index(name)
-                if name == DROP_REASON:
-                    col = pc.coalesce(out.column(name), col)
-                out = out.set_column(i, name, col)
+                out = out.set_column(out.column_names.index(name), name, col)
             else:
                 out = out.append_column(name, col)
         return out
