@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from babelmill.pipelines.ledger import Ledger, StageCounts
 from babelmill.pipelines.stats import SideStats, table_stats
-from babelmill.processors.base import DROP_REASON, GlobalStage, Stage
+from babelmill.processors.base import DROP_REASON, GlobalStage, Stage, StageContractError
 from babelmill.processors.io import InputShard, QuarantineRecord, ReaderOptions, read_shard
 from babelmill.processors.io.writers import QuarantineSink, TableSink, atomic_write_bytes
 from babelmill.processors.schema import DOC_SCHEMA, conform
@@ -121,7 +121,7 @@ def _run_stage(stage: Stage, table: pa.Table, counts: StageCounts, quarantine: l
     """
     n = table.num_rows
     counts.rows_in += n
-    expands = getattr(stage, "expands", False)
+    expands = stage.expands
     try:
         out = stage(table)
         if expands:
@@ -150,6 +150,22 @@ def _run_stage(stage: Stage, table: pa.Table, counts: StageCounts, quarantine: l
     return pa.concat_tables(pieces, promote_options="permissive")
 
 
+def _check_reasons(stage: Stage, table: pa.Table) -> None:
+    """Every reason a stage writes must be one it declared: the ledger, the card and
+    ``babelmill stages`` read the declarations, so an undeclared one is a bug."""
+    if DROP_REASON not in table.column_names:
+        return
+    column = table.column(DROP_REASON)
+    if column.null_count == len(column):
+        return
+    for reason in pc.unique(column.drop_null()).to_pylist():
+        if not stage.declares(reason):
+            raise StageContractError(
+                f"stage {stage.name} ({type(stage).__name__}) wrote drop reason {reason!r}, which it does not declare "
+                f"(declared: {', '.join(stage.declared_reasons()) or 'none'}); add it to {type(stage).__name__}.reasons"
+            )
+
+
 def process_batch(
     table: pa.Table, stages: list[Stage], ledger: Ledger, quarantine: list[QuarantineRecord], read: bool = True
 ) -> tuple[pa.Table, list[pa.Table]]:
@@ -166,6 +182,7 @@ def process_batch(
         counts = ledger.stage(stage.name)
         if table.num_rows:
             table = _run_stage(stage, table, counts, quarantine)
+            _check_reasons(stage, table)
         counts.counters.update(stage.take_counters())
         table, rej = _split(table, stage.name, counts)
         if rej is not None:
@@ -357,6 +374,9 @@ class GlobalMarks(Stage):
     @property  # type: ignore[override]
     def name(self) -> str:  # the ledger shows the global stage's own name
         return self.stage.name
+
+    def declared_reasons(self) -> tuple[str, ...]:
+        return self.stage.declared_reasons()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         doc = np.arange(self._next, self._next + batch.num_rows, dtype=np.int64)

@@ -158,9 +158,7 @@ def _clear(root: Path) -> None:
 
 
 def _chain_resources(stages: list[Stage]) -> Resources:
-    cpus = max([s.resources.num_cpus for s in stages] + [1.0])
-    gpus = max([s.resources.num_gpus for s in stages] + [0.0])
-    return Resources(cpus, gpus)
+    return Resources.widest([s.resources for s in stages])
 
 
 def _is_loopback(address: str) -> bool:
@@ -248,7 +246,7 @@ def _dispatch(
     markers: list[dict[str, Any]] = []
     failures: list[str] = []
     stateful = any(s.stateful for s in job.stages)
-    opts: dict[str, Any] = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus}
+    opts: dict[str, Any] = dict(res.ray_options())
     if res.num_gpus > gpus:
         raise BabelmillError(f"the stages need {res.num_gpus} GPU per worker but the Ray cluster has {gpus}; run on a GPU machine or pick a CPU device")
 
@@ -413,7 +411,7 @@ def _run_phased(job: Job, shards: list[InputShard], done: dict[str, Any], engine
     _global_phase(job, shards, mapped, hook)
     slices = _shard_slices(job, shards, mapped)
     hook("phase", {"name": f"writing {len(todo)} shard(s)"})
-    task = ray.remote(_finish_task).options(num_cpus=_chain_resources(job.post_stages).num_cpus, max_retries=2)
+    task = ray.remote(_finish_task).options(**_chain_resources(job.post_stages).ray_options(), max_retries=2)
     job_ref = ray.put(job)
     finished: list[dict[str, Any]] = []
 

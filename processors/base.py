@@ -9,6 +9,8 @@ the rejected sink, so every dropped document stays accounted for.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
 from collections import Counter
 from typing import Any, ClassVar
 
@@ -17,15 +19,15 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - registers pa.compute
 
+from babelmill.processors.resources import Resources
+
 DROP_REASON = "drop_reason"
 
+__all__ = ["DROP_REASON", "Resources", "Stage", "Filter", "GlobalStage", "GlobalStep", "StageContractError", "set_drop_reason"]
 
-@dataclasses.dataclass(frozen=True)
-class Resources:
-    """What one worker running the stage needs from the Ray scheduler."""
 
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
+class StageContractError(RuntimeError):
+    """A stage broke its declared contract (an undeclared drop reason, ...): a bug in it."""
 
 
 class Stage:
@@ -33,12 +35,29 @@ class Stage:
 
     Subclasses set ``name`` and override ``__call__``.  ``stateful`` stages (models) are
     run inside long-lived Ray actors so that ``setup()`` happens once per worker instead
-    of once per shard.
+    of once per shard.  Every stage declares what the runner may expect of it:
+    ``expands`` (it may return more rows than it got) and ``reasons`` (every
+    ``drop_reason`` it can write; ``{...}`` stands for a variable part, as in
+    ``top_{n}_gram``).  The executor refuses a reason that is not declared.
     """
 
     name: ClassVar[str] = "stage"
     resources: ClassVar[Resources] = Resources()
     stateful: ClassVar[bool] = False
+    expands: ClassVar[bool] = False
+    reasons: ClassVar[tuple[str, ...]] = ()
+
+    def declared_reasons(self) -> tuple[str, ...]:
+        """The reasons this instance may write (a stage whose reasons depend on its
+        parameters overrides this; ``reasons`` lists the defaults)."""
+        return type(self).reasons
+
+    def declares(self, reason: str) -> bool:
+        """Whether ``reason`` is one this stage declared (patterns included)."""
+        declared = self.declared_reasons()
+        if reason in declared:
+            return True
+        return any("{" in d and _pattern(d).fullmatch(reason) for d in declared)
 
     def setup(self) -> None:
         """Load models or other heavy state; called once per worker before any batch."""
@@ -62,6 +81,12 @@ class Stage:
             for k, v in vars(self).items()
             if not k.startswith("_") and isinstance(v, (str, int, float, bool, list, tuple, dict, type(None)))
         }
+
+
+@functools.lru_cache(maxsize=None)
+def _pattern(declared: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[^}]*\}", declared)
+    return re.compile(".+?".join(re.escape(p) for p in parts))
 
 
 class Filter(Stage):

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from babelmill.processors.base import DROP_REASON, Stage
+from babelmill.processors.base import Stage, set_drop_reason
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
@@ -20,6 +20,7 @@ class TrafilaturaExtractor(Stage):
     """
 
     name: ClassVar[str] = "extract"
+    reasons: ClassVar[tuple[str, ...]] = ("no_extracted_text",)
 
     def __init__(self, favour_precision: bool = True, include_comments: bool = False, include_tables: bool = True) -> None:
         self.favour_precision = favour_precision
@@ -54,5 +55,5 @@ class TrafilaturaExtractor(Stage):
         batch = batch.set_column(batch.column_names.index("text"), "text", pa.array(out, pa.string()))
         batch = batch.drop_columns(["content_type"])
         if any(r is not None for r in reasons):
-            batch = batch.append_column(DROP_REASON, pa.array(reasons, pa.string()))
+            batch = set_drop_reason(batch, pa.array(reasons, pa.string()))
         return batch

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from babelmill import langs
-from babelmill.processors.base import DROP_REASON, Resources, Stage
+from babelmill.processors.base import Resources, Stage, set_drop_reason
 from babelmill.processors.errors import BabelmillError, ModelNotFoundError
 
 LABEL_PREFIX = "__label__"
@@ -175,6 +175,7 @@ class FastTextLanguageIdentifier(Stage):
     """
 
     name: ClassVar[str] = "lid"
+    reasons: ClassVar[tuple[str, ...]] = (NOT_TARGET, LOW_SCORE, SCRIPT_MISMATCH)
     stateful: ClassVar[bool] = True
     resources: ClassVar[Resources] = Resources(num_cpus=1.0)
 
@@ -443,7 +444,7 @@ class FastTextLanguageIdentifier(Stage):
         batch = _set_column(batch, "lid_scores", lid_scores)
         if frac is not None:
             batch = _set_column(batch, "lid_removed_line_frac", pa.array(frac, pa.float32()))
-        return _set_reason(batch, reason.to_arrow().cast(pa.string()))
+        return set_drop_reason(batch, reason.to_arrow().cast(pa.string()))
 
 
 _DEFAULT_THRESHOLD = 0.5
@@ -460,10 +461,3 @@ def _set_column(batch: pa.Table, name: str, column: pa.Array | pa.ChunkedArray) 
     if name in batch.column_names:
         return batch.set_column(batch.column_names.index(name), name, column)
     return batch.append_column(name, column)
-
-
-def _set_reason(batch: pa.Table, reason: pa.Array) -> pa.Table:
-    """Like ``Filter``: an earlier reason in the column wins, ours fills the undecided rows."""
-    if DROP_REASON in batch.column_names:
-        reason = pc.coalesce(batch.column(DROP_REASON), reason)
-    return _set_column(batch, DROP_REASON, reason)

@@ -17,6 +17,7 @@ class EmptyTextFilter(Filter):
     """
 
     name: ClassVar[str] = "validate"
+    reasons: ClassVar[tuple[str, ...]] = ("empty_text",)
     columns: ClassVar[tuple[str, ...]] = ("text",)
 
     def __init__(self, min_chars: int = 1) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import tiny_models
+from babelmill.processors.base import Resources
 from babelmill.processors.errors import ModelNotFoundError
 from babelmill.processors.translate import models as models_mod
 from babelmill.processors.translate.engine import CTranslate2Spec, CTranslate2Translator, TranslationResult, Translator
@@ -327,8 +328,8 @@ def test_overlong_input_is_truncated_and_counted(built, ct2_cache: Path) -> None
 def test_spec_is_picklable_and_declares_resources(built) -> None:
     spec = CTranslate2Spec(str(built("marian")), device="cpu", inter_threads=2, intra_threads=2)
     assert pickle.loads(pickle.dumps(spec)) == spec
-    assert spec.resources == (4.0, 0.0)
-    assert CTranslate2Spec("x", device="cuda").resources == (1.0, 1.0)
+    assert spec.resources == Resources(4.0, 0.0)
+    assert CTranslate2Spec("x", device="cuda").resources == Resources(1.0, 1.0)
     with pytest.raises(ValueError, match="device"):
         _ = CTranslate2Spec("x", device="tpu").resources
 

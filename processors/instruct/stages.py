@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from babelmill import langs
-from babelmill.processors.base import DROP_REASON, Resources, Stage
+from babelmill.processors.base import DROP_REASON, Resources, Stage, set_drop_reason
 from babelmill.processors.instruct.formats import (
     MESSAGES,
     FormatError,
@@ -52,14 +52,6 @@ def _put(batch: pa.Table, name: str, column: pa.Array | pa.ChunkedArray) -> pa.T
     return batch.append_column(name, column)
 
 
-def _put_reason(batch: pa.Table, reasons: list[str | None]) -> pa.Table:
-    """Add drop reasons without overriding one an earlier decision set."""
-    column: pa.Array | pa.ChunkedArray = pa.array(reasons, pa.string())
-    if DROP_REASON in batch.column_names:
-        column = pc.coalesce(batch.column(DROP_REASON), column)
-    return _put(batch, DROP_REASON, column)
-
-
 def _known_code(code: str) -> str:
     """babelmill's code for a language given on the command line; a typo fails here,
     at construction, instead of failing every batch in the engine."""
@@ -77,6 +69,7 @@ class InstructionParser(Stage):
     """
 
     name: ClassVar[str] = "parse"
+    reasons: ClassVar[tuple[str, ...]] = (MALFORMED,)
 
     def __init__(self, format: str = "auto", keep_meta: bool = False) -> None:
         self.format = format
@@ -108,7 +101,7 @@ class InstructionParser(Stage):
         for fmt in set(formats) - {None}:
             self.count(f"format_{fmt}", formats.count(fmt))
         if bad or DROP_REASON in out.column_names:
-            out = _put_reason(out, [None if e is None else MALFORMED for e in errors])
+            out = set_drop_reason(out, pa.array([None if e is None else MALFORMED for e in errors], pa.string()))
         return out
 
 
@@ -123,6 +116,7 @@ class TargetExpander(Stage):
 
     name: ClassVar[str] = "targets"
     expands: ClassVar[bool] = True
+    reasons: ClassVar[tuple[str, ...]] = (SAME_LANGUAGE,)
 
     def __init__(self, targets: Sequence[str], src_lang: str = "en", src_column: str | None = "lang") -> None:
         if isinstance(targets, str):
@@ -157,7 +151,7 @@ class TargetExpander(Stage):
         out = _put(out, "id", pa.array([f"{s}#{t}" for s, t in zip(source_ids, tgts)], pa.string()))
         same = [SAME_LANGUAGE if s == t else None for s, t in zip(srcs, tgts)]
         if any(same) or DROP_REASON in out.column_names:
-            out = _put_reason(out, same)
+            out = set_drop_reason(out, pa.array(same, pa.string()))
         return out
 
 
@@ -203,8 +197,8 @@ class InstructionTranslator(Stage):
         self.sentinel = tuple(sentinel)
         self.max_unit_chars = max_unit_chars
         res = getattr(spec, "resources", None)
-        if res is not None:
-            self.resources = Resources(*res) if not isinstance(res, Resources) else res  # type: ignore[misc]
+        if res is not None:  # a spec outside babelmill may still give (num_cpus, num_gpus)
+            self.resources = res if isinstance(res, Resources) else Resources(*res)  # type: ignore[misc]
 
     def config(self) -> dict[str, Any]:
         spec = dataclasses.asdict(self.spec) if dataclasses.is_dataclass(self.spec) else repr(self.spec)

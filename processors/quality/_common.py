@@ -17,7 +17,7 @@ import pyarrow as pa
 from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION
 
 from babelmill import langs
-from babelmill.processors.base import DROP_REASON, Filter
+from babelmill.processors.base import DROP_REASON, Filter, set_drop_reason
 from babelmill.processors.quality._english import TOKEN_PATTERN as EN_TOKEN_PATTERN
 from babelmill.processors.quality._english import english_tokens, spaced_english
 
@@ -254,11 +254,7 @@ class QualityFilter(Filter):
                 reason = df.select(reason.alias(DROP_REASON)).to_series()
         else:
             reason = pl.Series(DROP_REASON, [], dtype=pl.String)
-        column = reason.cast(pl.String).to_arrow()
-        if DROP_REASON in batch.column_names:
-            column = pa.compute.coalesce(batch.column(DROP_REASON), column)
-            return batch.set_column(batch.column_names.index(DROP_REASON), DROP_REASON, column)
-        return batch.append_column(DROP_REASON, column)
+        return set_drop_reason(batch, reason.cast(pl.String).to_arrow())
 
     # -- parameters -------------------------------------------------------------------------
     def value(self, name: str, code: str) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from babelmill.processors.base import DROP_REASON
+from babelmill.processors.base import set_drop_reason
 from babelmill.processors.quality._common import (
     PY_WHITESPACE,
     TERMINAL,
@@ -55,6 +55,7 @@ class C4QualityFilter(QualityFilter):
     """
 
     name: ClassVar[str] = "c4_quality"
+    reasons: ClassVar[tuple[str, ...]] = ("lorem_ipsum", "curly_bracket", "too_few_sentences")
 
     def __init__(
         self,
@@ -97,12 +98,7 @@ class C4QualityFilter(QualityFilter):
             reason, new_text = pl.Series("reason", [], dtype=pl.String), None
         else:
             reason, new_text = self._run(df)
-        column = reason.to_arrow()
-        if DROP_REASON in batch.column_names:
-            column = pa.compute.coalesce(batch.column(DROP_REASON), column)
-            batch = batch.set_column(batch.column_names.index(DROP_REASON), DROP_REASON, column)
-        else:
-            batch = batch.append_column(DROP_REASON, column)
+        batch = set_drop_reason(batch, reason.to_arrow())
         if self.modify_text and new_text is not None:
             i = batch.column_names.index("text")
             batch = batch.set_column(i, batch.schema.field(i), new_text.cast(batch.schema.field(i).type))

@@ -41,6 +41,18 @@ class GopherQualityFilter(QualityFilter):
     """
 
     name: ClassVar[str] = "gopher_quality"
+    reasons: ClassVar[tuple[str, ...]] = (
+        "gopher_short_doc",
+        "gopher_long_doc",
+        "gopher_below_avg_threshold",
+        "gopher_above_avg_threshold",
+        "gopher_too_many_hashes",
+        "gopher_too_many_ellipsis",
+        "gopher_too_many_bullets",
+        "gopher_too_many_end_ellipsis",
+        "gopher_below_alpha_threshold",
+        "gopher_enough_stop_words",
+    )
 
     def __init__(
         self,

@@ -254,6 +254,15 @@ class GopherRepetitionFilter(QualityFilter):
     """
 
     name: ClassVar[str] = "gopher_repetition"
+    reasons: ClassVar[tuple[str, ...]] = (
+        "empty",
+        "dup_para_frac",
+        "dup_para_char_frac",
+        "dup_line_frac",
+        "dup_line_char_frac",
+        "top_{n}_gram",
+        "duplicated_{n}_n_grams",
+    )
 
     def __init__(
         self,

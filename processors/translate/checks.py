@@ -393,10 +393,15 @@ class TranslationQualityFilter(Filter):
     """
 
     name: ClassVar[str] = "checks"
+    reasons: ClassVar[tuple[str, ...]] = (LOST_PLACEHOLDER, UNTRANSLATED, REPETITION_LOOP, LENGTH_RATIO, WRONG_LANGUAGE)
     columns: ClassVar[tuple[str, ...]] = (SOURCE, OUTPUT, PROBLEMS, "src_lang", "tgt_lang")
 
     def __init__(self, checks: Sequence[Check] | None = None, skip: Sequence[str] = ()) -> None:
         self.checks = [c for c in (default_checks() if checks is None else list(checks)) if c.reason not in set(skip)]
+
+    def declared_reasons(self) -> tuple[str, ...]:
+        """The configured checks' reasons (a custom check brings its own)."""
+        return tuple(dict.fromkeys(c.reason for c in self.checks))
 
     def setup(self) -> None:
         for check in self.checks:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from babelmill.processors.resources import Resources
 from babelmill.processors.errors import BabelmillError
 from babelmill.processors.translate.models import QUANTIZATIONS, LanguagePlan, ResolvedModel, resolve_model
 
@@ -107,11 +108,11 @@ class CTranslate2Spec:
         return CTranslate2Translator(self)
 
     @property
-    def resources(self) -> tuple[float, float]:
-        """(num_cpus, num_gpus) for one worker holding this translator."""
+    def resources(self) -> Resources:
+        """What one worker holding this translator needs."""
         if resolve_device(self.device) == "cuda":
-            return 1.0, 1.0
-        return float(max(1, self.inter_threads) * max(1, self.intra_threads)), 0.0
+            return Resources(1.0, 1.0)
+        return Resources(float(max(1, self.inter_threads) * max(1, self.intra_threads)), 0.0)
 
 
 class CTranslate2Translator:
