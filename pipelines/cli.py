@@ -531,3 +531,32 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ----------------------------------------------------------------- babelmill stages
+
+
+@app.command("stages")
+@user_errors
+def stages_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stages as JSON (one object per stage) instead of a table.")] = False,
+) -> None:
+    """List every stage: name, class, module, the drop reasons it declares, its resources."""
+    from babelmill.processors.catalog import describe, stage_classes
+
+    rows = [describe(cls) for cls in stage_classes()]
+    if as_json:
+        import orjson
+
+        out.print_json(orjson.dumps(rows).decode())
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} stages")
+    for key in ("name", "class", "module", "kind", "reasons", "resources"):
+        table.add_column(key, overflow="fold")
+    for r in rows:
+        res = r["resources"]
+        used = f"{res['num_cpus']:g} CPU" + (f", {res['num_gpus']:g} GPU" if res["num_gpus"] else "") + (f", {res['memory'] / 2**30:g} GiB" if res["memory"] else "")
+        table.add_row(r["name"], r["class"], r["module"].removeprefix("babelmill."), r["kind"], ", ".join(r["reasons"]) or "-", used)
+    out.print(table)

@@ -35,7 +35,7 @@ def test_console_script_help() -> None:
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["copy", "corpus", "instruct translate", "langs", "demo", "sample"])
+@pytest.mark.parametrize("command", ["copy", "corpus", "instruct translate", "langs", "demo", "sample", "stages"])
 def test_every_option_is_explained(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str) -> None:
     monkeypatch.setenv("COLUMNS", "250")  # rich truncates long option names in narrow terminals
     assert _main(monkeypatch, *command.split(), "--help") == 0

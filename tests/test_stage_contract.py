@@ -1,0 +1,146 @@
+"""Every stage declares what the runner may expect of it (``reasons``, ``expands``,
+``resources``): each one, run on the test data, writes only reasons it declared, the
+executor refuses an undeclared one, and ``babelmill stages`` lists the declarations."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from test_instruct import ALPACA, MESSAGES, SHAREGPT, StandInSpec, docs
+from babelmill.pipelines import cli
+from babelmill.pipelines.executor import process_batch
+from babelmill.pipelines.ledger import Ledger
+from babelmill.pipelines.sample import write_sample
+from babelmill.processors.base import DROP_REASON, Filter, Stage, StageContractError
+from babelmill.processors.catalog import describe, stage_classes
+from babelmill.processors.dedup import MinHashDeduplicator
+from babelmill.processors.extract import TrafilaturaExtractor
+from babelmill.processors.instruct.stages import InstructionParser, InstructionTranslator, TargetExpander
+from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
+from babelmill.processors.lid import FastTextLanguageIdentifier
+from babelmill.processors.normalize import TextNormalizer
+from babelmill.processors.pii import PIIScrubber
+from babelmill.processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+from babelmill.processors.translate.checks import TranslationQualityFilter
+from babelmill.processors.validate import EmptyTextFilter
+
+
+@pytest.fixture(scope="module")
+def crawl_docs(tmp_path_factory) -> pa.Table:
+    d = tmp_path_factory.mktemp("crawl")
+    write_sample(d, docs_per_lang=30, files=2, seed=5, malformed=True, langs=("en", "sw", "de", "fr", "zh"))
+    shards = discover_shards([str(d)], "auto", "line", None)
+    tables = [b.docs for s in shards for b in read_shard(s, ReaderOptions())]
+    table = pa.concat_tables(tables, promote_options="permissive")
+    # copies, so that dedup has something to find; an HTML page with nothing to extract
+    html = pa.table({"id": ["h1", "h2"], "text": ["<html><body><p>Hello there, this is a page about rivers and hills.</p></body></html>", "<html></html>"], "content_type": ["text/html", "text/html"]})
+    blank = pa.table({"id": ["b1", "b2"], "text": ["", "  \n "]})
+    return pa.concat_tables([table, table.slice(0, 20), blank, html], promote_options="permissive")
+
+
+def _instruct_docs() -> pa.Table:
+    return docs([ALPACA, SHAREGPT, MESSAGES, "{not json", {"instruction": 3}], ids=["a", "b", "c", "d", "e"])
+
+
+def _emitted(stage: Stage, table: pa.Table) -> tuple[pa.Table, set[str]]:
+    out = stage(table)
+    if DROP_REASON not in out.column_names:
+        return out, set()
+    return out.filter(pc.is_null(out.column(DROP_REASON))).drop_columns([DROP_REASON]), set(out.column(DROP_REASON).drop_null().to_pylist())
+
+
+def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table) -> None:
+    """Each stage alone over the whole crawl (so every filter sees every document), the
+    instruction stages over records with malformed ones among them."""
+    seen: dict[type, set[str]] = defaultdict(set)
+    instances: dict[type, Stage] = {}
+    corpus: list[Stage] = [
+        TrafilaturaExtractor(),
+        EmptyTextFilter(),
+        FastTextLanguageIdentifier(["en", "sw", "de"], line_level=True),
+        GopherRepetitionFilter(),
+        GopherQualityFilter(),
+        C4QualityFilter(),
+        FineWebQualityFilter(),
+        TextNormalizer(),
+        PIIScrubber(),
+        MinHashDeduplicator(),
+    ]
+    plain = crawl_docs.drop_columns(["content_type"]) if "content_type" in crawl_docs.column_names else crawl_docs
+    # every row with its language (rows LID would reject included)
+    with_lang = FastTextLanguageIdentifier()(plain).drop_columns([DROP_REASON])
+    for stage in corpus:
+        stage.setup()
+        _, reasons = _emitted(stage, crawl_docs if isinstance(stage, TrafilaturaExtractor) else with_lang)
+        seen[type(stage)] |= reasons
+        instances[type(stage)] = stage
+    table = _instruct_docs()
+    translate = InstructionTranslator(StandInSpec(drop_sentinel=True))
+    for stage in (InstructionParser(), TargetExpander(["de", "en"]), translate, TranslationQualityFilter(skip=("wrong_language",))):
+        stage.setup()
+        table, reasons = _emitted(stage, table)
+        seen[type(stage)] |= reasons
+        instances[type(stage)] = stage
+    for cls, reasons in seen.items():
+        undeclared = sorted(r for r in reasons if not instances[cls].declares(r) or not _in_class_list(cls, r))
+        assert not undeclared, f"{cls.__name__} wrote undeclared reasons {undeclared}"
+    # the test data exercises the contract: most stages reject something on it
+    assert sum(len(r) for r in seen.values()) >= 12, {c.__name__: r for c, r in seen.items()}
+    for cls in (EmptyTextFilter, TrafilaturaExtractor, FastTextLanguageIdentifier, MinHashDeduplicator, InstructionParser, TargetExpander, TranslationQualityFilter):
+        assert seen[cls], f"{cls.__name__} rejected nothing on the test data: {dict(seen)}"
+    # and every stage babelmill ships was run here
+    assert {c for c in stage_classes()} <= set(seen), {c.__name__ for c in stage_classes()} - {c.__name__ for c in seen}
+
+
+def _in_class_list(cls: type[Stage], reason: str) -> bool:
+    """Also in the class's own list, which ``babelmill stages`` prints."""
+    probe = Stage()
+    probe.declared_reasons = lambda: cls.reasons  # type: ignore[method-assign]
+    return probe.declares(reason)
+
+
+class Sloppy(Filter):
+    name: ClassVar[str] = "sloppy"
+    reasons: ClassVar[tuple[str, ...]] = ("too_short",)
+
+    def decide(self, df):  # type: ignore[no-untyped-def]
+        import polars as pl
+
+        return pl.when(pl.col("text").str.len_chars() < 3).then(pl.lit("too_short")).otherwise(pl.lit("too_long_{x}"))
+
+
+def test_an_undeclared_reason_is_a_clear_error() -> None:
+    table = pa.table({"id": ["a", "b"], "text": ["hi", "a longer text"]})
+    with pytest.raises(StageContractError, match=r"stage sloppy \(Sloppy\) wrote drop reason 'too_long_\{x\}'.*declared: too_short"):
+        process_batch(table, [Sloppy()], Ledger.for_stages(["read", "sloppy"]), [])
+
+
+def test_declared_patterns_match_their_variable_part() -> None:
+    stage = GopherRepetitionFilter()
+    assert stage.declares("top_2_gram") and stage.declares("duplicated_10_n_grams") and stage.declares("empty")
+    assert not stage.declares("top__gram_x") and not stage.declares("something_else")
+    assert TranslationQualityFilter(skip=("wrong_language",)).declares("untranslated")
+    assert not TranslationQualityFilter(skip=("wrong_language",)).declares("wrong_language")
+
+
+def test_stages_command_lists_every_stage_with_its_reasons(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["babelmill", "stages", "--json"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert not exc.value.code
+    rows = json.loads(capsys.readouterr().out)
+    by_class = {r["class"]: r for r in rows}
+    assert by_class["MinHashDeduplicator"] == describe(MinHashDeduplicator)
+    assert by_class["MinHashDeduplicator"]["kind"] == "global" and by_class["TargetExpander"]["kind"] == "expands"
+    assert by_class["EmptyTextFilter"]["reasons"] == ["empty_text"] and by_class["EmptyTextFilter"]["module"] == "babelmill.processors.validate"
+    assert set(by_class["FastTextLanguageIdentifier"]["resources"]) == {"num_cpus", "num_gpus", "memory"}
+    assert "Stage" not in by_class and "Filter" not in by_class
+    assert len(rows) == len(stage_classes()) == len(set(by_class))
