@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from babelmill import langs
 from babelmill.processors.base import Resources, Stage, set_drop_reason

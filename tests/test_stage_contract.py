@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
-from pathlib import Path
 from typing import ClassVar
 
 import pyarrow as pa
@@ -30,6 +29,7 @@ from babelmill.processors.normalize import TextNormalizer
 from babelmill.processors.pii import PIIScrubber
 from babelmill.processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
 from babelmill.processors.translate.checks import TranslationQualityFilter
+from babelmill.processors.translate.stages import TextTranslator
 from babelmill.processors.validate import EmptyTextFilter
 
 
@@ -82,6 +82,9 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table) -> None:
         _, reasons = _emitted(stage, crawl_docs if isinstance(stage, TrafilaturaExtractor) else with_lang)
         seen[type(stage)] |= reasons
         instances[type(stage)] = stage
+    text_stage = TextTranslator(StandInSpec(), src_lang="en", tgt_lang="de")
+    _, seen[TextTranslator] = _emitted(text_stage, with_lang.slice(0, 8))
+    instances[TextTranslator] = text_stage
     table = _instruct_docs()
     translate = InstructionTranslator(StandInSpec(drop_sentinel=True))
     for stage in (InstructionParser(), TargetExpander(["de", "en"]), translate, TranslationQualityFilter(skip=("wrong_language",))):

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from babelmill import langs
-from babelmill.processors.base import DROP_REASON, Resources, Stage, set_drop_reason
+from babelmill.processors.base import DROP_REASON, Stage, set_drop_reason
 from babelmill.processors.instruct.formats import (
     MESSAGES,
     FormatError,
@@ -29,16 +28,11 @@ from babelmill.processors.instruct.formats import (
     with_texts,
 )
 from babelmill.processors.translate.checks import OUTPUT, PROBLEMS, SOURCE
-from babelmill.processors.translate.protect import (
-    DEFAULT_SENTINEL,
-    Plan,
-    protect_and_split,
-    strip_sentinels,
-)
-from babelmill.processors.translate.segment import language_code, spaced
+from babelmill.processors.translate.core import TextTranslation, TranslateStats, translate_texts
+from babelmill.processors.translate.stages import TranslatingStage
+from babelmill.processors.translate.protect import DEFAULT_SENTINEL, Plan
+from babelmill.processors.translate.segment import language_code
 
-if TYPE_CHECKING:
-    from babelmill.processors.translate.engine import Translator
 
 MESSAGES_TYPE = pa.list_(pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())]))
 MALFORMED = "malformed_instruction"
@@ -157,14 +151,14 @@ class TargetExpander(Stage):
 
 @dataclasses.dataclass
 class _Job:
-    """One field of one row: where it goes, its plan, its units' indices in the group."""
+    """One field of one row: where it goes, its (src, tgt) group, its text's index there."""
 
     path: tuple[str | int, ...]
-    plan: Plan
-    ids: list[int]
+    group: tuple[str, str]
+    index: int
 
 
-class InstructionTranslator(Stage):
+class InstructionTranslator(TranslatingStage):
     """Translates the selected fields of every row into the row's ``tgt_lang``.
 
     Every text is cut by ``protect_and_split`` (code, URLs, placeholders and Markdown
@@ -181,7 +175,6 @@ class InstructionTranslator(Stage):
     """
 
     name: ClassVar[str] = "translate"
-    stateful: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -191,30 +184,14 @@ class InstructionTranslator(Stage):
         sentinel: tuple[str, str] = DEFAULT_SENTINEL,
         max_unit_chars: int = 1000,
     ) -> None:
-        self.spec = spec
+        super().__init__(spec)
         self.roles = None if roles is None else list(roles)
         self.fields = None if fields is None else list(fields)
         self.sentinel = tuple(sentinel)
         self.max_unit_chars = max_unit_chars
-        res = getattr(spec, "resources", None)
-        if res is not None:  # a spec outside babelmill may still give (num_cpus, num_gpus)
-            self.resources = res if isinstance(res, Resources) else Resources(*res)  # type: ignore[misc]
 
     def config(self) -> dict[str, Any]:
-        spec = dataclasses.asdict(self.spec) if dataclasses.is_dataclass(self.spec) else repr(self.spec)
-        return {"spec": spec, "roles": self.roles, "fields": self.fields, "sentinel": list(self.sentinel), "max_unit_chars": self.max_unit_chars}
-
-    def setup(self) -> None:
-        self._translator = self.spec.build()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_translator"}
-
-    @property
-    def translator(self) -> Translator:
-        if "_translator" not in self.__dict__:
-            self.setup()
-        return self._translator
+        return {"spec": self.spec_config(), "roles": self.roles, "fields": self.fields, "sentinel": list(self.sentinel), "max_unit_chars": self.max_unit_chars}
 
     def _records(self, batch: pa.Table) -> tuple[list[dict[str, Any] | None], list[str | None]]:
         """Each row's record and format (None for a malformed row that was not routed away);
@@ -238,57 +215,50 @@ class InstructionTranslator(Stage):
         tgts = batch.column("tgt_lang").to_pylist()
         roles = None if self.roles is None else frozenset(self.roles)
         alpaca = None if self.fields is None else frozenset(self.fields)
-        plans: dict[tuple[str, str], Plan] = {}
-        groups: dict[tuple[str, str], dict[str, int]] = {}
+        # the selected fields of every row, grouped by (src, tgt): one translate_texts each
+        groups: dict[tuple[str, str], list[str]] = {}
         jobs: list[list[_Job]] = []
         for record, fmt, src, tgt in zip(records, formats, srcs, tgts):
             row: list[_Job] = []
-            units = groups.setdefault((src, tgt), {})
+            texts = groups.setdefault((src, tgt), [])
             for f in fields(record, fmt) if record is not None and fmt is not None else ():
                 if not f.text.strip() or not selected(f, fmt, roles, alpaca):
                     continue
-                plan = plans.get((f.text, src))
-                if plan is None:
-                    plan = plans[(f.text, src)] = protect_and_split(f.text, src, self.sentinel, self.max_unit_chars)  # type: ignore[arg-type]
-                row.append(_Job(f.path, plan, [units.setdefault(u, len(units)) for u in plan.units]))
+                row.append(_Job(f.path, (src, tgt), len(texts)))
+                texts.append(f.text)
             jobs.append(row)
 
-        before = dict(getattr(translator, "stats", None) or {})
-        results: dict[tuple[str, str], list[Any]] = {}
-        for (src, tgt), units in groups.items():
-            if not units:
-                continue
-            texts = list(units)
-            out = translator.translate(texts, src, tgt)
-            if len(out) != len(texts):
-                raise RuntimeError(f"translator {translator.name} returned {len(out)} results for {len(texts)} texts")
-            results[(src, tgt)] = out
-            self.count("chars", sum(len(t) for t in texts))
-        after = dict(getattr(translator, "stats", None) or {})
-        sent = sum(len(u) for u in groups.values())
-        self.count("segments", after.get("segments", 0) - before.get("segments", 0) if "segments" in after else sent)
-        self.count("cache_hits", after.get("cache_hits", 0) - before.get("cache_hits", 0))
+        plans: dict[tuple[str, str], Plan] = {}
+        results: dict[tuple[str, str], list[TextTranslation]] = {}
+        totals = TranslateStats()
+        for (src, tgt), texts in groups.items():
+            results[(src, tgt)], stats = translate_texts(translator, texts, src, tgt, self.sentinel, self.max_unit_chars, plans)  # type: ignore[arg-type]
+            if stats.sent:
+                self.count("chars", stats.chars)
+            totals.sent += stats.sent
+            totals.segments += stats.segments
+            totals.cache_hits += stats.cache_hits
+            totals.units += stats.units
+        self.count("segments", totals.segments)
+        self.count("cache_hits", totals.cache_hits)
         # units the rows asked for, before identical ones in the batch were merged
-        self.count("units", sum(len(job.ids) for row in jobs for job in row))
+        self.count("units", totals.units)
 
         messages, originals, scores, sources, outputs, problems = [], [], [], [], [], []
-        for record, fmt, src, tgt, row in zip(records, formats, srcs, tgts, jobs):
-            res = results.get((src, tgt), [])
-            gap = None if spaced(tgt) else ""
+        for record, fmt, row in zip(records, formats, jobs):
             new_texts: dict[tuple[str | int, ...], str] = {}
             row_scores: list[float] = []
             row_problems: list[str] = []
             src_parts: list[str] = []
             out_parts: list[str] = []
             for job in row:
-                unit_results = [res[j] for j in job.ids]
-                restored = job.plan.restore([r.text for r in unit_results], gap)
-                new_texts[job.path] = restored.text
+                done = results[job.group][job.index]
+                new_texts[job.path] = done.text
                 where = ".".join(map(str, job.path))
-                row_problems.extend(f"{where}: {p}" for p in restored.problems)
-                row_scores.extend(float(r.score) for r in unit_results)
-                src_parts.extend(strip_sentinels(u, self.sentinel) for u in job.plan.units)  # type: ignore[arg-type]
-                out_parts.extend(strip_sentinels(r.text, self.sentinel).strip() for r in unit_results)  # type: ignore[arg-type]
+                row_problems.extend(f"{where}: {p}" for p in done.problems)
+                row_scores.extend(done.unit_scores)
+                src_parts.extend(done.source_units)
+                out_parts.extend(done.output_units)
             if record is None or fmt is None:
                 messages.append(None)
                 originals.append(None)

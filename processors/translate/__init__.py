@@ -1,4 +1,5 @@
-"""Machine translation: model resolution (``models``), the CTranslate2 engine (``engine``).
+"""Machine translation: model resolution (``models``), the CTranslate2 engine (``engine``),
+the text translation core (``core.translate_texts``) and the stages on it (``stages``).
 
 Names are exported lazily (PEP 562): importing this package loads nothing heavy, so the
 engine can be used (and benchmarked) without the stage modules' polars / Ray imports.
@@ -20,6 +21,10 @@ _EXPORTS: dict[str, str] = {
     "UnsupportedLanguageError": "babelmill.processors.translate.models",
     "UnsupportedModelError": "babelmill.processors.translate.models",
     "resolve_model": "babelmill.processors.translate.models",
+    "TextTranslation": "babelmill.processors.translate.core",
+    "translate_texts": "babelmill.processors.translate.core",
+    "TextTranslator": "babelmill.processors.translate.stages",
+    "TranslatingStage": "babelmill.processors.translate.stages",
 }
 
 __all__ = list(_EXPORTS)
