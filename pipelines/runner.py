@@ -206,15 +206,29 @@ def _shard_task(shard: InputShard, reader: ReaderOptions, stages: list[Stage], l
 
 
 class _ShardWorker:
-    """Actor body for stateful chains: ``setup()`` once, then shard after shard."""
+    """Actor body for stateful chains: ``setup()`` once, then shard after shard.
+
+    Failures come back as values, ``(shard_id, marker, None)`` or ``(shard_id, None,
+    error)``, so a pool of these can say which shard failed; a setup that failed fails
+    every shard sent to the worker with its message.
+    """
 
     def __init__(self, reader: ReaderOptions, stages: list[Stage], layout: OutputLayout, plan: ShardPlan) -> None:
         self.reader, self.stages, self.layout, self.plan = reader, stages, layout, plan
-        for stage in stages:
-            stage.setup()
+        self.setup_error: str | None = None
+        try:
+            for stage in stages:
+                stage.setup()
+        except Exception as exc:  # noqa: BLE001 - reported per shard by run()
+            self.setup_error = _one_line(exc)
 
-    def run(self, shard: InputShard) -> dict[str, Any]:
-        return run_shard(shard, self.reader, self.stages, self.layout, extra=_node(), plan=self.plan)
+    def run(self, shard: InputShard) -> tuple[str, dict[str, Any] | None, str | None]:
+        if self.setup_error is not None:
+            return shard.shard_id, None, self.setup_error
+        try:
+            return shard.shard_id, run_shard(shard, self.reader, self.stages, self.layout, extra=_node(), plan=self.plan), None
+        except Exception as exc:  # noqa: BLE001 - one shard's failure must not stop the others
+            return shard.shard_id, None, _one_line(exc)
 
 
 def _finish_task(shard: InputShard, job: Job, resolved: Any, offset: int) -> dict[str, Any]:
@@ -232,6 +246,41 @@ def _one_line(exc: BaseException) -> str:
     return text
 
 
+class _Outcomes:
+    """Markers of the shards that finished and one line per shard that failed.
+
+    The one place a shard's result is collected, whichever way it ran (task, actor,
+    finish phase); ``done_event`` (None: none) is what the progress hook hears.
+    """
+
+    def __init__(self, hook: ProgressHook, done_event: str | None = "shard_done") -> None:
+        self.hook, self.done_event = hook, done_event
+        self.markers: list[dict[str, Any]] = []
+        self.failures: list[str] = []
+
+    def ok(self, shard: InputShard, marker: dict[str, Any]) -> None:
+        self.markers.append(marker)
+        if self.done_event:
+            self.hook(self.done_event, {"shard": shard, "marker": marker})
+
+    def failed(self, shard: InputShard, error: str) -> None:
+        msg = f"shard {shard.shard_id} ({shard.describe()}): {error}"
+        self.failures.append(msg)
+        log.error(msg)
+        self.hook("shard_failed", {"shard": shard, "error": msg})
+
+    def collect(self, ref: Any, shard: InputShard) -> None:
+        """Wait for one task's result and record it."""
+        import ray
+
+        try:
+            marker = ray.get(ref)
+        except (ray.exceptions.RayError, BabelmillError) as exc:
+            self.failed(shard, _one_line(exc))
+            return
+        self.ok(shard, marker)
+
+
 def _dispatch(
     job: Job, pending: list[InputShard], engine: EngineOptions, hook: ProgressHook, plan: ShardPlan | None = None, done_event: str = "shard_done"
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -243,51 +292,55 @@ def _dispatch(
     cluster = ray.cluster_resources()
     cpus = int(cluster.get("CPU", 1))
     gpus = int(cluster.get("GPU", 0))
-    markers: list[dict[str, Any]] = []
-    failures: list[str] = []
-    stateful = any(s.stateful for s in job.stages)
+    outcomes = _Outcomes(hook, done_event)
     opts: dict[str, Any] = dict(res.ray_options())
     if res.num_gpus > gpus:
         raise BabelmillError(f"the stages need {res.num_gpus} GPU per worker but the Ray cluster has {gpus}; run on a GPU machine or pick a CPU device")
 
-    def finish(ref: Any, shard: InputShard) -> None:
-        try:
-            marker = ray.get(ref)
-            markers.append(marker)
-            hook(done_event, {"shard": shard, "marker": marker})
-        except (ray.exceptions.RayError, BabelmillError) as exc:
-            msg = f"shard {shard.shard_id} ({shard.describe()}): {_one_line(exc)}"
-            failures.append(msg)
-            log.error(msg)
-            hook("shard_failed", {"shard": shard, "error": msg})
-
-    if stateful:
+    if any(s.stateful for s in job.stages):
         by = (gpus / res.num_gpus) if res.num_gpus else (cpus / max(res.num_cpus, 1e-9))
         n_actors = max(1, min(len(pending), int(by)))
         worker_cls = ray.remote(_ShardWorker).options(**opts)
         actors = [worker_cls.remote(job.reader, job.stages, layout, plan) for _ in range(n_actors)]
-        queue = list(pending)
-        running: dict[Any, tuple[Any, InputShard]] = {}
-        idle = list(actors)
-        while queue or running:
-            while idle and queue:
-                actor = idle.pop()
-                shard = queue.pop(0)
-                running[actor.run.remote(shard)] = (actor, shard)
-            done, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
-            for ref in done:
-                actor, shard = running.pop(ref)
-                finish(ref, shard)
-                idle.append(actor)
+        _run_on_actors(actors, pending, outcomes)
         for actor in actors:
             ray.kill(actor)
-        return markers, failures
+        return outcomes.markers, outcomes.failures
 
     task = ray.remote(_shard_task).options(**opts, scheduling_strategy="SPREAD", max_retries=2)
     stages_ref = ray.put(job.stages)
     submit = lambda shard: task.remote(shard, job.reader, stages_ref, layout, plan)  # noqa: E731
-    _run_tasks(submit, pending, engine.max_in_flight or max(4, 2 * cpus), finish)
-    return markers, failures
+    _run_tasks(submit, pending, engine.max_in_flight or max(4, 2 * cpus), outcomes.collect)
+    return outcomes.markers, outcomes.failures
+
+
+def _run_on_actors(actors: list[Any], pending: list[InputShard], outcomes: _Outcomes) -> None:
+    """Shard after shard on a pool of long-lived workers (``ray.util.ActorPool``).
+
+    Workers return failures as values; only a worker that died outright raises, and
+    the shards it held are then reported failed with that error once the pool drains.
+    """
+    import ray
+    from ray.util import ActorPool
+
+    pool = ActorPool(actors)
+    left = {s.shard_id: s for s in pending}
+    for shard in pending:
+        pool.submit(lambda actor, s: actor.run.remote(s), shard)
+    lost: list[str] = []
+    while pool.has_next():
+        try:
+            shard_id, marker, error = pool.get_next_unordered()
+        except ray.exceptions.RayError as exc:
+            lost.append(_one_line(exc))
+            continue
+        shard = left.pop(shard_id)
+        if error is None:
+            outcomes.ok(shard, marker)
+        else:
+            outcomes.failed(shard, error)
+    for shard in left.values():
+        outcomes.failed(shard, lost[0] if lost else "the worker holding it stopped")
 
 
 def _run_tasks(submit: Callable[[InputShard], Any], pending: list[InputShard], limit: int, finish: Callable[[Any, InputShard], None]) -> None:
@@ -413,20 +466,10 @@ def _run_phased(job: Job, shards: list[InputShard], done: dict[str, Any], engine
     hook("phase", {"name": f"writing {len(todo)} shard(s)"})
     task = ray.remote(_finish_task).options(**_chain_resources(job.post_stages).ray_options(), max_retries=2)
     job_ref = ray.put(job)
-    finished: list[dict[str, Any]] = []
-
-    def collect(ref: Any, shard: InputShard) -> None:
-        try:
-            finished.append(ray.get(ref))
-        except (ray.exceptions.RayError, BabelmillError) as exc:
-            msg = f"shard {shard.shard_id} ({shard.describe()}): {_one_line(exc)}"
-            failures.append(msg)
-            log.error(msg)
-            hook("shard_failed", {"shard": shard, "error": msg})
-
+    outcomes = _Outcomes(hook, done_event=None)
     cpus = int(ray.cluster_resources().get("CPU", 1))
-    _run_tasks(lambda s: task.remote(s, job_ref, *slices[s.shard_id]), todo, engine.max_in_flight or max(4, 2 * cpus), collect)
-    return finished, failures
+    _run_tasks(lambda s: task.remote(s, job_ref, *slices[s.shard_id]), todo, engine.max_in_flight or max(4, 2 * cpus), outcomes.collect)
+    return outcomes.markers, outcomes.failures
 
 
 def _merged_stats(markers: list[dict[str, Any]]) -> tuple[SideStats | None, SideStats | None]:

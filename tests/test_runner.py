@@ -184,3 +184,17 @@ def test_shard_histograms_match_a_scan_of_the_output(ray_session, sample_dir: Pa
             scanned.docs, scanned.chars, scanned.langs, scanned.lengths, scanned.scores, scanned.scores_null
         )
     assert kept.docs == _ledger(out)["kept"]
+
+
+class StatefulBrokenSetup(BrokenSetup):
+    stateful: ClassVar[bool] = True
+
+
+def test_actor_pool_reports_each_failed_shard_by_name(ray_session, sample_dir: Path, tmp_path: Path) -> None:
+    """Workers return failures as values: every shard of a worker whose setup failed is
+    named with the setup error; nothing else stops."""
+    result = run(Job("test", [str(sample_dir)], tmp_path / "out", [StatefulBrokenSetup()]))
+    assert len(result.failures) == 3
+    assert all("model weights not found" in f for f in result.failures)
+    assert sorted(f.split(" ")[1] for f in result.failures) == ["00000", "00001", "00002"]
+    assert not (tmp_path / "out" / "ledger.json").exists()

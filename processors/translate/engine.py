@@ -245,7 +245,12 @@ class CTranslate2Translator:
         return out
 
     def _decode_tokens(self, sources: list[list[str]], plan: LanguagePlan) -> list[tuple[list[str], float]]:
-        """CTranslate2 on length-sorted chunks; (output tokens with prefix, score) in input order."""
+        """CTranslate2 on length-sorted chunks; (output tokens with prefix, score) in input order.
+
+        Not ``translate_iterable``: it fixes one ``max_decoding_length`` for the whole
+        stream, where each chunk here gets its own cap from its longest input (the ratio
+        rule), and it gives no per-chunk point to count truncations and tokens.
+        """
         spec = self.spec
         order = sorted(range(len(sources)), key=lambda i: len(sources[i]), reverse=True)
         out: list[tuple[list[str], float]] = [([], 0.0)] * len(sources)
