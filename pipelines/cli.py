@@ -529,8 +529,6 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":
-    main()
 
 
 # ----------------------------------------------------------------- babelmill stages
@@ -560,3 +558,7 @@ def stages_command(
         used = f"{res['num_cpus']:g} CPU" + (f", {res['num_gpus']:g} GPU" if res["num_gpus"] else "") + (f", {res['memory'] / 2**30:g} GiB" if res["memory"] else "")
         table.add_row(r["name"], r["class"], r["module"].removeprefix("babelmill."), r["kind"], ", ".join(r["reasons"]) or "-", used)
     out.print(table)
+
+
+if __name__ == "__main__":
+    main()
