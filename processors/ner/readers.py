@@ -10,16 +10,15 @@ Tags are passed through as written: :class:`TagSchemeNormalizer` turns them into
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
+from babelmill.processors.ner.features import hf_features_of, label_names_from_features
 from babelmill.processors.ner.options import NerOptions
 from babelmill.processors.ner.schemes import split_tag
 from babelmill.processors.schema import NER_SCHEMA
@@ -303,41 +302,6 @@ def read_ner_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[Read
 
 
 # --------------------------------------------------------------------------- tables (HF, Parquet)
-
-
-def label_names_from_features(features: dict[str, Any] | None, column: str = "ner_tags") -> list[str] | None:
-    """ClassLabel names of a ``Sequence(ClassLabel)`` column in serialised HF features."""
-    if not features or column not in features:
-        return None
-    feat = features[column]
-    inner = feat.get("feature") if isinstance(feat, dict) else None
-    if isinstance(inner, dict) and inner.get("_type") == "ClassLabel":
-        return list(inner.get("names") or [])
-    if isinstance(inner, dict) and "names" in inner:
-        return list(inner["names"])
-    return None
-
-
-def hf_features_of(schema: pa.Schema, path: str | None = None) -> dict[str, Any] | None:
-    """Serialised HF features: the Arrow schema's ``huggingface`` metadata, else a
-    ``dataset_info.json`` beside the file (a ``save_to_disk`` directory)."""
-    meta = schema.metadata or {}
-    if b"huggingface" in meta:
-        try:
-            info = json.loads(meta[b"huggingface"])
-            feats = info.get("info", {}).get("features")
-            if feats:
-                return feats
-        except (ValueError, AttributeError):
-            pass
-    if path:
-        info_path = Path(path).parent / "dataset_info.json"
-        if info_path.is_file():
-            try:
-                return json.loads(info_path.read_text()).get("features")
-            except ValueError:
-                return None
-    return None
 
 
 def ner_rows_from_table(table: pa.Table, source: str, opts: ReaderOptions, start: int, label_names: Sequence[str] | None) -> ReadBatch:
