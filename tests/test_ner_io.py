@@ -60,6 +60,9 @@ def test_plain_two_columns_and_forced_columns(tmp_path: Path) -> None:
     plain.write_text("Oslo B-LOC\nis O\n\nfine O\n")
     rows, bad = _read([plain])
     assert [r["tags"] for r in rows] == [["B-LOC", "O"], ["O"]] and bad == []
+    conll02 = tmp_path / "es.test.conll02"  # CoNLL-2002 naming is recognised too
+    conll02.write_text("Lima\tB-LOC\n")
+    assert _read([conll02])[0][0]["tokens"] == ["Lima"]
     odd = tmp_path / "odd.conll"
     odd.write_text("B-LOC\tOslo\tx\nO\tis\tx\n")
     rows, _ = _read([odd], token_column=1, tag_column=0)

@@ -29,6 +29,8 @@ _EXTENSIONS = {
     ".warc": "warc",
     ".arrow": "hf-arrow",
     ".conll": "conll",
+    ".conll02": "conll",
+    ".conll03": "conll",
     ".iob": "conll",
     ".iob2": "conll",
     ".bio": "conll",
