@@ -136,6 +136,15 @@ def test_marker_pairs_restrict_assignment_and_low_confidence() -> None:
     assert r.reason == "low_confidence" and r.counts == {"low_confidence": 1}
 
 
+def test_span_length_cap() -> None:
+    r = _project(["B-PER", "O"], "[Anna fuhr heute mit dem Zug] weg.", ["Anna"], ["Anna"])
+    assert r.reason == "span_too_long" and r.counts["span_too_long"] == 1
+    r = _project(["B-PER", "O"], "[Anna fuhr heute mit dem Zug] weg.", ["Anna"], ["Anna"], max_span_ratio=None)
+    assert r.reason is None
+    r = _project(["B-PER", "O"], "[Anna Maria Lena] kam.", ["Anna"], ["Anna"])  # 3 tokens for 1: within the cap
+    assert r.reason is None
+
+
 def test_projection_into_unspaced_script() -> None:
     zh = langs.get("zh")
     r = project_markers(["B-PER", "O", "B-LOC"], "[安娜]去了[柏林]。", ["安娜", "柏林"], ["Anna", "Berlin"], zh.word_tokenize, spaced=False)
@@ -210,9 +219,52 @@ def test_tiny_ct2_model_plumbing(tmp_path_factory: pytest.TempPathFactory) -> No
     assert all(isinstance(t, str) for t in outputs)
     assert [len(x) for x in batch.column("mt_entity_translations").to_pylist()] == [2, 0, 1]
     out = MarkerProjector()(batch)
-    allowed = {None, "entity_lost", "marker_mismatch", "low_confidence", "empty_translation"}
+    allowed = {None, "entity_lost", "marker_mismatch", "span_too_long", "low_confidence", "empty_translation"}
     for row in out.to_pylist():
         assert row["drop_reason"] in allowed
         if row["drop_reason"] is None:
             assert len(row["tokens"]) == len(row["tags"])
             assert len(row["projection"]) >= len([t for t in row["src_tags"] if t.startswith("B-")])
+
+
+def test_project_markers_job_end_to_end(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, ray_session) -> None:
+    """A marker-projection run through the runner on the tiny model: conservation,
+    quarantine, resume and a ``datasets`` round trip of the ``ner_tags`` labels."""
+    import datasets
+    import tiny_models
+
+    from babelmill.pipelines.jobs import project_markers_job
+    from babelmill.pipelines.runner import run
+    from babelmill.processors.translate.engine import CTranslate2Spec
+
+    root = tmp_path_factory.getbasetemp()
+    spec = CTranslate2Spec(str(tiny_models.cached("marian", root)), device="cpu", cache_dir=str(root / "ct2-markers"))
+    words = tiny_models.sentences(6, seed=3)
+    lines = []
+    for k, sentence in enumerate(words):
+        toks = sentence.split()
+        tags = ["O"] * len(toks)
+        if k % 2 == 0:  # half the sentences have an entity (IOB1, as CoNLL-2003 writes it)
+            tags[0] = "I-PER" if k % 4 == 0 else "I-LOC"
+        lines += [f"{t} {g}" for t, g in zip(toks, tags)] + [""]
+    lines += ["ragged", ""]
+    (tmp_path / "en.conll").write_text("\n".join(lines))
+
+    def job():
+        return project_markers_job([str(tmp_path / "en.conll")], tmp_path / "out", spec, ["de"], src="en")
+
+    first = run(job())
+    led = first.ledger
+    assert led.input == 7 and led.quarantined == 1
+    assert led.input == led.kept + led.rejected + led.quarantined
+    assert led.kept >= 3  # the sentences without entities always survive
+    reasons = set(led.drop_reasons())
+    assert reasons <= {"entity_lost", "marker_mismatch", "span_too_long", "low_confidence", "empty_translation"}
+    again = run(job())
+    assert again.shards_skipped == again.shards_total and again.ledger.kept == led.kept
+    ds = datasets.load_dataset("parquet", data_files=str(tmp_path / "out" / "data" / "de" / "*.parquet"), split="train")
+    assert ds.features["ner_tags"].feature.names == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    for row in ds:
+        assert ds.features["ner_tags"].feature.int2str(row["ner_tags"]) == row["tags"]
+        assert row["id"] == f"{row['source_id']}#de" and row["tgt_lang"] == "de" and row["src_lang"] == "en"
+    assert "mt_output" not in ds.column_names

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -417,8 +418,14 @@ def project_markers(
     duplicate_threshold: float = 0.8,
     recover_threshold: float = 0.85,
     min_confidence: float = 0.0,
+    max_span_ratio: float | None = 3.0,
 ) -> Projection:
-    """Project one sentence's entities onto its marked translation (see the module doc)."""
+    """Project one sentence's entities onto its marked translation (see the module doc).
+
+    A target span longer than ``max_span_ratio`` times its source entity (and at least
+    two tokens longer) makes the row ``span_too_long``: markers that swallowed half the
+    sentence are an MT failure, not an entity.
+    """
     pairs_t = _check_pairs(pairs)
     src_spans = spans_from_iob2(src_tags)
     parsed = parse_markers(mt_output, pairs_t)
@@ -478,7 +485,7 @@ def project_markers(
     char_spans = sorted(chosen)
     tokens, token_spans = tokenize_with_spans(text, char_spans, tokenize)
     spans, details = [], []
-    low = 0
+    low = long_spans = 0
     for (a, b), (t0, t1) in zip(char_spans, token_spans):
         j, method, conf = chosen[(a, b)]
         if t1 <= t0:
@@ -488,14 +495,19 @@ def project_markers(
         spans.append(Span(t0, t1, src.label))
         details.append({"src_start": src.start, "src_end": src.end, "tgt_start": t0, "tgt_end": t1, "label": src.label, "method": method, "confidence": round(conf, 4)})
         low += conf < min_confidence
+        if max_span_ratio is not None and t1 - t0 > max(math.ceil(max_span_ratio * len(src)), len(src) + 2):
+            long_spans += 1
     counts["entity_lost"] = lost
     counts["low_confidence"] = low
+    counts["span_too_long"] = long_spans
     tags = iob2_from_spans(len(tokens), spans)
     reason = None
     if lost:
         reason = "entity_lost"
     elif extra:
         reason = "marker_mismatch"
+    elif long_spans:
+        reason = "span_too_long"
     elif low:
         reason = "low_confidence"
     elif not tokens:
@@ -507,17 +519,18 @@ class MarkerProjector(Stage):
     """Turns translated, marked rows into projected NER rows in the target language.
 
     Reads ``tokens``/``tags`` (source), ``mt_output``, ``mt_entity_translations``,
-    ``tgt_lang``; writes target ``tokens``/``tags``, ``lang`` (= ``tgt_lang``), ``id``
-    (``<source id>#<tgt_lang>``), ``source_id``, ``projection`` (per entity: source and
+    ``tgt_lang``; writes target ``tokens``/``tags``, ``lang`` (= ``tgt_lang``), and, unless
+    ``TargetExpander`` set them, ``source_id`` (the input ``id``) and ``id``
+    (``<source id>#<tgt_lang>``); ``projection`` (per entity: source and
     target token span, label, method, confidence) and keeps the source sentence in
     ``src_tokens``/``src_tags``.  Drop reasons: ``entity_lost``, ``marker_mismatch``,
-    ``low_confidence``, ``empty_translation``.  Counters: ``entities``, ``projected``,
+    ``span_too_long``, ``low_confidence``, ``empty_translation``.  Counters: ``entities``, ``projected``,
     ``lost``, and one per kind of marker damage (``marker_nested``, ``marker_unbalanced``,
     ``marker_reordered``, ``marker_duplicated``, ``marker_extra``, ``entity_recovered``).
     """
 
     name: ClassVar[str] = "project_markers"
-    drop_reasons: ClassVar[tuple[str, ...]] = ("entity_lost", "marker_mismatch", "low_confidence", "empty_translation")
+    drop_reasons: ClassVar[tuple[str, ...]] = ("entity_lost", "marker_mismatch", "span_too_long", "low_confidence", "empty_translation")
 
     def __init__(
         self,
@@ -526,12 +539,14 @@ class MarkerProjector(Stage):
         duplicate_threshold: float = 0.8,
         recover_threshold: float = 0.85,
         min_confidence: float = 0.0,
+        max_span_ratio: float | None = 3.0,
     ) -> None:
         self.markers = [list(p) for p in _check_pairs(markers)]
         self.tgt = tgt
         self.duplicate_threshold = duplicate_threshold
         self.recover_threshold = recover_threshold
         self.min_confidence = min_confidence
+        self.max_span_ratio = max_span_ratio
 
     @staticmethod
     @functools.lru_cache(maxsize=64)
@@ -546,11 +561,13 @@ class MarkerProjector(Stage):
         cols = {c: batch.column(c).to_pylist() for c in ("id", "tokens", "tags", "mt_output", "mt_entity_translations") if c in batch.column_names}
         tgts = batch.column("tgt_lang").to_pylist() if "tgt_lang" in batch.column_names else [self.tgt] * n
         previous = batch.column(DROP_REASON).to_pylist() if DROP_REASON in batch.column_names else [None] * n
+        # rows from TargetExpander already carry source_id and an id per target
+        expanded = "source_id" in batch.column_names
         ids, tokens_out, tags_out, details_out, reasons = [], [], [], [], []
         for k in range(n):
             src_tokens, src_tags = cols["tokens"][k] or [], cols["tags"][k] or []
             tgt = tgts[k] or self.tgt
-            ids.append(f"{cols['id'][k]}#{tgt}" if tgt else cols["id"][k])
+            ids.append(cols["id"][k] if expanded or not tgt else f"{cols['id'][k]}#{tgt}")
             output = cols["mt_output"][k]
             if previous[k] is not None or output is None or tgt is None:
                 tokens_out.append(None)
@@ -571,6 +588,7 @@ class MarkerProjector(Stage):
                 self.duplicate_threshold,
                 self.recover_threshold,
                 self.min_confidence,
+                self.max_span_ratio,
             )
             self.count("entities", len(spans))
             self.count("projected", len({(d["src_start"], d["src_end"]) for d in result.details}))
@@ -584,7 +602,8 @@ class MarkerProjector(Stage):
             reasons.append(result.reason)
         batch = _put(batch, "src_tokens", batch.column("tokens"))
         batch = _put(batch, "src_tags", batch.column("tags"))
-        batch = _put(batch, "source_id", batch.column("id").cast(pa.string()))
+        if not expanded:
+            batch = batch.append_column("source_id", batch.column("id").cast(pa.string()))
         batch = _put(batch, "id", pa.array(ids, pa.string()))
         batch = _put(batch, "tokens", pa.array(tokens_out, pa.list_(pa.string())))
         batch = _put(batch, "tags", pa.array(tags_out, pa.list_(pa.string())))
