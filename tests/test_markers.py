@@ -203,6 +203,7 @@ def test_stage_chain_with_a_stand_in_translator() -> None:
     assert out.schema.field("projection").type == pa.list_(pa.struct([(f.name, f.type) for f in out.schema.field("projection").type.value_type]))
     counters = projector.take_counters()
     assert (counters["entities"], counters["projected"], counters["lost"]) == (3, 2, 1)
+    assert (counters["entities_PER"], counters["projected_PER"], counters["entities_LOC"], counters["projected_LOC"]) == (2, 1, 1, 1)
 
 
 def test_tiny_ct2_model_plumbing(tmp_path_factory: pytest.TempPathFactory) -> None:

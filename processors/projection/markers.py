@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import pyarrow as pa
+from rapidfuzz import fuzz
 
 from babelmill.processors.base import DROP_REASON, Resources, Stage
 from babelmill.processors.ner.spans import Span, iob2_from_spans, spans_from_iob2
@@ -317,8 +318,6 @@ def tokenize_with_spans(text: str, char_spans: Sequence[tuple[int, int]], tokeni
 
 def similarity(a: str, b: str) -> float:
     """Normalised Indel similarity of two strings (0-1), case-insensitive."""
-    from rapidfuzz import fuzz
-
     if not a or not b:
         return 0.0
     return fuzz.ratio(a.casefold(), b.casefold()) / 100.0
@@ -365,8 +364,6 @@ def assign_spans(
 def fuzzy_find(text: str, needles: Sequence[str], taken: Sequence[tuple[int, int]], threshold: float, spaced: bool) -> tuple[int, int, float] | None:
     """The best fuzzy occurrence of any needle in ``text`` outside the ``taken`` ranges,
     snapped to word boundaries in spaced scripts; None below ``threshold``."""
-    from rapidfuzz import fuzz
-
     masked = list(text.casefold())
     for a, b in taken:
         masked[a:b] = ["\x00"] * (b - a)
@@ -525,7 +522,7 @@ class MarkerProjector(Stage):
     target token span, label, method, confidence) and keeps the source sentence in
     ``src_tokens``/``src_tags``.  Drop reasons: ``entity_lost``, ``marker_mismatch``,
     ``span_too_long``, ``low_confidence``, ``empty_translation``.  Counters: ``entities``, ``projected``,
-    ``lost``, and one per kind of marker damage (``marker_nested``, ``marker_unbalanced``,
+    ``lost`` (and ``entities_<TYPE>``/``projected_<TYPE>`` per entity type), and one per kind of marker damage (``marker_nested``, ``marker_unbalanced``,
     ``marker_reordered``, ``marker_duplicated``, ``marker_extra``, ``entity_recovered``).
     """
 
@@ -590,8 +587,13 @@ class MarkerProjector(Stage):
                 self.min_confidence,
                 self.max_span_ratio,
             )
+            projected = {(d["src_start"], d["src_end"]) for d in result.details}
             self.count("entities", len(spans))
-            self.count("projected", len({(d["src_start"], d["src_end"]) for d in result.details}))
+            self.count("projected", len(projected))
+            for span in spans:  # per type, for the projection rate of each type
+                self.count(f"entities_{span.label}")
+                if (span.start, span.end) in projected:
+                    self.count(f"projected_{span.label}")
             self.count("lost", result.counts.get("entity_lost", 0))
             for key, v in result.counts.items():
                 if key != "entity_lost":
