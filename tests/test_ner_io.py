@@ -229,3 +229,14 @@ def test_runner_reads_ner_shards(tmp_path: Path, ray_session) -> None:
     assert export_conll(tmp_path / "out", tmp_path / "conll") == {"all": 3}
     quarantined = [orjson.loads(line) for f in (tmp_path / "out" / "quarantine").rglob("*.jsonl") for line in f.read_text().splitlines()]
     assert len(quarantined) == 1 and "ragged line" in quarantined[0]["error"]
+
+
+def test_truncated_compressed_conll_keeps_what_was_read(tmp_path: Path) -> None:
+    import gzip
+
+    body = "".join(f"w{i}\tO\n\n" for i in range(2000)).encode()
+    data = gzip.compress(body)
+    (tmp_path / "cut.conll.gz").write_bytes(data[: len(data) // 2])
+    rows, bad = _read([tmp_path / "cut.conll.gz"])
+    assert 0 < len(rows) < 2000
+    assert len(bad) == 1 and "unreadable from sentence" in bad[0]["error"]

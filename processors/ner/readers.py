@@ -148,6 +148,13 @@ def detect_layout(rows: Sequence[Sequence[str]], token_column: int | None = None
     return ConllLayout(token_column, tag_column, width)
 
 
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    """What a missing, truncated or corrupt (compressed) file raises while read."""
+    from babelmill.processors.io.readers import _STREAM_ERRORS
+
+    return _STREAM_ERRORS
+
+
 def _conll_lines(path: str) -> Iterator[tuple[int, str | None]]:
     """(line number, text) of a possibly compressed file; None text for a line that is not UTF-8."""
     from babelmill.processors.io.readers import open_binary
@@ -161,13 +168,19 @@ def _conll_lines(path: str) -> Iterator[tuple[int, str | None]]:
 
 
 def _sample_rows(path: str) -> list[list[str]]:
+    """Fields of the first token lines (a file cut short gives what it has: the read
+    pass then records where it broke)."""
     rows: list[list[str]] = []
-    for _, line in _conll_lines(path):
-        if line is None or not line.strip() or _is_comment(line) or line.startswith("-DOCSTART-"):
-            continue
-        rows.append(_fields(line))
-        if len(rows) >= _DETECT_LINES:
-            break
+    try:
+        for _, line in _conll_lines(path):
+            if line is None or not line.strip() or _is_comment(line) or line.startswith("-DOCSTART-"):
+                continue
+            rows.append(_fields(line))
+            if len(rows) >= _DETECT_LINES:
+                break
+    except _stream_errors():
+        if not rows:
+            raise
     return rows
 
 
@@ -181,7 +194,7 @@ def read_conll(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatc
         rows.bad(0, f"unusable CoNLL file: {exc}")
         yield rows.flush()
         return
-    except OSError as exc:
+    except _stream_errors() as exc:
         rows.bad(0, f"unreadable CoNLL file: {type(exc).__name__}: {exc}")
         yield rows.flush()
         return
@@ -231,12 +244,12 @@ def read_conll(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatc
                 elif not fields[layout.token].strip():
                     problem = f"line {number}: empty token"
                 else:
-                    tokens.append(fields[layout.token])
+                    tokens.append(fields[layout.token].strip())
                     tags.append(fields[layout.tag].strip())
             if len(rows) >= BATCH_SENTENCES:
                 yield rows.flush()
         end_sentence()
-    except OSError as exc:
+    except _stream_errors() as exc:
         rows.bad(ordinal, f"unreadable from sentence {ordinal} on: {type(exc).__name__}: {exc}")
     yield rows.flush()
 
@@ -296,7 +309,7 @@ def read_ner_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[Read
                 ordinal += 1
                 if len(rows) >= BATCH_SENTENCES:
                     yield rows.flush()
-    except OSError as exc:
+    except _stream_errors() as exc:
         rows.bad(ordinal, f"unreadable from record {ordinal} on: {type(exc).__name__}: {exc}")
     yield rows.flush()
 
