@@ -263,7 +263,7 @@ def project_markers_job(
     stages: list[Stage] = [
         TagSchemeNormalizer(tag_scheme),
         TargetExpander(targets, src_lang=src),
-        MarkerInserter(pairs),
+        MarkerInserter(pairs, src=src),
         MarkerTranslator(spec, src=src),
         MarkerProjector(pairs, min_confidence=min_confidence, max_span_ratio=max_span_ratio),
         NerTagEncoder(names),

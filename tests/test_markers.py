@@ -71,6 +71,16 @@ def test_marked_sentence_replaces_marker_chars_in_tokens() -> None:
     assert text == "[Ann] met {Bo Li}"
 
 
+def test_detokenized_marked_sentence() -> None:
+    tokens = ["Ana", "(", "Lima", ")", "said", ":", "we", "do", "n't", "know", "."]
+    text, _ = marked_sentence(tokens, [Span(0, 1, "PER"), Span(2, 3, "LOC")], detokenize=True)
+    assert text == "[Ana] ([Lima]) said: we don't know."
+    text, _ = marked_sentence(["安娜", "去", "了", "柏林", "。"], [Span(0, 1, "PER"), Span(3, 4, "LOC")], detokenize=True, spaced=False)
+    assert text == "[安娜]去了[柏林]。"
+    batch = MarkerInserter()(pa.table({"tokens": [["安娜", "去", "柏林"]], "tags": [["B-PER", "O", "B-LOC"]], "lang": ["zh"]}))
+    assert batch.column("mt_source").to_pylist() == ["[安娜]去[柏林]"]
+
+
 def test_tokenize_with_spans_cuts_at_span_boundaries() -> None:
     tokens, spans = tokenize_with_spans("Die Berliner Luft", [(4, 10)], DE)
     assert tokens == ["Die", "Berlin", "er", "Luft"] and spans == [(1, 2)]
@@ -189,6 +199,7 @@ def test_stage_chain_with_a_stand_in_translator() -> None:
     inserter, translator, projector = MarkerInserter(), MarkerTranslator(Echo(), src="en", tgt="de"), MarkerProjector()
     batch = inserter(_ner_batch())
     assert batch.column("mt_source").to_pylist()[0] == "[Ana] visits [Lima]"
+    assert MarkerInserter(detokenize=False)(_ner_batch()).column("mt_source").to_pylist()[2] == "[Ana] will drop it"
     assert batch.column("mt_entities").to_pylist()[0] == ["Ana", "Lima"]
     batch = translator(batch)
     assert translator.take_counters()["segments"] == 3 + 3

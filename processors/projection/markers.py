@@ -58,9 +58,37 @@ def _check_pairs(pairs: Sequence[Sequence[str]]) -> tuple[tuple[str, str], ...]:
 # --------------------------------------------------------------------------- insert
 
 
-def marked_sentence(tokens: Sequence[str], spans: Sequence[Span], pairs: Sequence[tuple[str, str]] = DEFAULT_MARKERS) -> tuple[str, int]:
+#: Tokens written without a space before them (closing punctuation, English clitics).
+_NO_SPACE_BEFORE = re.compile(r"^(?:[,.;:!?%)\]}”’»…、。，！？；：」』）]+|'(?:s|re|ve|ll|d|m)|n't)$", re.IGNORECASE)
+#: Tokens written without a space after them (opening punctuation, currency).
+_NO_SPACE_AFTER = re.compile(r"^[(\[{“‘«¿¡$£€¥「『（]+$")
+
+
+def join_tokens(words: Sequence[str], raw: Sequence[str] | None = None, spaced: bool = True) -> str:
+    """Tokens as running text, the way the MT model saw text in training: no space before
+    closing punctuation or after opening punctuation, none at all in unspaced scripts.
+    ``raw`` are the tokens without markers, which decide the spacing."""
+    raw = raw if raw is not None else words
+    if not spaced:
+        return "".join(words)
+    out: list[str] = []
+    for k, (word, tok) in enumerate(zip(words, raw)):
+        if k and not _NO_SPACE_BEFORE.match(tok) and not _NO_SPACE_AFTER.match(raw[k - 1]):
+            out.append(" ")
+        out.append(word)
+    return "".join(out)
+
+
+def marked_sentence(
+    tokens: Sequence[str],
+    spans: Sequence[Span],
+    pairs: Sequence[tuple[str, str]] = DEFAULT_MARKERS,
+    detokenize: bool = False,
+    spaced: bool = True,
+) -> tuple[str, int]:
     """The sentence as text with entity ``i`` wrapped in ``pairs[i % len(pairs)]``, and
-    how many marker characters in the tokens had to be replaced."""
+    how many marker characters in the tokens had to be replaced.  ``detokenize`` joins
+    the tokens as running text (:func:`join_tokens`) instead of with single spaces."""
     marker_chars = {ch for pair in pairs for s in pair for ch in s}
     replaced = 0
     clean = []
@@ -75,6 +103,8 @@ def marked_sentence(tokens: Sequence[str], spans: Sequence[Span], pairs: Sequenc
         open_, close = pairs[i % len(pairs)]
         words[span.start] = open_ + words[span.start]
         words[span.end - 1] = words[span.end - 1] + close
+    if detokenize:
+        return join_tokens(words, clean, spaced), replaced
     return " ".join(words), replaced
 
 
@@ -88,26 +118,37 @@ class MarkerInserter(Stage):
     """Adds ``mt_source`` (the sentence with each entity wrapped in markers) and
     ``mt_entities`` (the entity strings, in sentence order) to NER rows.
 
+    With ``detokenize`` the tokens are joined as running text (no space before a comma,
+    none at all in Chinese or Japanese), as MT models were trained on; the language is
+    the row's ``src_lang`` or ``lang``, else ``src``.
     Marker characters already in a token are replaced by look-alikes first (counted as
     ``marker_chars_replaced``), so every marker in the output was put there by us.
     """
 
     name: ClassVar[str] = "insert_markers"
 
-    def __init__(self, markers: Sequence[Sequence[str]] = DEFAULT_MARKERS) -> None:
+    def __init__(self, markers: Sequence[Sequence[str]] = DEFAULT_MARKERS, detokenize: bool = True, src: str = "en") -> None:
         self.markers = [list(p) for p in _check_pairs(markers)]
+        self.detokenize = detokenize
+        self.src = src
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        import babelmill.langs as langs
+
         pairs = _check_pairs(self.markers)
+        n = batch.num_rows
+        lang_cols = [batch.column(c).to_pylist() for c in ("src_lang", "lang") if c in batch.column_names]
+        row_langs = [next((col[i] for col in lang_cols if col[i]), self.src) for i in range(n)]
+        spaced = {code: langs.get(code).spaced for code in set(row_langs)}
         sources, entities = [], []
-        for tokens, tags in zip(batch.column("tokens").to_pylist(), batch.column("tags").to_pylist()):
+        for tokens, tags, lang in zip(batch.column("tokens").to_pylist(), batch.column("tags").to_pylist(), row_langs):
             spans = spans_from_iob2(tags or [])
-            text, replaced = marked_sentence(tokens or [], spans, pairs)
+            text, replaced = marked_sentence(tokens or [], spans, pairs, self.detokenize, spaced[lang])
             if replaced:
                 self.count("marker_chars_replaced", replaced)
             self.count("entities", len(spans))
             sources.append(text)
-            entities.append([" ".join(tokens[s.start : s.end]) for s in spans])
+            entities.append([join_tokens(tokens[s.start : s.end], spaced=spaced[lang]) if self.detokenize else " ".join(tokens[s.start : s.end]) for s in spans])
         batch = _put(batch, "mt_source", pa.array(sources, pa.string()))
         return _put(batch, "mt_entities", pa.array(entities, pa.list_(pa.string())))
 
