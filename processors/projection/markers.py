@@ -469,8 +469,10 @@ def project_markers(
     parsed = parse_markers(mt_output, pairs_t)
     text = parsed.text
     counts = {"marker_nested": parsed.nested, "marker_unbalanced": parsed.unbalanced, "marker_empty": parsed.empty}
-    translations = list(entity_translations or [""] * len(src_spans))
-    options = [[t, s] for t, s in zip(translations, entity_sources)]
+    # candidate strings per entity: its separate translation (when there is one) and its source form
+    translations = list(entity_translations or [])
+    sources = list(entity_sources)
+    options = [[translations[j] if j < len(translations) else "", sources[j] if j < len(sources) else ""] for j in range(len(src_spans))]
     span_texts = [text[s.start : s.end] for s in parsed.spans]
     matches = assign_spans(span_texts, [s.pair for s in parsed.spans], options, len(pairs_t))
     # char span -> (entity index, method, confidence)
