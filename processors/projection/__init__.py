@@ -1,0 +1,1 @@
+"""Label projection: carry entity spans from a source sentence to its translation."""
