@@ -560,8 +560,6 @@ def stages_command(
     out.print(table)
 
 
-if __name__ == "__main__":
-    main()
 
 
 # ----------------------------------------------------------------- project / align evaluation
@@ -709,3 +707,7 @@ def align_eval(
         out.print_json(_json.dumps(scores.to_dict()))
     else:
         out.print(f"AER {scores.aer * 100:.2f}  precision {scores.precision * 100:.2f}  recall {scores.recall * 100:.2f}  ({scores.sentences} sentences, {scores.predicted} predicted links, {scores.sure} sure gold links)", highlight=False)
+
+
+if __name__ == "__main__":
+    main()
