@@ -92,6 +92,7 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table) -> None:
         table, reasons = _emitted(stage, table)
         seen[type(stage)] |= reasons
         instances[type(stage)] = stage
+    _run_ner_stages(seen, instances)
     for cls, reasons in seen.items():
         undeclared = sorted(r for r in reasons if not instances[cls].declares(r) or not _in_class_list(cls, r))
         assert not undeclared, f"{cls.__name__} wrote undeclared reasons {undeclared}"
@@ -101,6 +102,36 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table) -> None:
         assert seen[cls], f"{cls.__name__} rejected nothing on the test data: {dict(seen)}"
     # and every stage babelmill ships was run here
     assert {c for c in stage_classes()} <= set(seen), {c.__name__ for c in stage_classes()} - {c.__name__ for c in seen}
+
+
+def _run_ner_stages(seen: dict[type, set[str]], instances: dict[type, Stage]) -> None:
+    """NER rows with bad tags and unknown labels, then marker projection with a stand-in
+    translator that loses the markers of one sentence."""
+    from test_markers import Echo
+
+    from babelmill.processors.ner.schemes import TagSchemeNormalizer
+    from babelmill.processors.ner.writers import NerTagEncoder
+    from babelmill.processors.projection.markers import MarkerInserter, MarkerProjector, MarkerTranslator
+
+    ner = pa.table(
+        {
+            "id": ["s1", "s2", "s3", "s4"],
+            "tokens": [["Ana", "visits", "Lima"], ["no", "names", "here"], ["Ana", "will", "drop", "it"], ["bad", "tag"]],
+            "tags": [["B-PER", "O", "B-LOC"], ["O", "O", "O"], ["B-PER", "O", "O", "O"], ["B-PER", "X-?"]],
+            "lang": ["en"] * 4,
+        }
+    )
+    chains = [
+        [TagSchemeNormalizer(), NerTagEncoder(["O", "B-PER", "I-PER"])],
+        [TagSchemeNormalizer(), MarkerInserter(), MarkerTranslator(Echo(), src="en", tgt="de"), MarkerProjector()],
+    ]
+    for chain in chains:
+        table = ner
+        for stage in chain:
+            stage.setup()
+            table, reasons = _emitted(stage, table)
+            seen[type(stage)] |= reasons
+            instances[type(stage)] = stage
 
 
 def _in_class_list(cls: type[Stage], reason: str) -> bool:

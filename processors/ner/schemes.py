@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from babelmill.processors.base import DROP_REASON, Stage
+from babelmill.processors.base import DROP_REASON, Stage, set_drop_reason
 
 SCHEMES = ("auto", "iob1", "iob2", "bioes", "io")
 #: ``O``, or a prefix and a type (BILOU's L/U and the M of some BMES sets included).
@@ -158,7 +158,7 @@ class TagSchemeNormalizer(Stage):
     """
 
     name: ClassVar[str] = "tag_scheme"
-    drop_reasons: ClassVar[tuple[str, ...]] = ("invalid_tag",)
+    reasons: ClassVar[tuple[str, ...]] = ("invalid_tag",)
 
     def __init__(self, scheme: str = "auto") -> None:
         if scheme not in SCHEMES:
@@ -186,7 +186,7 @@ class TagSchemeNormalizer(Stage):
         for seq, scheme, prev in zip(tags, self._schemes(sources, tags), previous):
             if prev is not None or seq is None:
                 new_tags.append(seq)
-                reasons.append(prev)
+                reasons.append(None)  # an earlier decision stands (set_drop_reason)
                 continue
             try:
                 fixed, repairs = to_iob2(seq, scheme)
@@ -202,7 +202,4 @@ class TagSchemeNormalizer(Stage):
             reasons.append(None)
         col = pa.array(new_tags, pa.list_(pa.string()))
         batch = batch.set_column(batch.column_names.index("tags"), "tags", col)
-        reason_col = pa.array(reasons, pa.string())
-        if DROP_REASON in batch.column_names:
-            return batch.set_column(batch.column_names.index(DROP_REASON), DROP_REASON, reason_col)
-        return batch.append_column(DROP_REASON, reason_col)
+        return set_drop_reason(batch, pa.array(reasons, pa.string()))

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from babelmill.processors.base import DROP_REASON, Stage
+from babelmill.processors.base import Stage, set_drop_reason
 from babelmill.processors.io.writers import atomic_write_bytes
 from babelmill.processors.ner.features import with_label_metadata
 
@@ -38,7 +38,7 @@ class NerTagEncoder(Stage):
     """
 
     name: ClassVar[str] = "ner_tags"
-    drop_reasons: ClassVar[tuple[str, ...]] = ("unknown_label",)
+    reasons: ClassVar[tuple[str, ...]] = ("unknown_label",)
 
     def __init__(self, label_names: Sequence[str] | None = None, types: Sequence[str] | None = None) -> None:
         if label_names is None and types is None:
@@ -49,27 +49,21 @@ class NerTagEncoder(Stage):
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         index = {name: i for i, name in enumerate(self.label_names)}
-        previous = batch.column(DROP_REASON).to_pylist() if DROP_REASON in batch.column_names else [None] * batch.num_rows
         ids: list[list[int] | None] = []
         reasons: list[str | None] = []
-        for tags, prev in zip(batch.column("tags").to_pylist(), previous):
+        for tags in batch.column("tags").to_pylist():
             try:
                 ids.append([index[t] for t in tags or []])
-                reasons.append(prev)
+                reasons.append(None)
             except KeyError:
                 ids.append(None)
-                reasons.append(prev or "unknown_label")
+                reasons.append("unknown_label")
         col = pa.array(ids, pa.list_(pa.int64()))
         if "ner_tags" in batch.column_names:
             batch = batch.set_column(batch.column_names.index("ner_tags"), "ner_tags", col)
         else:
             batch = batch.append_column("ner_tags", col)
-        reason_col = pa.array(reasons, pa.string())
-        if DROP_REASON in batch.column_names:
-            batch = batch.set_column(batch.column_names.index(DROP_REASON), DROP_REASON, reason_col)
-        else:
-            batch = batch.append_column(DROP_REASON, reason_col)
-        return with_label_metadata(batch, self.label_names)
+        return with_label_metadata(set_drop_reason(batch, pa.array(reasons, pa.string())), self.label_names)
 
 
 # --------------------------------------------------------------------------- CoNLL

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 from rapidfuzz import fuzz
 
-from babelmill.processors.base import DROP_REASON, Resources, Stage
+from babelmill.processors.base import DROP_REASON, Resources, Stage, set_drop_reason
 from babelmill.processors.ner.spans import Span, iob2_from_spans, spans_from_iob2
 from babelmill.processors.schema import PROJECTION_TYPE
 
@@ -570,7 +570,7 @@ class MarkerProjector(Stage):
     """
 
     name: ClassVar[str] = "project_markers"
-    drop_reasons: ClassVar[tuple[str, ...]] = ("entity_lost", "marker_mismatch", "span_too_long", "low_confidence", "empty_translation")
+    reasons: ClassVar[tuple[str, ...]] = ("entity_lost", "marker_mismatch", "span_too_long", "low_confidence", "empty_translation")
 
     def __init__(
         self,
@@ -613,7 +613,7 @@ class MarkerProjector(Stage):
                 tokens_out.append(None)
                 tags_out.append(None)
                 details_out.append(None)
-                reasons.append(previous[k] or "empty_translation")
+                reasons.append(None if previous[k] is not None else "empty_translation")
                 continue
             tokenize, spaced = self._tokenizer(tgt)
             spans = spans_from_iob2(src_tags)
@@ -656,4 +656,4 @@ class MarkerProjector(Stage):
         if "tgt_lang" not in batch.column_names:
             batch = batch.append_column("tgt_lang", pa.array(tgts, pa.string()))
         batch = _put(batch, "projection", pa.array(details_out, PROJECTION_TYPE))
-        return _put(batch, DROP_REASON, pa.array(reasons, pa.string()))
+        return set_drop_reason(batch, pa.array(reasons, pa.string()))
