@@ -1,0 +1,226 @@
+"""Cross-lingual prompts from parallel instruction data: xICL and xCoT (Chai et al., xCoT).
+
+Both read parallel conversation rows (``roles``, ``src_segments``, ``tgt_segments``: the
+output of ``babelmill instruct translate`` through the parallel reader): the *question*
+is the first user turn, the *answer* the last assistant turn.  Rows without a
+conversation are rejected (``no_conversation``).
+
+* ``xicl``: a k-shot prompt whose demonstrations (question and answer of other rows of
+  the same input batch, chosen by the seeded row generator) have fragments switched into
+  the target language (aligned sentences replaced by their translation; a turn whose
+  sentences do not line up is switched whole), followed by the row's own question in
+  the target language; the answer is the target-language answer.
+* ``xcot``: the question in one language with a per-language instruction (``langs/
+  templates.yaml`` or a user file) asking for step-by-step reasoning and the answer in
+  the other; the answer is that side's answer.
+
+Every row records ``ratio_target``, ``ratio`` (share of the prompt's words in the target
+language), ``spans`` and the mixing metrics of the prompt and answer together.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from babelmill.langs.templates import render
+from babelmill.processors.base import Stage
+from babelmill.processors.codeswitch.core import SPAN_TYPE, UNIVERSAL, row_rng
+from babelmill.processors.codeswitch.metrics import utterance_metrics
+from babelmill.processors.codeswitch.stages import put, put_reasons
+from babelmill.processors.io.parallel import sentence_pairs
+from babelmill.processors.schema import MESSAGE_TYPE
+
+_TOKEN = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _qa(roles: Sequence[str] | None, segs: Sequence[str] | None) -> tuple[str, str] | None:
+    if not roles or not segs:
+        return None
+    q = next((s for r, s in zip(roles, segs) if r == "user"), None)
+    a = next((s for r, s in zip(reversed(roles), reversed(segs)) if r == "assistant"), None)
+    return (q, a) if q and a else None
+
+
+class _Prompt:
+    """A prompt assembled from pieces, each with its language, for offsets and metrics."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, str]] = []
+        self.length = 0
+
+    def add(self, text: str, lang: str) -> int:
+        start = self.length
+        self.parts.append((text, lang))
+        self.length += len(text)
+        return start
+
+    @property
+    def text(self) -> str:
+        return "".join(t for t, _ in self.parts)
+
+    def labels(self) -> list[str]:
+        out = []
+        for text, lang in self.parts:
+            for m in _TOKEN.finditer(text):
+                out.append(lang if _LETTER.search(m.group()) and not any(c.isdigit() for c in m.group()) else UNIVERSAL)
+        return out
+
+
+def _metrics(labels: list[str]) -> dict[str, Any]:
+    m = utterance_metrics(labels)
+    return {"cmi": m.cmi, "cmi_2016": m.cmi_2016, "m_index": m.m_index, "i_index": m.i_index, "switch_points": m.switch_points, "burstiness": m.burstiness}
+
+
+def _finish(batch: pa.Table, mode: str, rows: list[dict[str, Any] | None], reasons: list[str | None], ratio_target: float) -> pa.Table:
+    n = batch.num_rows
+    get = lambda key, default=None: [default if r is None else r[key] for r in rows]  # noqa: E731
+    out = put(batch, "messages", pa.array(get("messages"), MESSAGE_TYPE))
+    out = put(out, "text", pa.array(get("text", ""), pa.string()))
+    out = put(out, "source_text", pa.array(get("source_text", ""), pa.string()))
+    out = put(out, "mode", pa.array([mode] * n, pa.string()))
+    out = put(out, "ratio_target", pa.array([ratio_target] * n, pa.float32()))
+    out = put(out, "ratio", pa.array(get("ratio", 0.0), pa.float32()))
+    out = put(out, "spans", pa.array(get("spans", []), SPAN_TYPE))
+    for key, typ in (("cmi", pa.float32()), ("cmi_2016", pa.float32()), ("m_index", pa.float32()), ("i_index", pa.float32()), ("switch_points", pa.int32()), ("burstiness", pa.float32())):
+        out = put(out, key, pa.array([None if r is None else r["metrics"][key] for r in rows], typ))
+    return put_reasons(out, reasons)
+
+
+def _ratio(labels: list[str], tgt: str) -> float:
+    words = [x for x in labels if x != UNIVERSAL]
+    return sum(1 for x in words if x == tgt) / len(words) if words else 0.0
+
+
+class CrossLingualICL(Stage):
+    """k-shot prompts with code-switched demonstrations and a target-language query."""
+
+    name: ClassVar[str] = "xicl"
+
+    def __init__(self, shots: int = 3, ratio: float = 0.3, seed: int = 1, templates: str | None = None) -> None:
+        self.shots, self.ratio, self.seed, self.templates = int(shots), float(ratio), int(seed), templates
+
+    def _switch(self, rng: Any, src: str, tgt: str, src_lang: str, tgt_lang: str, prompt: _Prompt, demo: int, spans: list[dict[str, Any]]) -> None:
+        """Append ``src`` to the prompt with a ``ratio`` share of its sentences in ``tgt``."""
+        pairs = sentence_pairs([src], [tgt], src_lang, tgt_lang)
+        if pairs is None:
+            pieces = [(src, tgt)]
+        else:
+            pieces = list(zip(*pairs))
+        pos = 0
+        for i, (s, t) in enumerate(pieces):
+            if i:
+                prompt.add(" ", UNIVERSAL)
+            at = src.find(s, pos)
+            start, pos = (at, at + len(s)) if at >= 0 else (pos, pos)
+            if rng.random() < self.ratio:
+                o = prompt.add(t, tgt_lang)
+                spans.append({"segment": demo, "start": start, "end": start + len(s), "source": s, "out_start": o, "out_end": o + len(t), "replacement": t, "lang": tgt_lang, "method": "xicl-sentence" if pairs else "xicl-turn"})
+            else:
+                prompt.add(s, src_lang)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        n = batch.num_rows
+        ids = batch.column("id").to_pylist()
+        roles = batch.column("roles").to_pylist()
+        srcs = batch.column("src_segments").to_pylist()
+        tgts = batch.column("tgt_segments").to_pylist()
+        sl = batch.column("src_lang").to_pylist()
+        tl = batch.column("tgt_lang").to_pylist()
+        qa_src = [_qa(r, s) for r, s in zip(roles, srcs)]
+        qa_tgt = [_qa(r, t) for r, t in zip(roles, tgts)]
+        usable = [i for i in range(n) if qa_src[i] and qa_tgt[i]]
+        rows: list[dict[str, Any] | None] = []
+        reasons: list[str | None] = []
+        for i in range(n):
+            if not (qa_src[i] and qa_tgt[i]):
+                rows.append(None)
+                reasons.append("no_conversation")
+                continue
+            rng = row_rng(self.seed, ids[i])
+            pool = [j for j in usable if j != i and tl[j] == tl[i]]
+            demos = rng.sample(pool, min(self.shots, len(pool)))
+            prompt = _Prompt()
+            spans: list[dict[str, Any]] = []
+            for d, j in enumerate(demos):
+                (qs, as_), (qt, at) = qa_src[j], qa_tgt[j]
+                prompt.add("Q: ", UNIVERSAL)
+                self._switch(rng, qs, qt, sl[j], tl[j], prompt, d, spans)
+                prompt.add("\nA: ", UNIVERSAL)
+                self._switch(rng, as_, at, sl[j], tl[j], prompt, d, spans)
+                prompt.add("\n\n", UNIVERSAL)
+            prompt.add(render("xicl", tl[i], sl[i], tl[i], self.templates), tl[i])
+            prompt.add("\nQ: ", UNIVERSAL)
+            prompt.add(qa_tgt[i][0], tl[i])
+            prompt.add("\nA:", UNIVERSAL)
+            answer = qa_tgt[i][1]
+            labels = prompt.labels()
+            full = _Prompt()
+            full.add(answer, tl[i])
+            self.count("demonstrations", len(demos))
+            rows.append(
+                {
+                    "messages": [{"role": "user", "content": prompt.text}, {"role": "assistant", "content": answer}],
+                    "text": prompt.text,
+                    "source_text": qa_src[i][0],
+                    "ratio": _ratio(labels, tl[i]),
+                    "spans": spans,
+                    "metrics": _metrics(labels + full.labels()),
+                }
+            )
+            reasons.append(None)
+        return _finish(batch, "xicl", rows, reasons, self.ratio)
+
+
+class CrossLingualCoT(Stage):
+    """Ask in one language, answer (with reasoning) in the other.
+
+    ``ask``: ``src`` poses the source question and answers with the target answer;
+    ``tgt`` the reverse.  The instruction is written in the question's language.
+    """
+
+    name: ClassVar[str] = "xcot"
+
+    def __init__(self, ask: str = "src", templates: str | None = None) -> None:
+        if ask not in ("src", "tgt"):
+            raise ValueError("ask must be 'src' or 'tgt'")
+        self.ask, self.templates = ask, templates
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        roles = batch.column("roles").to_pylist()
+        srcs = batch.column("src_segments").to_pylist()
+        tgts = batch.column("tgt_segments").to_pylist()
+        sl = batch.column("src_lang").to_pylist()
+        tl = batch.column("tgt_lang").to_pylist()
+        rows: list[dict[str, Any] | None] = []
+        reasons: list[str | None] = []
+        for r, s, t, a, b in zip(roles, srcs, tgts, sl, tl):
+            qs, qt = _qa(r, s), _qa(r, t)
+            if not (qs and qt):
+                rows.append(None)
+                reasons.append("no_conversation")
+                continue
+            (q_lang, q), (ans_lang, ans) = ((a, qs[0]), (b, qt[1])) if self.ask == "src" else ((b, qt[0]), (a, qs[1]))
+            prompt = _Prompt()
+            prompt.add(render("xcot", q_lang, q_lang, ans_lang, self.templates), q_lang)
+            prompt.add("\n\n", UNIVERSAL)
+            prompt.add(q, q_lang)
+            answer = _Prompt()
+            answer.add(ans, ans_lang)
+            labels = prompt.labels() + answer.labels()
+            rows.append(
+                {
+                    "messages": [{"role": "user", "content": prompt.text}, {"role": "assistant", "content": ans}],
+                    "text": prompt.text,
+                    "source_text": qs[0],
+                    "ratio": _ratio(labels, b),
+                    "spans": [],
+                    "metrics": _metrics(labels),
+                }
+            )
+            reasons.append(None)
+        return _finish(batch, "xcot", rows, reasons, 0.0)

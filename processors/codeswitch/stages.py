@@ -1,0 +1,309 @@
+"""The code-switching stage: dictionary, align and translate modes.
+
+Input rows come from :class:`~babelmill.processors.io.parallel.ParallelParser`
+(``src_segments``, optional ``tgt_segments`` / ``alignment`` / ``roles``).  Each segment
+(a text, or one turn of a conversation) is switched on its own; the row records the
+target and achieved ratio, every switched span (source offsets, output offsets,
+replacement, language, method) and the mixing metrics of the result.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from babelmill.processors.base import DROP_REASON, Resources, Stage
+from babelmill.processors.codeswitch.core import (
+    SPAN_TYPE,
+    Switched,
+    Unit,
+    Word,
+    apply_units,
+    joined_by_space,
+    match_case,
+    row_metrics,
+    row_rng,
+    select_units,
+    target_count,
+    words,
+)
+from babelmill.processors.codeswitch.lexicon import AlignmentError, Lexicon, extract_phrases, parse_alignment
+from babelmill.processors.codeswitch.mt import translate_texts
+from babelmill.processors.schema import MESSAGE_TYPE
+from babelmill.processors.translate.segment import sentence_spans
+
+MODES = ("dictionary", "align", "translate")
+UNITS = ("word", "phrase")
+#: longest phrase (in words) proposed by the translate mode's phrase unit
+MT_PHRASE_WORDS = 3
+_MARKED = re.compile(r"\[([^\[\]]+)\]")
+
+
+def put(batch: pa.Table, name: str, column: Any) -> pa.Table:
+    if name in batch.column_names:
+        return batch.set_column(batch.column_names.index(name), name, column)
+    return batch.append_column(name, column)
+
+
+def put_reasons(batch: pa.Table, reasons: Sequence[str | None]) -> pa.Table:
+    """Add drop reasons, keeping one an earlier decision set."""
+    col = pa.array(list(reasons), pa.string())
+    if DROP_REASON in batch.column_names:
+        col = pa.compute.coalesce(batch.column(DROP_REASON), col)
+    return put(batch, DROP_REASON, col)
+
+
+def sample_ratio(rng: Any, histogram: Sequence[float]) -> float:
+    """A switch density drawn from a histogram over [0, 1] (bin by weight, then uniform)."""
+    total = float(sum(histogram))
+    cum, acc = [], 0.0
+    for h in histogram:
+        acc += h
+        cum.append(acc)
+    b = min(bisect.bisect_right(cum, rng.random() * total), len(histogram) - 1)
+    return (b + rng.random()) / len(histogram)
+
+
+class CodeSwitcher(Stage):
+    """Replace a share of each row's source words by target-language words.
+
+    * ``dictionary``: lexicon lookups (multi-word entries with ``unit="phrase"``), one
+      lexicon per target language; with several targets each unit draws its language
+      from those whose lexicon has it (multilingual / random-translation switching);
+    * ``align``: alignment-consistent phrase pairs from the row's Pharaoh ``alignment``
+      over whitespace tokens; the source phrase is replaced by the target phrase verbatim
+      (``unit="word"``: one source word, whatever it links to);
+    * ``translate``: units translated in context (the sentence with the unit in
+      brackets; the bracketed output is taken), falling back to the unit alone when the
+      model drops the brackets.
+
+    ``ratio`` is the share of switchable source words to switch (``density``: a
+    histogram over [0, 1] each row samples its own ratio from, ``--match-stats``).
+    Drop reasons: ``missing_alignment``, ``malformed_alignment``, ``nothing_switched``
+    (only with ``drop_unswitched``).  Counters: ``words``, ``switched_words``, ``units``,
+    ``mt_context``, ``mt_isolated``.
+    """
+
+    name: ClassVar[str] = "codeswitch"
+
+    def __init__(
+        self,
+        mode: str,
+        targets: Sequence[str],
+        src: str = "en",
+        ratio: float = 0.3,
+        unit: str = "word",
+        seed: int = 1,
+        lexicons: dict[str, str] | None = None,
+        spec: Any = None,
+        density: Sequence[float] | None = None,
+        max_phrase: int = 4,
+        drop_unswitched: bool = False,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if unit not in UNITS:
+            raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+        self.mode, self.targets, self.src = mode, list(targets), src
+        self.ratio, self.unit, self.seed = float(ratio), unit, int(seed)
+        self.lexicons = dict(lexicons or {})
+        self.spec = spec
+        self.density = list(density) if density else None
+        self.max_phrase, self.drop_unswitched = int(max_phrase), bool(drop_unswitched)
+        self.stateful = mode == "translate"  # type: ignore[misc]
+        res = getattr(spec, "resources", None) if mode == "translate" else None
+        if res is not None:
+            self.resources = Resources(*res) if not isinstance(res, Resources) else res  # type: ignore[misc]
+
+    def config(self) -> dict[str, Any]:
+        cfg = super().config()
+        cfg["spec"] = dataclasses.asdict(self.spec) if dataclasses.is_dataclass(self.spec) else None
+        return cfg
+
+    def setup(self) -> None:
+        if self.mode == "dictionary" and "_lex" not in self.__dict__:
+            self._lex = {lang: Lexicon.from_file(path) for lang, path in self.lexicons.items()}
+        if self.mode == "translate" and "_translator" not in self.__dict__:
+            self._translator = self.spec.build()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_translator", "_lex")}
+
+    # ---------------------------------------------------------------- proposals
+
+    def _dictionary_units(self, text: str, ws: list[Word], rng: Any) -> list[Unit]:
+        out = []
+        longest = 1 if self.unit == "word" else max(lex.max_words for lex in self._lex.values())
+        for i in range(len(ws)):
+            if not ws[i].switchable:
+                continue
+            for j in range(min(len(ws) - 1, i + longest - 1), i - 1, -1):
+                if not all(w.switchable for w in ws[i : j + 1]) or not joined_by_space(text, ws, i, j):
+                    continue
+                phrase = " ".join(text[w.start : w.end] for w in ws[i : j + 1])
+                langs = [lang for lang in self.targets if phrase in self._lex.get(lang, ())]
+                if not langs:
+                    continue
+                lang = langs[0] if len(langs) == 1 else rng.choice(langs)
+                repl = self._lex[lang].sample(phrase, rng)
+                out.append(Unit(i, j, match_case(phrase, repl or ""), lang, "dictionary"))
+                break  # longest entry at this start only
+        return out
+
+    def _align_units(self, text: str, tgt: str, alignment: str, ws: list[Word]) -> list[Unit]:
+        t_toks = tgt.split()
+        links = parse_alignment(alignment, len(ws), len(t_toks))
+        longest = 1 if self.unit == "word" else self.max_phrase
+        out = []
+        for s1, s2, t1, t2 in extract_phrases(links, len(ws), max_len=max(longest, self.max_phrase)):
+            if s2 - s1 + 1 > longest or not all(w.switchable for w in ws[s1 : s2 + 1]):
+                continue
+            out.append(Unit(s1, s2, " ".join(t_toks[t1 : t2 + 1]), self.targets[0], "align"))
+        return out
+
+    def _mt_candidates(self, text: str, ws: list[Word], rng: Any) -> list[Unit]:
+        """Spans to translate: single words, or runs of up to MT_PHRASE_WORDS words."""
+        out = []
+        for i in range(len(ws)):
+            if not ws[i].switchable:
+                continue
+            size = 1 if self.unit == "word" else rng.randint(1, MT_PHRASE_WORDS)
+            j = min(i + size - 1, len(ws) - 1)
+            while j > i and not (all(w.switchable for w in ws[i : j + 1]) and joined_by_space(text, ws, i, j)):
+                j -= 1
+            lang = self.targets[0] if len(self.targets) == 1 else rng.choice(self.targets)
+            out.append(Unit(i, j, "", lang, "mt"))
+        return out
+
+    def _translate_units(self, jobs: list[tuple[str, list[Word], list[Unit]]]) -> list[list[Unit]]:
+        """Fill the replacements of the chosen units: one batched MT call per target
+        language for the bracketed sentences, one more for the units the model lost."""
+        requests: dict[str, list[str]] = {}
+        where: list[list[tuple[str, int, str]]] = []
+        for text, ws, units in jobs:
+            row = []
+            sents = sentence_spans(text, self.src) or [(0, len(text))]
+            for u in units:
+                s, e = ws[u.first].start, ws[u.last].end
+                a, b = next(((x, y) for x, y in sents if x <= s and e <= y), (0, len(text)))
+                marked = f"{text[a:s]}[{text[s:e]}]{text[e:b]}"
+                q = requests.setdefault(u.lang, [])
+                row.append((u.lang, len(q), text[s:e]))
+                q.append(marked)
+            where.append(row)
+        outputs = {lang: translate_texts(self._translator, texts, self.src, lang) for lang, texts in requests.items()}
+        found: dict[tuple[str, int], str] = {}
+        fallback: dict[str, list[str]] = {}
+        for lang, outs in outputs.items():
+            for k, out in enumerate(outs):
+                m = _MARKED.findall(out)
+                if len(m) == 1 and m[0].strip():
+                    found[(lang, k)] = m[0].strip()
+        for row in where:
+            for lang, k, unit_text in row:
+                if (lang, k) not in found:
+                    fallback.setdefault(lang, []).append(unit_text)
+        isolated = {lang: dict(zip(texts, translate_texts(self._translator, texts, self.src, lang))) for lang, texts in fallback.items()}
+        result = []
+        for (text, ws, units), row in zip(jobs, where):
+            filled = []
+            for u, (lang, k, unit_text) in zip(units, row):
+                if (lang, k) in found:
+                    self.count("mt_context")
+                    filled.append(dataclasses.replace(u, replacement=found[(lang, k)], method="mt-context"))
+                else:
+                    self.count("mt_isolated")
+                    filled.append(dataclasses.replace(u, replacement=isolated[lang][unit_text].strip(), method="mt-isolated"))
+            result.append([u for u in filled if u.replacement])
+        return result
+
+    # ---------------------------------------------------------------- batch
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        self.setup()
+        n = batch.num_rows
+        ids = batch.column("id").to_pylist()
+        segs = batch.column("src_segments").to_pylist()
+        tgts = batch.column("tgt_segments").to_pylist() if "tgt_segments" in batch.column_names else [None] * n
+        aligns = batch.column("alignment").to_pylist() if "alignment" in batch.column_names else [None] * n
+        reasons: list[str | None] = [None] * n
+        ratios_target: list[float] = []
+        chosen: list[list[tuple[str, list[Word], list[Unit]]]] = []
+        for r in range(n):
+            rng = row_rng(self.seed, ids[r])
+            ratio = sample_ratio(rng, self.density) if self.density else self.ratio
+            ratios_target.append(ratio)
+            row = []
+            for k, text in enumerate(segs[r] or []):
+                ws = words(text or "", whitespace=self.mode == "align")
+                switchable = sum(1 for w in ws if w.switchable)
+                if self.mode == "dictionary":
+                    cands = self._dictionary_units(text, ws, rng)
+                elif self.mode == "align":
+                    tgt = (tgts[r] or [None] * (k + 1))[k] if tgts[r] is not None and k < len(tgts[r]) else None
+                    if aligns[r] is None or tgt is None:
+                        reasons[r] = "missing_alignment"
+                        cands = []
+                    elif len(segs[r]) != 1:
+                        reasons[r] = "malformed_alignment"
+                        cands = []
+                    else:
+                        try:
+                            cands = self._align_units(text, tgt, aligns[r], ws)
+                        except AlignmentError:
+                            reasons[r] = "malformed_alignment"
+                            cands = []
+                else:
+                    cands = self._mt_candidates(text, ws, rng)
+                units = select_units(rng, cands, target_count(rng, ratio, switchable))
+                row.append((text or "", ws, units))
+            chosen.append(row)
+        if self.mode == "translate":
+            flat = [job for row in chosen for job in row]
+            filled = iter(self._translate_units(flat))
+            chosen = [[(t, ws, next(filled)) for t, ws, _ in row] for row in chosen]
+
+        texts, sources, spans_col, ratios, n_words, n_switched, metrics = [], [], [], [], [], [], []
+        for r, row in enumerate(chosen):
+            parts: list[Switched] = [apply_units(t, ws, units, k) for k, (t, ws, units) in enumerate(row)]
+            spans = [sp for p in parts for sp in p.spans]
+            total = sum(p.words for p in parts)
+            done = sum(p.switched for p in parts)
+            texts.append("\n\n".join(p.text for p in parts))
+            sources.append("\n\n".join(t for t, _, _ in row))
+            spans_col.append(spans)
+            n_words.append(total)
+            n_switched.append(done)
+            ratios.append(done / total if total else 0.0)
+            metrics.append(row_metrics([p.text for p in parts], spans, self.src))
+            if reasons[r] is None and done == 0 and self.drop_unswitched:
+                reasons[r] = "nothing_switched"
+            chosen[r] = [(p.text, [], []) for p in parts]  # keep the switched segments for messages
+        self.count("words", sum(n_words))
+        self.count("switched_words", sum(n_switched))
+        self.count("units", sum(len(s) for s in spans_col))
+
+        out = batch
+        if "roles" in batch.column_names:
+            roles = batch.column("roles").to_pylist()
+            msgs = [
+                [{"role": ro, "content": t} for ro, (t, _, _) in zip(rl, row)] if rl is not None else None
+                for rl, row in zip(roles, chosen)
+            ]
+            out = put(out, "messages", pa.array(msgs, MESSAGE_TYPE))
+        out = put(out, "text", pa.array(texts, pa.string()))
+        out = put(out, "source_text", pa.array(sources, pa.string()))
+        out = put(out, "mode", pa.array([self.mode] * n, pa.string()))
+        out = put(out, "ratio_target", pa.array(ratios_target, pa.float32()))
+        out = put(out, "ratio", pa.array(ratios, pa.float32()))
+        out = put(out, "words", pa.array(n_words, pa.int32()))
+        out = put(out, "switched_words", pa.array(n_switched, pa.int32()))
+        out = put(out, "spans", pa.array(spans_col, SPAN_TYPE))
+        for key, typ in (("cmi", pa.float32()), ("cmi_2016", pa.float32()), ("m_index", pa.float32()), ("i_index", pa.float32()), ("switch_points", pa.int32()), ("burstiness", pa.float32())):
+            out = put(out, key, pa.array([m[key] for m in metrics], typ))
+        return put_reasons(out, reasons)
