@@ -36,6 +36,8 @@ class TokenCounter:
                 tok = Tokenizer.from_file(path)
                 self._encode = lambda texts: [len(e.ids) for e in tok.encode_batch(list(texts), add_special_tokens=False)]
                 return self
+            if not any(os.path.isfile(os.path.join(spec, f)) for f in ("tokenizer_config.json", "vocab.json", "tokenizer.model", "spiece.model", "vocab.txt")):
+                raise BabelmillError(f"--tokenizer {spec}: no tokenizer files (tokenizer.json, tokenizer_config.json, ...) in this directory")
             try:
                 from transformers import AutoTokenizer
 
