@@ -580,23 +580,25 @@ ParallelInputOpt = Annotated[
 TemplatesOpt = Annotated[Optional[Path], typer.Option("--templates", help="YAML of per-language instruction templates, overriding langs/templates.yaml.")]
 
 
-def _bilingual_inputs(v: dict[str, Any], src: str, tgt: str, command: str) -> tuple[list[str], dict[str, str], str]:
+def _bilingual_inputs(v: dict[str, Any], src: str, tgt: str, command: str) -> tuple[list[str], dict[str, tuple[str, str]], str]:
     """Inputs, the Moses source-name -> target-file map and the input format, checked
     before Ray starts (unaligned Moses pairs are one line here)."""
     from babelmill.processors.io.parallel import check_moses
 
     fmt = _enum_value(v["input_format"])
     inputs = list(v["input"] or [])
-    moses: dict[str, str] = {}
+    moses: dict[str, tuple[str, str]] = {}
     if v["moses"]:
         if inputs:
             raise BabelmillError(f"{command}: pass either --input or --moses, not both")
         for prefix in v["moses"]:
             s, t = f"{prefix}.{src}", f"{prefix}.{tgt}"
-            check_moses({s: t})
+            lost = check_moses({s: t})
+            if lost:
+                log.warning("--moses %s: %d line(s) blank in %s only; their target lines are skipped", prefix, lost, s)
             if os.path.basename(s) in moses:
                 raise BabelmillError(f"--moses {prefix}: another pair has the same file name {os.path.basename(s)}")
-            moses[os.path.basename(s)] = t
+            moses[os.path.basename(s)] = (s, t)
             inputs.append(s)
         fmt = "text"
     if not inputs:

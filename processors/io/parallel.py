@@ -71,15 +71,22 @@ def _moses_lines(path: str) -> list[bytes]:
     return [line.rstrip(b"\r") for line in lines]
 
 
-def check_moses(pairs: dict[str, str]) -> None:
-    """Refuse Moses file pairs whose line counts differ (one line, before Ray starts)."""
+def check_moses(pairs: dict[str, str]) -> int:
+    """Refuse Moses file pairs whose line counts differ (one line, before Ray starts).
+
+    Returns how many lines are blank on the source side only: the text reader skips
+    blank lines, so those target lines cannot become rows (the caller warns).
+    """
+    lost = 0
     for src, tgt in pairs.items():
         for p in (src, tgt):
             if not Path(p).is_file():
                 raise BabelmillError(f"Moses file {p} does not exist")
-        a, b = len(_moses_lines(src)), len(_moses_lines(tgt))
-        if a != b:
-            raise BabelmillError(f"Moses files are not aligned: {src} has {a} lines, {tgt} has {b}; fix the pair or pass them as TSV/JSONL")
+        a, b = _moses_lines(src), _moses_lines(tgt)
+        if len(a) != len(b):
+            raise BabelmillError(f"Moses files are not aligned: {src} has {len(a)} lines, {tgt} has {len(b)}; fix the pair or pass them as TSV/JSONL")
+        lost += sum(1 for x, y in zip(a, b) if not x.strip() and y.strip())
+    return lost
 
 
 class ParallelParser(Stage):
@@ -92,15 +99,22 @@ class ParallelParser(Stage):
         src: str,
         tgt: str,
         need_target: bool = True,
-        moses: dict[str, str] | None = None,
+        moses: dict[str, tuple[str, str]] | None = None,
     ) -> None:
         self.src, self.tgt = src, tgt
         self.need_target = bool(need_target)
-        self.moses = dict(moses or {})
+        #: source input name -> (source file, target file)
+        self.moses = {k: tuple(v) for k, v in (moses or {}).items()}
 
     def setup(self) -> None:
         if self.moses and "_moses" not in self.__dict__:
-            self._moses = {name: _moses_lines(path) for name, path in self.moses.items()}
+            # The text reader numbers non-blank lines only: map that ordinal back to the
+            # line number before looking the target line up.
+            self._moses = {}
+            for name, (src, tgt) in self.moses.items():
+                lines = _moses_lines(tgt)
+                kept = [i for i, line in enumerate(_moses_lines(src)) if line.strip()]
+                self._moses[name] = [lines[i] for i in kept]
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_moses"}
