@@ -641,6 +641,7 @@ def instruct_codeswitch(
     unit: Annotated[SwitchUnit, typer.Option("--unit", help="Switch single words or multi-word phrases.")] = SwitchUnit.word,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives byte-identical output.")] = 1,
     lexicon: Annotated[Optional[list[str]], typer.Option("--lexicon", help="Bilingual lexicon (MUSE 'src tgt' lines or TSV); LANG=FILE per target; repeat.")] = None,
+    induce_lexicon: Annotated[Optional[list[str]], typer.Option("--induce-lexicon", help="Induce the lexicon from word-aligned pairs (JSONL src/tgt/alignment or TSV); LANG=FILE.")] = None,
     match_stats: Annotated[Optional[Path], typer.Option("--match-stats", help="JSON of `codeswitch stats --json`: each row samples its ratio from it.")] = None,
     max_phrase: Annotated[int, typer.Option("--max-phrase", help="Longest phrase (words) taken from an alignment.")] = 4,
     shots: Annotated[int, typer.Option("--shots", help="xicl: demonstrations per prompt.")] = 3,
@@ -688,14 +689,18 @@ def instruct_codeswitch(
         raise BabelmillError(f"--ratio {v['ratio']} must be between 0 and 1")
     inputs, moses_map, fmt = _bilingual_inputs(v, src_code, targets[0], "instruct codeswitch")
     lexicons = _lexicon_map(v["lexicon"], targets)
+    induce = _lexicon_map(v["induce_lexicon"], targets)
     if m == "dictionary":
-        if not lexicons:
-            raise BabelmillError("--mode dictionary needs --lexicon FILE (or LANG=FILE per target)")
-        from babelmill.processors.codeswitch.lexicon import Lexicon
+        if not lexicons and not induce:
+            raise BabelmillError("--mode dictionary needs --lexicon FILE or --induce-lexicon FILE (LANG=FILE per target)")
+        from babelmill.processors.codeswitch.lexicon import Lexicon, induce_from_file
 
         for path in lexicons.values():
             Lexicon.from_file(path)  # a malformed lexicon is one line now
-        missing = [t for t in targets if t not in lexicons]
+        for path in induce.values():
+            if not len(induce_from_file(path)):
+                raise BabelmillError(f"--induce-lexicon {path}: no word pair is linked 1-1 at least twice; give more aligned data or a --lexicon")
+        missing = [t for t in targets if t not in lexicons and t not in induce]
         if missing:
             raise BabelmillError(f"no --lexicon for target(s) {', '.join(missing)}")
     density = None
@@ -739,6 +744,7 @@ def instruct_codeswitch(
         unit=_enum_value(v["unit"]),
         seed=int(v["seed"]),
         lexicons=lexicons,
+        induce=induce,
         spec=spec,
         density=density,
         max_phrase=int(v["max_phrase"]),

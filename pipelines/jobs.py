@@ -228,6 +228,7 @@ def codeswitch_job(
     unit: str = "word",
     seed: int = 1,
     lexicons: dict[str, str] | None = None,
+    induce: dict[str, str] | None = None,
     spec: object = None,
     density: list[float] | None = None,
     max_phrase: int = 4,
@@ -260,7 +261,7 @@ def codeswitch_job(
     elif mode == "xcot":
         stages.append(CrossLingualCoT(ask=ask, templates=templates))
     else:
-        stages.append(CodeSwitcher(mode, targets, src=src, ratio=ratio, unit=unit, seed=seed, lexicons=lexicons, spec=spec, density=density, max_phrase=max_phrase, drop_unswitched=drop_unswitched))
+        stages.append(CodeSwitcher(mode, targets, src=src, ratio=ratio, unit=unit, seed=seed, lexicons=lexicons, induce=induce, spec=spec, density=density, max_phrase=max_phrase, drop_unswitched=drop_unswitched))
     info = {"title": "Code-switching", "mode": mode, "source language": src, "target language(s)": ",".join(targets), "seed": seed}
     if mode not in ("xcot",):
         info["target ratio"] = "sampled per row from --match-stats" if density else ratio

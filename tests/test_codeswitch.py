@@ -319,3 +319,14 @@ def test_xcot_prompts_both_directions() -> None:
     assert rev[0]["messages"][0]["content"].startswith("Jibu swali lifuatalo kwa Kiingereza.")
     assert rev[0]["messages"][1]["content"] == "It is thing 0. Really."
     assert rows[0]["cmi"] > 0
+
+
+def test_dictionary_mode_with_an_induced_lexicon(tmp_path) -> None:
+    path = tmp_path / "aligned.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in pairs(300, seed=2, protected=0.0)) + b"\n")
+    table = _parallel(list(pairs(50, seed=9, protected=0.0)))
+    out = CodeSwitcher("dictionary", ["sw"], ratio=0.3, seed=1, induce={"sw": str(path)})(table)
+    spans = [sp for row in out.column("spans").to_pylist() for sp in row]
+    _, truth = vocab(seed=0)
+    assert spans and all(sp["method"] == "dictionary-induced" for sp in spans)
+    assert all(sp["replacement"].lower() in [c.lower() for c in truth[sp["source"].lower()]] for sp in spans)

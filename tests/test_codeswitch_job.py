@@ -147,3 +147,23 @@ def test_translate_mode_on_a_tiny_model(ray_session, data, tmp_path_factory, tmp
         for sp in r["spans"]:
             assert sp["method"] in ("mt-context", "mt-isolated")
             assert r["text"][sp["out_start"] : sp["out_end"]] == sp["replacement"]
+
+
+@pytest.mark.parametrize("recipe, command", [("instruct-codeswitch.yaml", "instruct codeswitch"), ("instruct-interleave.yaml", "instruct interleave")])
+def test_recipes_name_every_option_and_nothing_else(recipe: str, command: str) -> None:
+    import yaml
+    from test_cli import _params
+
+    from babelmill.pipelines import cli
+
+    data = yaml.safe_load((Path(cli.__file__).parent / "recipes" / recipe).read_text())
+    names = {p.name for p in _params(command) if p.param_type_name == "option"} - {"recipe", "help"}
+    keys = {k.replace("-", "_") for k in data}
+    assert keys == names, (keys - names, names - keys)
+
+
+def test_help_fits_80_columns() -> None:
+    for command in (["instruct", "codeswitch"], ["instruct", "interleave"], ["codeswitch", "stats"]):
+        res = CliRunner().invoke(app, [*command, "--help"], terminal_width=80, env={"COLUMNS": "80"})
+        assert res.exit_code == 0
+        assert max(len(line) for line in res.output.splitlines()) <= 80

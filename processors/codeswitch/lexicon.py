@@ -114,6 +114,46 @@ class Lexicon:
                     fh.write(f"{key}\t{cand}\t{w:g}\n")
 
 
+def read_aligned_pairs(path: str | Path) -> list[tuple[str, str, str]]:
+    """``(src, tgt, alignment)`` from JSONL (``src``/``tgt``/``alignment``) or TSV lines
+    (``src<TAB>tgt<TAB>alignment``); lines without an alignment are skipped."""
+    import orjson
+
+    p = Path(path)
+    if not p.is_file():
+        raise BabelmillError(f"--induce-lexicon {path} does not exist")
+    out = []
+    with p.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.rstrip("\n\r")
+            if line.startswith("{"):
+                try:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(obj, dict) and all(isinstance(obj.get(k), str) for k in ("src", "tgt", "alignment")):
+                    out.append((obj["src"], obj["tgt"], obj["alignment"]))
+            else:
+                parts = line.split("\t")
+                if len(parts) == 3:
+                    out.append((parts[0], parts[1], parts[2]))
+    if not out:
+        raise BabelmillError(f"--induce-lexicon {path} holds no aligned pair (JSONL src/tgt/alignment or TSV src<TAB>tgt<TAB>alignment)")
+    return out
+
+
+def induce_from_file(path: str | Path, min_count: int = 2) -> "Lexicon":
+    """A lexicon induced from a word-aligned parallel file (malformed alignments skipped)."""
+    good = []
+    for src, tgt, alignment in read_aligned_pairs(path):
+        try:
+            parse_alignment(alignment, len(src.split()), len(tgt.split()))
+        except AlignmentError:
+            continue
+        good.append((src, tgt, alignment))
+    return Lexicon.induce(good, min_count=min_count)
+
+
 def _strip(token: str) -> str:
     return token.strip(".,;:!?\"'()[]{}«»“”‘’")
 

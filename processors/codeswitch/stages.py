@@ -100,6 +100,7 @@ class CodeSwitcher(Stage):
         unit: str = "word",
         seed: int = 1,
         lexicons: dict[str, str] | None = None,
+        induce: dict[str, str] | None = None,
         spec: Any = None,
         density: Sequence[float] | None = None,
         max_phrase: int = 4,
@@ -112,6 +113,8 @@ class CodeSwitcher(Stage):
         self.mode, self.targets, self.src = mode, list(targets), src
         self.ratio, self.unit, self.seed = float(ratio), unit, int(seed)
         self.lexicons = dict(lexicons or {})
+        #: target language -> word-aligned parallel file to induce its lexicon from
+        self.induce = dict(induce or {})
         self.spec = spec
         self.density = list(density) if density else None
         self.max_phrase, self.drop_unswitched = int(max_phrase), bool(drop_unswitched)
@@ -127,12 +130,16 @@ class CodeSwitcher(Stage):
 
     def setup(self) -> None:
         if self.mode == "dictionary" and "_lex" not in self.__dict__:
-            self._lex = {lang: Lexicon.from_file(path) for lang, path in self.lexicons.items()}
+            from babelmill.processors.codeswitch.lexicon import induce_from_file
+
+            self._lex = {lang: induce_from_file(path) for lang, path in self.induce.items()}
+            self._lex.update({lang: Lexicon.from_file(path) for lang, path in self.lexicons.items()})
+            self._induced = set(self.induce) - set(self.lexicons)
         if self.mode == "translate" and "_translator" not in self.__dict__:
             self._translator = self.spec.build()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_translator", "_lex")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_translator", "_lex", "_induced")}
 
     # ---------------------------------------------------------------- proposals
 
@@ -151,7 +158,7 @@ class CodeSwitcher(Stage):
                     continue
                 lang = langs[0] if len(langs) == 1 else rng.choice(langs)
                 repl = self._lex[lang].sample(phrase, rng)
-                out.append(Unit(i, j, match_case(phrase, repl or ""), lang, "dictionary"))
+                out.append(Unit(i, j, match_case(phrase, repl or ""), lang, "dictionary-induced" if lang in self._induced else "dictionary"))
                 break  # longest entry at this start only
         return out
 
