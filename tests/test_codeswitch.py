@@ -11,6 +11,7 @@ import pytest
 from babelmill.processors.codeswitch import metrics as M
 from babelmill.processors.codeswitch.lexicon import AlignmentError, Lexicon, extract_phrases, parse_alignment
 from babelmill.processors.codeswitch.prompts import CrossLingualCoT, CrossLingualICL
+from babelmill.processors.codeswitch.core import row_metrics
 from babelmill.processors.codeswitch.stages import CodeSwitcher
 from babelmill.processors.codeswitch.synthetic import lexicon_lines, pairs, vocab
 from babelmill.processors.codeswitch.tagged import measure, parse_line
@@ -122,6 +123,9 @@ def test_spans_align_with_replacements_and_protected_spans_untouched(lexicon_fil
             rebuilt.append(src[pos_src : sp["start"]] + sp["replacement"])
             pos_src, pos_out = sp["end"], sp["out_end"]
         assert "".join(rebuilt) + src[pos_src:] == text
+        # the metrics built from the source side equal those of the output text
+        again = row_metrics([text], row["spans"], "en")
+        assert row["cmi"] == pytest.approx(again["cmi"], abs=1e-4) and row["switch_points"] == again["switch_points"]
         for s, e in protected_spans(src):
             assert src[s:e] in text
             assert not any(sp["start"] < e and s < sp["end"] for sp in row["spans"])

@@ -18,7 +18,7 @@ import hashlib
 import random
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -49,15 +49,13 @@ SPAN_TYPE = pa.list_(
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
     start: int
     end: int
     switchable: bool
 
 
-@dataclasses.dataclass(frozen=True)
-class Unit:
+class Unit(NamedTuple):
     """Source words ``first..last`` (inclusive) to be replaced by ``replacement``."""
 
     first: int
@@ -82,8 +80,9 @@ def _inside(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
-def words(text: str, whitespace: bool = False) -> list[Word]:
-    """The words of ``text`` (tokens with a letter) and whether each may be switched.
+def words(text: str, whitespace: bool = False) -> tuple[list[Word], list[tuple[int, int]]]:
+    """The words of ``text`` (tokens with a letter) and whether each may be switched,
+    plus the protected spans found on the way.
 
     ``whitespace=True`` takes whitespace-separated tokens (the indexing of Pharaoh
     word alignments); all other tokens are returned too, marked by a letter check.
@@ -94,11 +93,17 @@ def words(text: str, whitespace: bool = False) -> list[Word]:
     for m in pattern.finditer(text):
         s, e = m.span()
         tok = m.group()
-        if not whitespace and not _LETTER.search(tok):
-            continue
-        ok = bool(_LETTER.search(tok)) and not _DIGIT.search(tok) and not _inside(protected, s, e)
+        if tok.isalpha():  # the common case: letters only, no regex needed
+            ok = True
+        else:
+            letter = _LETTER.search(tok) is not None
+            if not whitespace and not letter:
+                continue
+            ok = letter and not _DIGIT.search(tok)
+        if ok and protected and _inside(protected, s, e):
+            ok = False
         out.append(Word(s, e, ok))
-    return out
+    return out, protected
 
 
 def target_count(rng: random.Random, ratio: float, n: int) -> int:
@@ -211,11 +216,51 @@ def token_labels(text: str, spans: Sequence[dict[str, Any]], src_lang: str) -> l
     return labels
 
 
-def row_metrics(texts: Sequence[str], spans: Sequence[dict[str, Any]], src_lang: str) -> dict[str, Any]:
-    """The mixing metrics of a switched row (all its segments taken as one utterance)."""
-    labels: list[str] = []
-    for i, t in enumerate(texts):
-        labels += token_labels(t, [sp for sp in spans if sp["segment"] == i], src_lang)
+def _label_piece(text: str, offset: int, lang: str, protected: Sequence[tuple[int, int]], out: list[str]) -> None:
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if not _LETTER.search(tok) or _DIGIT.search(tok) or (protected and _inside(protected, offset + m.start(), offset + m.end())):
+            out.append(UNIVERSAL)
+        else:
+            out.append(lang)
+
+
+def source_side_labels(source: str, protected: Sequence[tuple[int, int]], spans: Sequence[dict[str, Any]], src_lang: str, out: list[str]) -> None:
+    """``token_labels`` of the switched text, built from the source and the spans
+    without tokenizing the output again: the text between spans is the source's own,
+    and switched spans start and end on word boundaries."""
+    pos = 0
+    for sp in sorted(spans, key=lambda x: x["start"]):
+        _label_piece(source[pos : sp["start"]], pos, src_lang, protected, out)
+        _label_piece(sp["replacement"], -(10**9), sp["lang"], (), out)
+        pos = sp["end"]
+    _label_piece(source[pos:], pos, src_lang, protected, out)
+
+
+def word_labels(text: str, ws: Sequence[Word], units: Sequence[Unit], src_lang: str, out: list[str]) -> None:
+    """Language labels of the switched text's language words, from the source words and
+    the chosen units (the metrics only count language tokens, so punctuation, numbers
+    and protected text, all language-independent, can be left out).  Equal to the
+    language tokens of ``token_labels`` on the output for word-tokenized modes."""
+    k = 0
+    i = 0
+    n = len(ws)
+    while i < n:
+        if k < len(units) and units[k].first == i:
+            u = units[k]
+            for m in _WORD.finditer(u.replacement):
+                tok = m.group()
+                if tok.isalpha() or (_LETTER.search(tok) and not _DIGIT.search(tok)):
+                    out.append(u.lang)
+            i = u.last + 1
+            k += 1
+            continue
+        if ws[i].switchable:  # other words are protected or hold digits: independent
+            out.append(src_lang)
+        i += 1
+
+
+def metrics_of(labels: Sequence[str]) -> dict[str, Any]:
     m = utterance_metrics(labels)
     return {
         "cmi": m.cmi,
@@ -225,3 +270,12 @@ def row_metrics(texts: Sequence[str], spans: Sequence[dict[str, Any]], src_lang:
         "switch_points": m.switch_points,
         "burstiness": m.burstiness,
     }
+
+
+def row_metrics(texts: Sequence[str], spans: Sequence[dict[str, Any]], src_lang: str) -> dict[str, Any]:
+    """The mixing metrics of a switched row (all its segments taken as one utterance),
+    from the output text."""
+    labels: list[str] = []
+    for i, t in enumerate(texts):
+        labels += token_labels(t, [sp for sp in spans if sp["segment"] == i], src_lang)
+    return metrics_of(labels)

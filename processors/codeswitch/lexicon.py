@@ -45,6 +45,10 @@ class Lexicon:
     def __contains__(self, phrase: str) -> bool:
         return phrase.lower() in self._cands
 
+    def keys(self) -> list[str]:
+        """The lower-cased source phrases."""
+        return list(self._cands)
+
     def candidates(self, phrase: str) -> list[str]:
         return self._cands.get(phrase.lower(), ([], []))[0]
 

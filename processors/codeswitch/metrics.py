@@ -114,12 +114,23 @@ def burstiness(spans: Sequence[int]) -> float | None:
 
 def utterance_metrics(labels: Sequence[str], independent: Iterable[str] = DEFAULT_INDEPENDENT) -> UtteranceMetrics:
     """All metrics of one utterance from its tokens' language labels."""
-    indep = {x.lower() for x in independent}
-    langs = [None if (not lab or lab.lower() in indep) else lab.lower() for lab in labels]
-    counts = Counter(x for x in langs if x is not None)
+    indep = independent if isinstance(independent, frozenset) else frozenset(x.lower() for x in independent)
+    counts: Counter = Counter()
+    spans: list[int] = []
+    prev = None
+    u = 0
+    for lab in labels:
+        lang = lab.lower() if lab else None
+        if lang is None or lang in indep:
+            u += 1
+            continue
+        counts[lang] += 1
+        if lang == prev:
+            spans[-1] += 1
+        else:
+            spans.append(1)
+            prev = lang
     n = len(labels)
-    u = sum(1 for x in langs if x is None)
-    spans = language_spans(langs)
     points = max(len(spans) - 1, 0)
     big_n = n - u
     return UtteranceMetrics(

@@ -14,7 +14,8 @@ conversation are rejected (``no_conversation``).
   templates.yaml`` or a user file) asking for step-by-step reasoning and the answer in
   the other; the answer is that side's answer.
 
-Every row records ``ratio_target``, ``ratio`` (share of the prompt's words in the target
+Every row records ``ratio_target``, ``ratio`` (xicl: share of the demonstrations' words
+in the target language; xcot: share of the conversation's words in the answer
 language), ``spans`` and the mixing metrics of the prompt and answer together.
 """
 
@@ -153,6 +154,7 @@ class CrossLingualICL(Stage):
                 prompt.add("\nA: ", UNIVERSAL)
                 self._switch(rng, as_, at, sl[j], tl[j], prompt, d, spans)
                 prompt.add("\n\n", UNIVERSAL)
+            demo_labels = prompt.labels()
             prompt.add(render("xicl", tl[i], sl[i], tl[i], self.templates), tl[i])
             prompt.add("\nQ: ", UNIVERSAL)
             prompt.add(qa_tgt[i][0], tl[i])
@@ -167,7 +169,7 @@ class CrossLingualICL(Stage):
                     "messages": [{"role": "user", "content": prompt.text}, {"role": "assistant", "content": answer}],
                     "text": prompt.text,
                     "source_text": qa_src[i][0],
-                    "ratio": _ratio(labels, tl[i]),
+                    "ratio": _ratio(demo_labels, tl[i]),
                     "spans": spans,
                     "metrics": _metrics(labels + full.labels()),
                 }

@@ -26,10 +26,12 @@ from babelmill.processors.codeswitch.core import (
     apply_units,
     joined_by_space,
     match_case,
-    row_metrics,
+    metrics_of,
     row_rng,
     select_units,
+    source_side_labels,
     target_count,
+    word_labels,
     words,
 )
 from babelmill.processors.codeswitch.lexicon import AlignmentError, Lexicon, extract_phrases, parse_alignment
@@ -135,32 +137,51 @@ class CodeSwitcher(Stage):
             self._lex = {lang: induce_from_file(path) for lang, path in self.induce.items()}
             self._lex.update({lang: Lexicon.from_file(path) for lang, path in self.lexicons.items()})
             self._induced = set(self.induce) - set(self.lexicons)
+            self._keys = {k for lex in self._lex.values() for k in lex.keys()}
         if self.mode == "translate" and "_translator" not in self.__dict__:
             self._translator = self.spec.build()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_translator", "_lex", "_induced")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_translator", "_lex", "_induced", "_keys")}
 
     # ---------------------------------------------------------------- proposals
 
-    def _dictionary_units(self, text: str, ws: list[Word], rng: Any) -> list[Unit]:
+    def _dictionary_units(self, text: str, ws: list[Word]) -> list[Unit]:
+        """Every lexicon match (the longest at each start); the translation is drawn
+        later, for the chosen units only (``_fill_dictionary``)."""
         out = []
+        keys = self._keys
         longest = 1 if self.unit == "word" else max(lex.max_words for lex in self._lex.values())
+        if longest == 1:
+            for i, w in enumerate(ws):
+                if w.switchable:
+                    phrase = text[w.start : w.end]
+                    if phrase.lower() in keys:
+                        out.append(Unit(i, i, phrase, "", "dictionary"))
+            return out
         for i in range(len(ws)):
             if not ws[i].switchable:
                 continue
             for j in range(min(len(ws) - 1, i + longest - 1), i - 1, -1):
-                if not all(w.switchable for w in ws[i : j + 1]) or not joined_by_space(text, ws, i, j):
+                if j > i and (not all(w.switchable for w in ws[i : j + 1]) or not joined_by_space(text, ws, i, j)):
                     continue
-                phrase = " ".join(text[w.start : w.end] for w in ws[i : j + 1])
-                langs = [lang for lang in self.targets if phrase in self._lex.get(lang, ())]
-                if not langs:
-                    continue
-                lang = langs[0] if len(langs) == 1 else rng.choice(langs)
-                repl = self._lex[lang].sample(phrase, rng)
-                out.append(Unit(i, j, match_case(phrase, repl or ""), lang, "dictionary-induced" if lang in self._induced else "dictionary"))
-                break  # longest entry at this start only
+                phrase = text[ws[i].start : ws[i].end] if j == i else " ".join(text[w.start : w.end] for w in ws[i : j + 1])
+                if phrase.lower() in keys:
+                    out.append(Unit(i, j, phrase, "", "dictionary"))
+                    break  # longest entry at this start only
         return out
+
+    def _fill_dictionary(self, units: list[Unit], rng: Any) -> list[Unit]:
+        """Draw each chosen unit's language (among the targets whose lexicon has it) and
+        translation (by weight)."""
+        filled = []
+        for u in units:
+            phrase = u.replacement
+            langs = [lang for lang in self.targets if phrase in self._lex.get(lang, ())]
+            lang = langs[0] if len(langs) == 1 else rng.choice(langs)
+            repl = self._lex[lang].sample(phrase, rng) or ""
+            filled.append(Unit(u.first, u.last, match_case(phrase, repl), lang, "dictionary-induced" if lang in self._induced else "dictionary"))
+        return filled
 
     def _align_units(self, text: str, tgt: str, alignment: str, ws: list[Word]) -> list[Unit]:
         t_toks = tgt.split()
@@ -222,10 +243,10 @@ class CodeSwitcher(Stage):
             for u, (lang, k, unit_text) in zip(units, row):
                 if (lang, k) in found:
                     self.count("mt_context")
-                    filled.append(dataclasses.replace(u, replacement=found[(lang, k)], method="mt-context"))
+                    filled.append(u._replace(replacement=found[(lang, k)], method="mt-context"))
                 else:
                     self.count("mt_isolated")
-                    filled.append(dataclasses.replace(u, replacement=isolated[lang][unit_text].strip(), method="mt-isolated"))
+                    filled.append(u._replace(replacement=isolated[lang][unit_text].strip(), method="mt-isolated"))
             result.append([u for u in filled if u.replacement])
         return result
 
@@ -240,17 +261,17 @@ class CodeSwitcher(Stage):
         aligns = batch.column("alignment").to_pylist() if "alignment" in batch.column_names else [None] * n
         reasons: list[str | None] = [None] * n
         ratios_target: list[float] = []
-        chosen: list[list[tuple[str, list[Word], list[Unit]]]] = []
+        chosen: list[list[tuple[str, list[Word], list[Unit], list[tuple[int, int]]]]] = []
         for r in range(n):
             rng = row_rng(self.seed, ids[r])
             ratio = sample_ratio(rng, self.density) if self.density else self.ratio
             ratios_target.append(ratio)
             row = []
             for k, text in enumerate(segs[r] or []):
-                ws = words(text or "", whitespace=self.mode == "align")
+                ws, protected = words(text or "", whitespace=self.mode == "align")
                 switchable = sum(1 for w in ws if w.switchable)
                 if self.mode == "dictionary":
-                    cands = self._dictionary_units(text, ws, rng)
+                    cands = self._dictionary_units(text, ws)
                 elif self.mode == "align":
                     tgt = (tgts[r] or [None] * (k + 1))[k] if tgts[r] is not None and k < len(tgts[r]) else None
                     if aligns[r] is None or tgt is None:
@@ -268,29 +289,38 @@ class CodeSwitcher(Stage):
                 else:
                     cands = self._mt_candidates(text, ws, rng)
                 units = select_units(rng, cands, target_count(rng, ratio, switchable))
-                row.append((text or "", ws, units))
+                if self.mode == "dictionary":
+                    units = self._fill_dictionary(units, rng)
+                row.append((text or "", ws, units, protected))
             chosen.append(row)
         if self.mode == "translate":
-            flat = [job for row in chosen for job in row]
+            flat = [job[:3] for row in chosen for job in row]
             filled = iter(self._translate_units(flat))
-            chosen = [[(t, ws, next(filled)) for t, ws, _ in row] for row in chosen]
+            chosen = [[(t, ws, next(filled), prot) for t, ws, _, prot in row] for row in chosen]
 
         texts, sources, spans_col, ratios, n_words, n_switched, metrics = [], [], [], [], [], [], []
+        switched_segments: list[list[str]] = []
         for r, row in enumerate(chosen):
-            parts: list[Switched] = [apply_units(t, ws, units, k) for k, (t, ws, units) in enumerate(row)]
+            parts: list[Switched] = [apply_units(t, ws, units, k) for k, (t, ws, units, _) in enumerate(row)]
             spans = [sp for p in parts for sp in p.spans]
             total = sum(p.words for p in parts)
             done = sum(p.switched for p in parts)
             texts.append("\n\n".join(p.text for p in parts))
-            sources.append("\n\n".join(t for t, _, _ in row))
+            sources.append("\n\n".join(t for t, _, _, _ in row))
             spans_col.append(spans)
             n_words.append(total)
             n_switched.append(done)
             ratios.append(done / total if total else 0.0)
-            metrics.append(row_metrics([p.text for p in parts], spans, self.src))
+            labels: list[str] = []
+            for (t, ws, units, prot), p in zip(row, parts):
+                if self.mode == "align":  # whitespace tokens: label the output's word tokens
+                    source_side_labels(t, prot, p.spans, self.src, labels)
+                else:
+                    word_labels(t, ws, units, self.src, labels)
+            metrics.append(metrics_of(labels))
             if reasons[r] is None and done == 0 and self.drop_unswitched:
                 reasons[r] = "nothing_switched"
-            chosen[r] = [(p.text, [], []) for p in parts]  # keep the switched segments for messages
+            switched_segments.append([p.text for p in parts])
         self.count("words", sum(n_words))
         self.count("switched_words", sum(n_switched))
         self.count("units", sum(len(s) for s in spans_col))
@@ -299,8 +329,8 @@ class CodeSwitcher(Stage):
         if "roles" in batch.column_names:
             roles = batch.column("roles").to_pylist()
             msgs = [
-                [{"role": ro, "content": t} for ro, (t, _, _) in zip(rl, row)] if rl is not None else None
-                for rl, row in zip(roles, chosen)
+                [{"role": ro, "content": t} for ro, t in zip(rl, row)] if rl is not None else None
+                for rl, row in zip(roles, switched_segments)
             ]
             out = put(out, "messages", pa.array(msgs, MESSAGE_TYPE))
         out = put(out, "text", pa.array(texts, pa.string()))
