@@ -334,3 +334,17 @@ def test_dictionary_mode_with_an_induced_lexicon(tmp_path) -> None:
     _, truth = vocab(seed=0)
     assert spans and all(sp["method"] == "dictionary-induced" for sp in spans)
     assert all(sp["replacement"].lower() in [c.lower() for c in truth[sp["source"].lower()]] for sp in spans)
+
+
+def test_stats_tags_untagged_text_with_word_level_lid(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from babelmill.pipelines.cli import app
+
+    f = tmp_path / "raw.txt"
+    f.write_text("Das ist ein sehr gutes Buch und I really love it\nThe weather is nice today\n")
+    res = CliRunner().invoke(app, ["codeswitch", "stats", str(f), "--lid", "--lid-langs", "en,de", "--json"])
+    assert res.exit_code == 0, res.output
+    stats = orjson.loads(res.output)
+    assert stats["utterances"] == 2 and set(stats["languages"]) == {"de", "en"}
+    assert stats["cmi_mean_mixed"] > 0 and stats["switch_points_mean"] >= 0.5

@@ -15,7 +15,7 @@ conversation are rejected (``no_conversation``).
   the other; the answer is that side's answer.
 
 Every row records ``ratio_target``, ``ratio`` (xicl: share of the demonstrations' words
-in the target language; xcot: share of the conversation's words in the answer
+in the target language; xcot: share of the conversation's words in the target
 language), ``spans`` and the mixing metrics of the prompt and answer together.
 """
 
@@ -106,7 +106,11 @@ class CrossLingualICL(Stage):
         self.shots, self.ratio, self.seed, self.templates = int(shots), float(ratio), int(seed), templates
 
     def _switch(self, rng: Any, src: str, tgt: str, src_lang: str, tgt_lang: str, prompt: _Prompt, demo: int, spans: list[dict[str, Any]]) -> None:
-        """Append ``src`` to the prompt with a ``ratio`` share of its sentences in ``tgt``."""
+        """Append ``src`` to the prompt with a ``ratio`` share of its sentences in ``tgt``.
+
+        Spans: ``segment`` is ``2 * demo`` for a demonstration's question and
+        ``2 * demo + 1`` for its answer; ``start``/``end`` are offsets in that source text,
+        ``out_start``/``out_end`` in the prompt."""
         pairs = sentence_pairs([src], [tgt], src_lang, tgt_lang)
         if pairs is None:
             pieces = [(src, tgt)]
@@ -150,9 +154,9 @@ class CrossLingualICL(Stage):
             for d, j in enumerate(demos):
                 (qs, as_), (qt, at) = qa_src[j], qa_tgt[j]
                 prompt.add("Q: ", UNIVERSAL)
-                self._switch(rng, qs, qt, sl[j], tl[j], prompt, d, spans)
+                self._switch(rng, qs, qt, sl[j], tl[j], prompt, 2 * d, spans)
                 prompt.add("\nA: ", UNIVERSAL)
-                self._switch(rng, as_, at, sl[j], tl[j], prompt, d, spans)
+                self._switch(rng, as_, at, sl[j], tl[j], prompt, 2 * d + 1, spans)
                 prompt.add("\n\n", UNIVERSAL)
             demo_labels = prompt.labels()
             prompt.add(render("xicl", tl[i], sl[i], tl[i], self.templates), tl[i])
