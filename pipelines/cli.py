@@ -829,7 +829,7 @@ def instruct_interleave(
         tgt=tgt_code,
         unit=_enum_value(v["unit"]),
         order=_enum_value(v["order"]),
-        sep=str(v["sep"]).encode("utf-8").decode("unicode_escape"),
+        sep=str(v["sep"]).replace("\\n", "\n").replace("\\t", "\t"),
         tokenizer=None if v["tokenizer"] is None else str(v["tokenizer"]),
         max_tokens=int(v["max_tokens"]),
         overlap=int(v["overlap"]),

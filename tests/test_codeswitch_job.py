@@ -122,6 +122,12 @@ def test_moses_pair_and_interleave_jobs(ray_session, data, tmp_path) -> None:
     rows = _rows(tmp_path / "m")
     assert [r["messages"][1]["content"] for r in rows] == ["Paka.", "Mbwa.", "Ndege."]
 
+    (tmp_path / "pairs.tsv").write_text("One. Two.\tMoja. Mbili.\nno tab on this line\nThree.\tTatu.\n")
+    res = CliRunner().invoke(app, ["instruct", "interleave", "-i", str(tmp_path / "pairs.tsv"), "-o", str(tmp_path / "i"), "--tgt", "sw", "--sep", " | ", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert sorted(r["text"] for r in _rows(tmp_path / "i")) == ["One. | Moja. | Two. | Mbili.", "Three. | Tatu."]
+    assert _conserved(tmp_path / "i")["rejected"] == 1
+
     tok = build_tokenizer(tmp_path / "tok")
     res = CliRunner().invoke(app, ["instruct", "interleave", "-i", str(data["docs"]), "-o", str(tmp_path / "p"), "--tgt", "sw", "--mode", "pack", "--tokenizer", str(tok), "--max-tokens", "120", "--no-progress"])
     assert res.exit_code == 0, res.output
@@ -130,6 +136,13 @@ def test_moses_pair_and_interleave_jobs(ray_session, data, tmp_path) -> None:
     packed = _rows(tmp_path / "p")
     assert packed and max(r["tokens"] for r in packed) <= 120
     assert "Interleaving" in (tmp_path / "p" / "README.md").read_text()
+    before = {p: p.read_bytes() for p in (tmp_path / "p" / "data").rglob("*.parquet")}
+    res = CliRunner().invoke(app, ["instruct", "interleave", "-i", str(data["docs"]), "-o", str(tmp_path / "p"), "--tgt", "sw", "--mode", "pack", "--tokenizer", str(tok), "--max-tokens", "120", "--no-progress"])
+    assert res.exit_code == 0 and "already done" in res.output  # resumed: nothing redone
+    assert {p: p.read_bytes() for p in (tmp_path / "p" / "data").rglob("*.parquet")} == before
+    (tmp_path / "tok" / "tokenizer.json").write_text((tmp_path / "tok" / "tokenizer.json").read_text().replace('"[UNK]"', '"[UNKNOWN]"'))
+    res = CliRunner().invoke(app, ["instruct", "interleave", "-i", str(data["docs"]), "-o", str(tmp_path / "p"), "--tgt", "sw", "--mode", "pack", "--tokenizer", str(tok), "--max-tokens", "120", "--no-progress"])
+    assert res.exit_code == 2 and "different command" in res.output  # a changed tokenizer is a different run
 
 
 def test_translate_mode_on_a_tiny_model(ray_session, data, tmp_path_factory, tmp_path) -> None:

@@ -69,6 +69,24 @@ class Unit(NamedTuple):
         return self.last - self.first + 1
 
 
+def file_digest(path: str | None) -> str | None:
+    """A content hash of an input file (lexicon, templates, tokenizer) for the run's
+    fingerprint: editing the file must not let a rerun resume with stale shards."""
+    import os
+
+    if not path:
+        return None
+    if os.path.isdir(path):
+        path = os.path.join(path, "tokenizer.json")
+    if not os.path.isfile(path):
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def row_rng(seed: int, *key: Any) -> random.Random:
     """A generator that depends only on the seed and the row's identity (not on batch or
     shard boundaries), so a rerun or a resumed run makes the same choices."""

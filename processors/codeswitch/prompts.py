@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from babelmill.langs.templates import render
 from babelmill.processors.base import Stage
-from babelmill.processors.codeswitch.core import SPAN_TYPE, UNIVERSAL, row_rng
+from babelmill.processors.codeswitch.core import SPAN_TYPE, UNIVERSAL, file_digest, row_rng
 from babelmill.processors.codeswitch.metrics import utterance_metrics
 from babelmill.processors.codeswitch.stages import put, put_reasons
 from babelmill.processors.io.parallel import sentence_pairs
@@ -104,6 +104,9 @@ class CrossLingualICL(Stage):
 
     def __init__(self, shots: int = 3, ratio: float = 0.3, seed: int = 1, templates: str | None = None) -> None:
         self.shots, self.ratio, self.seed, self.templates = int(shots), float(ratio), int(seed), templates
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "templates_digest": file_digest(self.templates)}
 
     def _switch(self, rng: Any, src: str, tgt: str, src_lang: str, tgt_lang: str, prompt: _Prompt, demo: int, spans: list[dict[str, Any]]) -> None:
         """Append ``src`` to the prompt with a ``ratio`` share of its sentences in ``tgt``.
@@ -195,6 +198,9 @@ class CrossLingualCoT(Stage):
         if ask not in ("src", "tgt"):
             raise ValueError("ask must be 'src' or 'tgt'")
         self.ask, self.templates = ask, templates
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "templates_digest": file_digest(self.templates)}
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         roles = batch.column("roles").to_pylist()

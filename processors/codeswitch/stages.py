@@ -24,6 +24,7 @@ from babelmill.processors.codeswitch.core import (
     Unit,
     Word,
     apply_units,
+    file_digest,
     joined_by_space,
     match_case,
     metrics_of,
@@ -128,6 +129,7 @@ class CodeSwitcher(Stage):
     def config(self) -> dict[str, Any]:
         cfg = super().config()
         cfg["spec"] = dataclasses.asdict(self.spec) if dataclasses.is_dataclass(self.spec) else None
+        cfg["files"] = {p: file_digest(p) for p in [*self.lexicons.values(), *self.induce.values()]}
         return cfg
 
     def setup(self) -> None:

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from babelmill.langs.templates import render
 from babelmill.processors.base import Stage
+from babelmill.processors.codeswitch.core import file_digest
 from babelmill.processors.codeswitch.stages import put, put_reasons
 from babelmill.processors.interleave.tokens import TokenCounter
 from babelmill.processors.io.parallel import sentence_pairs
@@ -133,6 +134,9 @@ class Packer(_Aligned):
             raise ValueError("max_tokens must be >= 1 and overlap >= 0")
         self.tokenizer, self.max_tokens, self.overlap, self.sep = tokenizer, int(max_tokens), int(overlap), sep
 
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "tokenizer_digest": file_digest(self.tokenizer)}
+
     def setup(self) -> None:
         if "_counter" not in self.__dict__:
             self._counter = TokenCounter(self.tokenizer).load()
@@ -229,6 +233,9 @@ class TranslationInstructions(Stage):
     def __init__(self, template_lang: str | None = None, templates: str | None = None, reverse: bool = False) -> None:
         self.template_lang, self.templates, self.reverse = template_lang, templates, bool(reverse)
         self.expands = self.reverse  # type: ignore[misc]
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "templates_digest": file_digest(self.templates)}
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         ids = batch.column("id").to_pylist()
