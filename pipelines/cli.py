@@ -859,7 +859,7 @@ app.add_typer(codeswitch_app, name="codeswitch")
 @codeswitch_app.command("stats")
 @user_errors
 def codeswitch_stats(
-    file: Annotated[Path, typer.Argument(help="word/lang tokens per line, or JSONL with tokens + langs.")],
+    file: Annotated[Path, typer.Argument(help="word/lang tokens per line, JSONL with tokens + langs, or CoNLL token<TAB>label lines (blank line between utterances).")],
     independent: Annotated[Optional[list[str]], typer.Option("--independent", help="Language-independent labels, comma-separated (default: univ,ne,undef,mixed,other,...).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (input of --match-stats).")] = False,
     lid: Annotated[bool, typer.Option("--lid/--no-lid", help="Untagged text: label words with fastText LID.")] = False,

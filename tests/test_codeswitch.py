@@ -348,3 +348,25 @@ def test_stats_tags_untagged_text_with_word_level_lid(tmp_path) -> None:
     stats = orjson.loads(res.output)
     assert stats["utterances"] == 2 and set(stats["languages"]) == {"de", "en"}
     assert stats["cmi_mean_mixed"] > 0 and stats["switch_points_mean"] >= 0.5
+
+
+def test_conll_tagged_input(tmp_path) -> None:
+    from babelmill.processors.codeswitch.tagged import read_tagged
+
+    f = tmp_path / "lince.conll"
+    f.write_text("# sent_enum = 1\nI\tlang1\nlove\tlang1\ntacos\tlang2\n!\tother\n\n# sent_enum = 2\nMaria\tne\ncome\tlang2\n")
+    utts = list(read_tagged(f))
+    assert utts == [(["I", "love", "tacos", "!"], ["lang1", "lang1", "lang2", "other"]), (["Maria", "come"], ["ne", "lang2"])]
+    s = measure(utts)
+    assert s["cmi_mean"] == pytest.approx((100 * (1 - 2 / 3) + 0) / 2) and s["switch_points_mean"] == pytest.approx(0.5)
+
+
+def test_tiktoken_is_optional(monkeypatch) -> None:
+    import sys
+
+    from babelmill.processors.errors import BabelmillError
+    from babelmill.processors.interleave.tokens import TokenCounter
+
+    monkeypatch.setitem(sys.modules, "tiktoken", None)  # as if not installed
+    with pytest.raises(BabelmillError, match="tiktoken"):
+        TokenCounter("cl100k_base").load()

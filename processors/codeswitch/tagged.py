@@ -1,11 +1,15 @@
 """Reading language-tagged text and measuring it (``babelmill codeswitch stats``).
 
-Accepted input, one utterance per line:
+Accepted input:
 
-* ``word/lang`` tokens separated by spaces (the label follows the last ``/``; a token
-  without one, or ``word/`` with an empty label, is language-independent);
+* ``word/lang`` tokens separated by spaces, one utterance per line (the label follows
+  the last ``/``; a token without one, or ``word/`` with an empty label, is
+  language-independent);
 * JSONL objects with ``tokens`` and ``langs`` lists of equal length (``labels`` and
-  ``lang_labels`` are accepted for ``langs``);
+  ``lang_labels`` are accepted for ``langs``), one utterance per line;
+* CoNLL-style columns (LinCE, CALCS and ICON shared tasks): ``token<TAB>label`` per line,
+  a blank line between utterances, ``#`` comment lines skipped (detected when the first
+  non-comment line has a tab);
 * with ``lid=True``: plain untagged text, each word labelled by word-level fastText LID
   (``processors/lid``), restricted to ``lid_langs`` when given; tokens without a letter
   are ``univ``.
@@ -53,10 +57,37 @@ def parse_line(line: str) -> tuple[list[str], list[str]] | None:
     return toks, labs
 
 
+def _read_conll(fh: Iterable[str], path: str | Path) -> Iterator[tuple[list[str], list[str]]]:
+    toks: list[str] = []
+    labs: list[str] = []
+    for no, line in enumerate(fh, 1):
+        line = line.rstrip("\n\r")
+        if not line.strip():
+            if toks:
+                yield toks, labs
+            toks, labs = [], []
+            continue
+        if line.startswith("#") and "\t" not in line:
+            continue
+        cols = line.split("\t")
+        if len(cols) < 2:
+            raise BabelmillError(f"{path}:{no}: expected 'token<TAB>label' (CoNLL columns), got {line[:60]!r}")
+        toks.append(cols[0])
+        labs.append(cols[1].strip())
+    if toks:
+        yield toks, labs
+
+
 def read_tagged(path: str | Path) -> Iterator[tuple[list[str], list[str]]]:
     p = Path(path)
     if not p.is_file():
         raise BabelmillError(f"{path} does not exist")
+    with p.open(encoding="utf-8") as fh:
+        first = next((line for line in fh if line.strip() and not (line.startswith("#") and "\t" not in line)), "")
+    if "\t" in first and not first.lstrip().startswith("{"):
+        with p.open(encoding="utf-8") as fh:
+            yield from _read_conll(fh, path)
+        return
     with p.open(encoding="utf-8") as fh:
         for no, line in enumerate(fh, 1):
             try:
