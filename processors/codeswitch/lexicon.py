@@ -186,21 +186,37 @@ def parse_alignment(text: str | None, n_src: int, n_tgt: int) -> list[tuple[int,
 def extract_phrases(links: list[tuple[int, int]], n_src: int, max_len: int = 4) -> list[tuple[int, int, int, int]]:
     """Alignment-consistent phrase pairs ``(s1, s2, t1, t2)`` (inclusive), Koehn et al. 2003:
     the source span has a link, and no word inside either span is linked outside the other.
-    Minimal target spans (unaligned target words at the edges are not added)."""
-    by_src: dict[int, list[int]] = defaultdict(list)
-    by_tgt: dict[int, list[int]] = defaultdict(list)
+    Minimal target spans (unaligned target words at the edges are not added).
+
+    With ``lo[j]`` / ``hi[j]`` the first / last source word linked to target word ``j``,
+    a pair is consistent iff every linked ``j`` in ``t1..t2`` has ``s1 <= lo[j]`` and
+    ``hi[j] <= s2``; spans grow one word at a time, so each check is O(max_len).
+    """
+    n_tgt = max((j for _, j in links), default=-1) + 1
+    big = 1 << 30
+    s_lo, s_hi = [big] * n_src, [-1] * n_src
+    lo, hi = [big] * n_tgt, [-1] * n_tgt  # unlinked target words: always consistent
     for i, j in links:
-        by_src[i].append(j)
-        by_tgt[j].append(i)
+        if j < s_lo[i]:
+            s_lo[i] = j
+        if j > s_hi[i]:
+            s_hi[i] = j
+        if i < lo[j]:
+            lo[j] = i
+        if i > hi[j]:
+            hi[j] = i
     out = []
     for s1 in range(n_src):
+        t1, t2 = big, -1
         for s2 in range(s1, min(n_src, s1 + max_len)):
-            tgts = [j for i in range(s1, s2 + 1) for j in by_src.get(i, ())]
-            if not tgts:
+            if s_lo[s2] < t1:
+                t1 = s_lo[s2]
+            if s_hi[s2] > t2:
+                t2 = s_hi[s2]
+            if t2 < 0:
                 continue
-            t1, t2 = min(tgts), max(tgts)
             if t2 - t1 + 1 > max_len:
-                continue
-            if all(s1 <= i <= s2 for j in range(t1, t2 + 1) for i in by_tgt.get(j, ())):
+                break  # growing the source span only widens the target span
+            if min(lo[t1 : t2 + 1]) >= s1 and max(hi[t1 : t2 + 1]) <= s2:
                 out.append((s1, s2, t1, t2))
     return out

@@ -185,16 +185,32 @@ class CodeSwitcher(Stage):
             filled.append(Unit(u.first, u.last, match_case(phrase, repl), lang, "dictionary-induced" if lang in self._induced else "dictionary"))
         return filled
 
-    def _align_units(self, text: str, tgt: str, alignment: str, ws: list[Word]) -> list[Unit]:
+    def _align_units(self, text: str, tgt: str, alignment: str, ws: list[Word]) -> tuple[list[Unit], dict[tuple[int, int], tuple[int, int]], list[str]]:
+        """Consistent phrase pairs over switchable words; the target side is joined only
+        for the units chosen (``_fill_align``)."""
         t_toks = tgt.split()
         links = parse_alignment(alignment, len(ws), len(t_toks))
         longest = 1 if self.unit == "word" else self.max_phrase
+        blocked = [0]  # prefix counts of words that may not be switched
+        for w in ws:
+            blocked.append(blocked[-1] + (not w.switchable))
         out = []
-        for s1, s2, t1, t2 in extract_phrases(links, len(ws), max_len=max(longest, self.max_phrase)):
-            if s2 - s1 + 1 > longest or not all(w.switchable for w in ws[s1 : s2 + 1]):
+        spans = {}
+        lang = self.targets[0]
+        for s1, s2, t1, t2 in extract_phrases(links, len(ws), max_len=longest):
+            if blocked[s2 + 1] != blocked[s1]:
                 continue
-            out.append(Unit(s1, s2, " ".join(t_toks[t1 : t2 + 1]), self.targets[0], "align"))
-        return out
+            out.append(Unit(s1, s2, "", lang, "align"))
+            spans[(s1, s2)] = (t1, t2)
+        return out, spans, t_toks
+
+    @staticmethod
+    def _fill_align(units: list[Unit], spans: dict[tuple[int, int], tuple[int, int]], t_toks: list[str]) -> list[Unit]:
+        filled = []
+        for u in units:
+            t1, t2 = spans[(u.first, u.last)]
+            filled.append(u._replace(replacement=" ".join(t_toks[t1 : t2 + 1])))
+        return filled
 
     def _mt_candidates(self, text: str, ws: list[Word], rng: Any) -> list[Unit]:
         """Spans to translate: single words, or runs of up to MT_PHRASE_WORDS words."""
@@ -284,7 +300,7 @@ class CodeSwitcher(Stage):
                         cands = []
                     else:
                         try:
-                            cands = self._align_units(text, tgt, aligns[r], ws)
+                            cands, phrase_spans, t_toks = self._align_units(text, tgt, aligns[r], ws)
                         except AlignmentError:
                             reasons[r] = "malformed_alignment"
                             cands = []
@@ -293,6 +309,8 @@ class CodeSwitcher(Stage):
                 units = select_units(rng, cands, target_count(rng, ratio, switchable))
                 if self.mode == "dictionary":
                     units = self._fill_dictionary(units, rng)
+                elif self.mode == "align" and units:
+                    units = self._fill_align(units, phrase_spans, t_toks)
                 row.append((text or "", ws, units, protected))
             chosen.append(row)
         if self.mode == "translate":
