@@ -141,7 +141,11 @@ class CrossLingualICL(Stage):
         tl = batch.column("tgt_lang").to_pylist()
         qa_src = [_qa(r, s) for r, s in zip(roles, srcs)]
         qa_tgt = [_qa(r, t) for r, t in zip(roles, tgts)]
-        usable = [i for i in range(n) if qa_src[i] and qa_tgt[i]]
+        by_lang: dict[str, list[int]] = {}
+        for i in range(n):
+            if qa_src[i] and qa_tgt[i]:
+                by_lang.setdefault(tl[i], []).append(i)
+        where = {i: k for members in by_lang.values() for k, i in enumerate(members)}
         rows: list[dict[str, Any] | None] = []
         reasons: list[str | None] = []
         for i in range(n):
@@ -150,8 +154,12 @@ class CrossLingualICL(Stage):
                 reasons.append("no_conversation")
                 continue
             rng = row_rng(self.seed, ids[i])
-            pool = [j for j in usable if j != i and tl[j] == tl[i]]
-            demos = rng.sample(pool, min(self.shots, len(pool)))
+            # k other rows of the batch with the same target (sampled without building the
+            # pool minus this row: O(k) per row, not O(batch))
+            pool = by_lang[tl[i]]
+            me = where[i]
+            picks = rng.sample(range(len(pool) - 1), min(self.shots, len(pool) - 1))
+            demos = [pool[k + 1] if k >= me else pool[k] for k in picks]
             prompt = _Prompt()
             spans: list[dict[str, Any]] = []
             for d, j in enumerate(demos):
