@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from babelmill.processors.base import DROP_REASON, Resources, Stage
 from babelmill.processors.codeswitch.core import (
@@ -57,7 +58,7 @@ def put_reasons(batch: pa.Table, reasons: Sequence[str | None]) -> pa.Table:
     """Add drop reasons, keeping one an earlier decision set."""
     col = pa.array(list(reasons), pa.string())
     if DROP_REASON in batch.column_names:
-        col = pa.compute.coalesce(batch.column(DROP_REASON), col)
+        col = pc.coalesce(batch.column(DROP_REASON), col)
     return put(batch, DROP_REASON, col)
 
 
