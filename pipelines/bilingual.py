@@ -69,9 +69,17 @@ def _plot(values: np.ndarray, title: str, xlabel: str, path: Path, bins: Any) ->
     return True
 
 
+def _languages(info: dict[str, Any]) -> list[str]:
+    codes: list[str] = []
+    for key in ("source language", "target language", "target language(s)"):
+        codes += [c for c in str(info.get(key, "")).split(",") if c and c not in codes]
+    return codes
+
+
 def finalize(job: "Job", ledger: "Ledger", info: dict[str, Any] | None = None) -> None:
     """Append the bilingual section to the card and the ratio / CMI plots to the report."""
     info = dict(info or {})
+    languages = _languages(info)
     cols = _columns(job)
     root = Path(job.output)
     lines = ["", f"## {info.pop('title', 'Bilingual data')}", ""]
@@ -91,7 +99,11 @@ def finalize(job: "Job", ledger: "Ledger", info: dict[str, Any] | None = None) -
     ]
     card = root / "README.md"
     if card.exists():
-        atomic_write_bytes(card, (card.read_text(encoding="utf-8") + "\n".join(lines)).encode("utf-8"))
+        text = card.read_text(encoding="utf-8")
+        if languages and "\nlanguage:\n" not in text.split("\n---\n", 1)[0]:
+            # the rows carry src_lang / tgt_lang, not the `lang` the generic card reads
+            text = text.replace("\nsize_categories:", "\nlanguage:\n" + "".join(f"- {c}\n" for c in languages) + "size_categories:", 1)
+        atomic_write_bytes(card, (text + "\n".join(lines)).encode("utf-8"))
     plots = []
     report_dir = root / "report"
     report_dir.mkdir(exist_ok=True)

@@ -280,6 +280,8 @@ def test_parallel_reader_rejects_misaligned_input() -> None:
     row = out.to_pylist()[-1]
     assert row["roles"] == ["user", "assistant"] and row["src_segments"] == ["Hi", "Hello"] and row["tgt_segments"] == ["Jambo", "Habari"]
     assert row["source_id"] == "s1"
+    alpaca = ParallelParser("en", "sw", need_target=False)(_docs([{"id": "a", "instruction": "Say hi.", "input": "", "output": "Hi!"}])).to_pylist()[0]
+    assert alpaca["drop_reason"] is None and alpaca["roles"] == ["user", "assistant"] and alpaca["src_segments"] == ["Say hi.", "Hi!"]
     tsv = ParallelParser("en", "sw")(pa.table({"id": ["f:0", "f:1"], "text": ["a b\tx y\t0-0 1-1", "no tab here"], "source": ["f", "f"]}))
     assert tsv.column("drop_reason").to_pylist() == [None, "malformed_parallel"]
     assert tsv.column("alignment").to_pylist()[0] == "0-0 1-1"

@@ -59,6 +59,7 @@ def test_dictionary_job_conserves_rows_and_reruns_identically(ray_session, data,
     assert {"id", "source_id", "text", "source_text", "ratio_target", "ratio", "cmi", "spans"} <= set(rows[0])
     assert abs(sum(r["ratio"] for r in rows) / len(rows) - 0.4) <= 0.05
     card = (tmp_path / "a" / "README.md").read_text()
+    assert "language:\n- en\n- sw\n" in card.split("---")[1]
     assert "## Code-switching" in card and "**seed**: `3`" in card and "| `cmi` |" in card
     assert (tmp_path / "a" / "report" / "cs_cmi.png").is_file() and "cs_ratio.png" in (tmp_path / "a" / "report.html").read_text()
     import datasets
