@@ -372,3 +372,8 @@ def test_tiktoken_is_optional(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "tiktoken", None)  # as if not installed
     with pytest.raises(BabelmillError, match="tiktoken"):
         TokenCounter("cl100k_base").load()
+
+
+def test_record_language_codes_are_normalised() -> None:
+    out = ParallelParser("en", "sw")(_docs([{"id": "a", "src": "x", "tgt": "y", "src_lang": "eng_Latn", "tgt_lang": "swh_Latn"}])).to_pylist()[0]
+    assert (out["src_lang"], out["tgt_lang"]) == ("en", "sw")

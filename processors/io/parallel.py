@@ -26,6 +26,7 @@ rejected with a reason, never zipped: ``empty_side``, ``turn_count_mismatch``,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,6 +43,7 @@ PARALLEL_COLUMNS = ("src_segments", "tgt_segments", "roles", "src_text", "tgt_te
 _STR_LIST = pa.list_(pa.string())
 
 
+@functools.lru_cache(maxsize=1024)
 def _code(code: str) -> str:
     try:
         from babelmill import langs
@@ -122,8 +124,9 @@ class ParallelParser(Stage):
     def _from_record(self, obj: Any) -> tuple[dict[str, Any] | None, str | None]:
         if not isinstance(obj, dict):
             return None, "malformed_parallel"
-        src_lang = obj.get("src_lang") if isinstance(obj.get("src_lang"), str) else self.src
-        tgt_lang = obj.get("tgt_lang") if isinstance(obj.get("tgt_lang"), str) else self.tgt
+        # a record's own codes win (any convention: eng_Latn, swh, Swahili ...)
+        src_lang = _code(obj["src_lang"]) if isinstance(obj.get("src_lang"), str) else self.src
+        tgt_lang = _code(obj["tgt_lang"]) if isinstance(obj.get("tgt_lang"), str) else self.tgt
         align = obj.get("alignment") if isinstance(obj.get("alignment"), str) else None
         for s_key, t_key in (("src", "tgt"), ("src_text", "tgt_text"), ("source", "target")):
             if s_key in obj or t_key in obj:
@@ -153,8 +156,8 @@ class ParallelParser(Stage):
                 "src": [m["content"] for m in source],
                 "tgt": [m.get("content") for m in target],
                 "roles": [m["role"] for m in source],
-                "src_lang": obj.get("src_lang") or self.src,
-                "tgt_lang": obj.get("tgt_lang") or self.tgt,
+                "src_lang": src_lang,
+                "tgt_lang": tgt_lang,
                 "source_id": obj.get("source_id"),
             }, None
         if isinstance(obj.get("text"), str):
