@@ -60,6 +60,9 @@ def _plot(values: np.ndarray, title: str, xlabel: str, path: Path, bins: Any) ->
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("rows")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     tmp = path.with_name(path.name + ".tmp.png")
