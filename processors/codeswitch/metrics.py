@@ -152,8 +152,9 @@ def corpus_metrics(utterances: Iterable[UtteranceMetrics]) -> dict[str, Any]:
 
     ``cmi_mean`` averages over every utterance, ``cmi_mean_mixed`` over those with CMI > 0
     (the two figures Das & Gambäck report); ``m_index`` uses the corpus's language
-    counts with ``k`` = languages in the corpus; ``i_index`` is ``Σ P / Σ max(N - 1, 0)``;
-    ``burstiness`` pools the monolingual spans of all utterances.
+    counts with ``k`` = languages in the corpus; ``i_index`` is ``Σ P / Σ max(N - 1, 0)``
+    (switch points never span two utterances); ``burstiness`` pools the monolingual
+    spans of all utterances.  ``*_utterance_mean``: the per-utterance values averaged.
     """
     n_utt = 0
     cmis: list[float] = []
@@ -163,7 +164,11 @@ def corpus_metrics(utterances: Iterable[UtteranceMetrics]) -> dict[str, Any]:
     spans: list[int] = []
     possible = 0
     tokens = independent = 0
+    m_per: list[float] = []
+    i_per: list[float] = []
     for m in utterances:
+        m_per.append(m.m_index)
+        i_per.append(m.i_index)
         n_utt += 1
         cmis.append(m.cmi)
         cmis16.append(m.cmi_2016)
@@ -190,6 +195,9 @@ def corpus_metrics(utterances: Iterable[UtteranceMetrics]) -> dict[str, Any]:
         "switch_points": sum(points),
         "burstiness": 0.0 if b is None else b,
         "span_mean": sum(spans) / len(spans) if spans else 0.0,
+        # per-utterance means, for comparison with tools that average instead of pooling
+        "m_index_utterance_mean": sum(m_per) / n_utt if n_utt else 0.0,
+        "i_index_utterance_mean": sum(i_per) / n_utt if n_utt else 0.0,
     }
 
 
