@@ -108,13 +108,19 @@ class CrossLingualICL(Stage):
     def config(self) -> dict[str, Any]:
         return {**super().config(), "templates_digest": file_digest(self.templates)}
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_pairs"}
+
     def _switch(self, rng: Any, src: str, tgt: str, src_lang: str, tgt_lang: str, prompt: _Prompt, demo: int, spans: list[dict[str, Any]]) -> None:
         """Append ``src`` to the prompt with a ``ratio`` share of its sentences in ``tgt``.
 
         Spans: ``segment`` is ``2 * demo`` for a demonstration's question and
         ``2 * demo + 1`` for its answer; ``start``/``end`` are offsets in that source text,
         ``out_start``/``out_end`` in the prompt."""
-        pairs = sentence_pairs([src], [tgt], src_lang, tgt_lang)
+        key = (src, tgt, src_lang, tgt_lang)
+        if key not in self._pairs:  # a row serves as a demonstration ~k times per batch
+            self._pairs[key] = sentence_pairs([src], [tgt], src_lang, tgt_lang)
+        pairs = self._pairs[key]
         if pairs is None:
             pieces = [(src, tgt)]
         else:
@@ -132,6 +138,7 @@ class CrossLingualICL(Stage):
                 prompt.add(s, src_lang)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        self._pairs: dict[tuple[str, str, str, str], Any] = {}
         n = batch.num_rows
         ids = batch.column("id").to_pylist()
         roles = batch.column("roles").to_pylist()
