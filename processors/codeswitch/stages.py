@@ -292,7 +292,7 @@ class CodeSwitcher(Stage):
                 if self.mode == "dictionary":
                     cands = self._dictionary_units(text, ws)
                 elif self.mode == "align":
-                    tgt = (tgts[r] or [None] * (k + 1))[k] if tgts[r] is not None and k < len(tgts[r]) else None
+                    tgt = tgts[r][k] if tgts[r] is not None and k < len(tgts[r]) else None
                     if aligns[r] is None or tgt is None:
                         reasons[r] = "missing_alignment"
                         cands = []
