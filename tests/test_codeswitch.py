@@ -117,7 +117,9 @@ def test_spans_align_with_replacements_and_protected_spans_untouched(lexicon_fil
             n_spans += 1
             assert src[sp["start"] : sp["end"]] == sp["source"]
             assert text[sp["out_start"] : sp["out_end"]] == sp["replacement"]
-            assert sp["replacement"].lower() in [c.lower() for c in lex.candidates(sp["source"])]
+            # an entry's translation, or (a run of listed words) word-by-word translations
+            pieces = [(sp["source"], sp["replacement"])] if sp["source"].lower() in lex else list(zip(sp["source"].split(" "), sp["replacement"].split(" ")))
+            assert all(o.lower() in [c.lower() for c in lex.candidates(w)] for w, o in pieces)
             # the text between spans is unchanged
             assert src[pos_src : sp["start"]] == text[pos_out : sp["out_start"]]
             rebuilt.append(src[pos_src : sp["start"]] + sp["replacement"])
@@ -377,3 +379,18 @@ def test_tiktoken_is_optional(monkeypatch) -> None:
 def test_record_language_codes_are_normalised() -> None:
     out = ParallelParser("en", "sw")(_docs([{"id": "a", "src": "x", "tgt": "y", "src_lang": "eng_Latn", "tgt_lang": "swh_Latn"}])).to_pylist()[0]
     assert (out["src_lang"], out["tgt_lang"]) == ("en", "sw")
+
+
+def test_phrase_unit_with_a_word_lexicon_switches_runs(lexicon_file) -> None:
+    table = _parallel(list(pairs(300, seed=12, protected=0.3)))
+    out = CodeSwitcher("dictionary", ["sw"], ratio=0.5, unit="phrase", seed=4, lexicons={"sw": lexicon_file})(table)
+    rows = out.to_pylist()
+    spans = [sp for r in rows for sp in r["spans"]]
+    multi = [sp for sp in spans if " " in sp["source"]]
+    assert multi and len(multi) < len(spans)
+    lex = Lexicon.from_file(lexicon_file)
+    for sp in multi:
+        src_words, out_words = sp["source"].split(" "), sp["replacement"].split(" ")
+        assert len(src_words) == len(out_words)
+        assert all(o.lower() in [c.lower() for c in lex.candidates(w)] for w, o in zip(src_words, out_words))
+    assert abs(sum(r["ratio"] for r in rows) / len(rows) - 0.5) <= 0.05

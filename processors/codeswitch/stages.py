@@ -149,41 +149,65 @@ class CodeSwitcher(Stage):
 
     # ---------------------------------------------------------------- proposals
 
+    def _langs_having(self, phrase: str) -> list[str]:
+        return [lang for lang in self.targets if phrase in self._lex.get(lang, ())]
+
     def _dictionary_units(self, text: str, ws: list[Word]) -> list[Unit]:
-        """Every lexicon match (the longest at each start); the translation is drawn
-        later, for the chosen units only (``_fill_dictionary``)."""
+        """Every lexicon match (the longest entry at each start); with ``unit="phrase"``
+        also runs of up to MT_PHRASE_WORDS adjacent listed words that one target lexicon
+        covers (translated word by word), so phrase switching works with word lexicons
+        such as MUSE.  Translations are drawn later, for the chosen units only."""
         out = []
         keys = self._keys
-        longest = 1 if self.unit == "word" else max(lex.max_words for lex in self._lex.values())
-        if longest == 1:
+        if self.unit == "word":
             for i, w in enumerate(ws):
                 if w.switchable:
                     phrase = text[w.start : w.end]
                     if phrase.lower() in keys:
                         out.append(Unit(i, i, phrase, "", "dictionary"))
             return out
-        for i in range(len(ws)):
+        longest = max(lex.max_words for lex in self._lex.values())
+        n = len(ws)
+        for i in range(n):
             if not ws[i].switchable:
                 continue
-            for j in range(min(len(ws) - 1, i + longest - 1), i - 1, -1):
+            entry = None
+            for j in range(min(n - 1, i + longest - 1), i - 1, -1):
                 if j > i and (not all(w.switchable for w in ws[i : j + 1]) or not joined_by_space(text, ws, i, j)):
                     continue
                 phrase = text[ws[i].start : ws[i].end] if j == i else " ".join(text[w.start : w.end] for w in ws[i : j + 1])
                 if phrase.lower() in keys:
+                    entry = j
                     out.append(Unit(i, j, phrase, "", "dictionary"))
-                    break  # longest entry at this start only
+                    break
+            if entry != i:
+                continue  # a multi-word entry (or nothing) starts here
+            langs = set(self._langs_having(text[ws[i].start : ws[i].end]))
+            j = i
+            while j + 1 < n and j + 2 - i <= MT_PHRASE_WORDS and ws[j + 1].switchable and joined_by_space(text, ws, j, j + 1):
+                langs &= set(self._langs_having(text[ws[j + 1].start : ws[j + 1].end]))
+                if not langs:
+                    break
+                j += 1
+                out.append(Unit(i, j, " ".join(text[w.start : w.end] for w in ws[i : j + 1]), "", "dictionary"))
         return out
 
     def _fill_dictionary(self, units: list[Unit], rng: Any) -> list[Unit]:
         """Draw each chosen unit's language (among the targets whose lexicon has it) and
-        translation (by weight)."""
+        translation (by weight); a run of listed words is translated word by word."""
         filled = []
         for u in units:
             phrase = u.replacement
-            langs = [lang for lang in self.targets if phrase in self._lex.get(lang, ())]
-            lang = langs[0] if len(langs) == 1 else rng.choice(langs)
-            repl = self._lex[lang].sample(phrase, rng) or ""
-            filled.append(Unit(u.first, u.last, match_case(phrase, repl), lang, "dictionary-induced" if lang in self._induced else "dictionary"))
+            langs = self._langs_having(phrase)
+            if langs:
+                lang = langs[0] if len(langs) == 1 else rng.choice(langs)
+                repl = match_case(phrase, self._lex[lang].sample(phrase, rng) or "")
+            else:
+                parts = phrase.split(" ")
+                common = [lang for lang in self.targets if all(p in self._lex.get(lang, ()) for p in parts)]
+                lang = common[0] if len(common) == 1 else rng.choice(common)
+                repl = " ".join(match_case(p, self._lex[lang].sample(p, rng) or "") for p in parts)
+            filled.append(Unit(u.first, u.last, repl, lang, "dictionary-induced" if lang in self._induced else "dictionary"))
         return filled
 
     def _align_units(self, text: str, tgt: str, alignment: str, ws: list[Word]) -> tuple[list[Unit], dict[tuple[int, int], tuple[int, int]], list[str]]:
