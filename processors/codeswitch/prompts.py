@@ -77,7 +77,7 @@ def _metrics(labels: list[str]) -> dict[str, Any]:
     return {"cmi": m.cmi, "cmi_2016": m.cmi_2016, "m_index": m.m_index, "i_index": m.i_index, "switch_points": m.switch_points, "burstiness": m.burstiness}
 
 
-def _finish(batch: pa.Table, mode: str, rows: list[dict[str, Any] | None], reasons: list[str | None], ratio_target: float) -> pa.Table:
+def _finish(batch: pa.Table, mode: str, rows: list[dict[str, Any] | None], reasons: list[str | None], ratio_target: float | None) -> pa.Table:
     n = batch.num_rows
     get = lambda key, default=None: [default if r is None else r[key] for r in rows]  # noqa: E731
     out = put(batch, "messages", pa.array(get("messages"), MESSAGE_TYPE))
@@ -250,4 +250,4 @@ class CrossLingualCoT(Stage):
                 }
             )
             reasons.append(None)
-        return _finish(batch, "xcot", rows, reasons, 0.0)
+        return _finish(batch, "xcot", rows, reasons, None)  # no switch ratio is asked for
