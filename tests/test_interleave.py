@@ -117,3 +117,10 @@ def test_translation_instructions(tmp_path) -> None:
     user.write_text("sw:\n  translate: 'Tafsiri kwa {target}:'\n")
     sw = TranslationInstructions(template_lang="sw", templates=str(user))(table).to_pylist()
     assert sw[0]["messages"][0]["content"].startswith("Tafsiri kwa Kiswahili:")
+
+
+def test_pack_takes_an_unaligned_pair_whole_when_it_fits(tokenizer_dir) -> None:
+    table = _parallel([{"id": "a", "src": "One.\nTwo.\nThree.", "tgt": "Moja.\nMbili."}])
+    rows = Packer(str(tokenizer_dir), max_tokens=100)(table).to_pylist()
+    assert rows[0]["drop_reason"] is None and rows[0]["text"] == "One.\nTwo.\nThree.\n\nMoja.\nMbili."
+    assert Packer(str(tokenizer_dir), max_tokens=5)(table).column("drop_reason").to_pylist() == ["unit_count_mismatch"]

@@ -11,7 +11,8 @@ paragraphs, never zipped when the counts differ: ``unit_count_mismatch``).
   ``max_tokens`` tokens (counted with the user's tokenizer); a pair that does not fit is
   cut into aligned windows of consecutive units with ``overlap`` units shared between
   neighbours, every unit covered (one output row per window; a single unit pair over
-  the budget is rejected: ``unit_over_budget``);
+  the budget is rejected: ``unit_over_budget``; a pair whose units do not line up is
+  packed whole when it fits, else rejected: ``unit_count_mismatch``);
 * ``translation-instructions``: a user turn "Translate ... into {target}:" (per-language
   templates, ``langs/templates.yaml`` or a user file) with the source, and the
   translation as the assistant turn.
@@ -184,9 +185,17 @@ class Packer(_Aligned):
         sl = batch.column("src_lang").to_pylist()
         tl = batch.column("tgt_lang").to_pylist()
         ids = batch.column("id").to_pylist()
+        src_docs = batch.column("src_text").to_pylist()
+        tgt_docs = batch.column("tgt_text").to_pylist()
         take, texts, new_ids, n_tokens, chunk, chunks, first, last, reasons = [], [], [], [], [], [], [], [], []
         for r, (pair, a, b) in enumerate(zip(self._pairs(batch), sl, tl)):
-            wins = None if pair is None else self.windows(pair[0], pair[1], a, b)
+            if pair is None and src_docs[r] and tgt_docs[r]:
+                # unaligned units: still fine as one context when the whole pair fits
+                whole = src_docs[r] + self.sep + tgt_docs[r]
+                n_whole = self._counter.count([whole])[0]
+                wins = [(0, 0, whole, n_whole)] if n_whole <= self.max_tokens else None
+            else:
+                wins = None if pair is None else self.windows(pair[0], pair[1], a, b)
             if wins is None:
                 take.append(r)
                 texts.append(None)
