@@ -37,6 +37,7 @@ from babelmill.processors.schema import MESSAGE_TYPE
 
 _TOKEN = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]")
 _LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
 
 
 def _qa(roles: Sequence[str] | None, segs: Sequence[str] | None) -> tuple[str, str] | None:
@@ -48,28 +49,32 @@ def _qa(roles: Sequence[str] | None, segs: Sequence[str] | None) -> tuple[str, s
 
 
 class _Prompt:
-    """A prompt assembled from pieces, each with its language, for offsets and metrics."""
+    """A prompt assembled from pieces, each with its language; token labels (for the
+    metrics) are computed once per piece, as it is added."""
 
     def __init__(self) -> None:
-        self.parts: list[tuple[str, str]] = []
+        self.parts: list[str] = []
         self.length = 0
+        self._labels: list[str] = []
 
     def add(self, text: str, lang: str) -> int:
         start = self.length
-        self.parts.append((text, lang))
+        self.parts.append(text)
         self.length += len(text)
+        if lang != UNIVERSAL:
+            for m in _TOKEN.finditer(text):
+                tok = m.group()
+                self._labels.append(lang if tok.isalpha() or (_LETTER.search(tok) and not _DIGIT.search(tok)) else UNIVERSAL)
         return start
 
     @property
     def text(self) -> str:
-        return "".join(t for t, _ in self.parts)
+        return "".join(self.parts)
 
     def labels(self) -> list[str]:
-        out = []
-        for text, lang in self.parts:
-            for m in _TOKEN.finditer(text):
-                out.append(lang if _LETTER.search(m.group()) and not any(c.isdigit() for c in m.group()) else UNIVERSAL)
-        return out
+        """Language labels of the language-dependent tokens added so far (separators and
+        other independent tokens are left out: no metric counts them)."""
+        return [x for x in self._labels if x != UNIVERSAL]
 
 
 def _metrics(labels: list[str]) -> dict[str, Any]:
