@@ -133,6 +133,11 @@ def _columns_line(job: "Job") -> str:
                 " the source and target token span (end exclusive), label, method and confidence."
             )
         return line
+    if job.schema == "mixed":
+        return (
+            "Columns: `id`, `text` (the code-switched or interleaved text), `src_lang`, `tgt_lang`, `source_id`, `source` (input file), "
+            "plus the job's own columns (ratios, switched `spans`, mixing metrics, `messages`, packing windows): see the section below."
+        )
     extra = ""
     if job.global_stage is not None:
         extra = " `dup_cluster_size`: how many near-identical documents this one stands for."

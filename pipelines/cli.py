@@ -709,5 +709,372 @@ def align_eval(
         out.print(f"AER {scores.aer * 100:.2f}  precision {scores.precision * 100:.2f}  recall {scores.recall * 100:.2f}  ({scores.sentences} sentences, {scores.predicted} predicted links, {scores.sure} sure gold links)", highlight=False)
 
 
+
+
+# ----------------------------------------------------------------- code-switching and interleaving (issue 9)
+
+
+class CodeSwitchMode(str, enum.Enum):
+    dictionary = "dictionary"
+    align = "align"
+    translate = "translate"
+    xicl = "xicl"
+    xcot = "xcot"
+
+
+class SwitchUnit(str, enum.Enum):
+    word = "word"
+    phrase = "phrase"
+
+
+class InterleaveMode(str, enum.Enum):
+    interlinear = "interlinear"
+    alternate = "alternate"
+    pack = "pack"
+    translation_instructions = "translation-instructions"
+
+
+class AlignUnit(str, enum.Enum):
+    sentence = "sentence"
+    paragraph = "paragraph"
+
+
+class InterlinearOrder(str, enum.Enum):
+    src_tgt = "src-tgt"
+    tgt_src = "tgt-src"
+    alternate = "alternate"
+
+
+class AskSide(str, enum.Enum):
+    src = "src"
+    tgt = "tgt"
+
+
+MosesOpt = Annotated[Optional[list[str]], typer.Option("--moses", help="Moses file pair PREFIX.SRC / PREFIX.TGT (line-aligned); repeat for several. Replaces --input.")]
+ParallelInputOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--input", "-i", help="Parallel input: JSONL/Parquet with src/tgt, a translation dataset, instruct translate output, or TSV (src<TAB>tgt[<TAB>alignment]); repeat for several."),
+]
+TemplatesOpt = Annotated[Optional[Path], typer.Option("--templates", help="YAML of per-language instruction templates, overriding langs/templates.yaml.")]
+
+
+def _bilingual_inputs(v: dict[str, Any], src: str, tgt: str, command: str) -> tuple[list[str], dict[str, tuple[str, str]], str]:
+    """Inputs, the Moses source-name -> target-file map and the input format, checked
+    before Ray starts (unaligned Moses pairs are one line here)."""
+    from babelmill.processors.io.parallel import check_moses
+
+    fmt = _enum_value(v["input_format"])
+    inputs = list(v["input"] or [])
+    moses: dict[str, tuple[str, str]] = {}
+    if v["moses"]:
+        if inputs:
+            raise BabelmillError(f"{command}: pass either --input or --moses, not both")
+        for prefix in v["moses"]:
+            s, t = f"{prefix}.{src}", f"{prefix}.{tgt}"
+            lost = check_moses({s: t})
+            if lost:
+                log.warning("--moses %s: %d line(s) blank in %s only; their target lines are skipped", prefix, lost, s)
+            if os.path.basename(s) in moses:
+                raise BabelmillError(f"--moses {prefix}: another pair has the same file name {os.path.basename(s)}")
+            moses[os.path.basename(s)] = (s, t)
+            inputs.append(s)
+        fmt = "text"
+    if not inputs:
+        raise BabelmillError(f"{command} needs --input or --moses (or an 'input' key in --recipe)")
+    if v["output"] is None:
+        raise BabelmillError(f"{command} needs --output DIR")
+    if fmt == "auto" and all(i.endswith((".tsv", ".tsv.gz", ".tsv.zst")) for i in inputs):
+        fmt = "text"
+    return inputs, moses, fmt
+
+
+def _lexicon_map(values: list[str] | None, targets: list[str]) -> dict[str, str]:
+    import babelmill.langs as langs_mod
+
+    out: dict[str, str] = {}
+    for item in values or []:
+        lang, sep, path = str(item).partition("=")
+        if not sep:
+            if len(targets) != 1:
+                raise BabelmillError(f"--lexicon {item}: with several targets, name the language: --lexicon LANG=FILE")
+            lang, path = targets[0], str(item)
+        code = langs_mod.get(lang).code
+        if not os.path.isfile(path):
+            raise BabelmillError(f"--lexicon {path} does not exist")
+        out[code] = path
+    return out
+
+
+@instruct_app.command("codeswitch")
+@user_errors
+def instruct_codeswitch(
+    ctx: typer.Context,
+    input: ParallelInputOpt = None,
+    output: OutputOpt = None,
+    moses: MosesOpt = None,
+    src: Annotated[str, typer.Option("--src", help="Source language (code or name).")] = "en",
+    tgt: Annotated[Optional[list[str]], typer.Option("--tgt", help="Target language(s), comma-separated; several: each switched unit draws one.")] = None,
+    mode: Annotated[CodeSwitchMode, typer.Option("--mode", help="dictionary, align (Pharaoh 'alignment' column), translate (MT), xicl or xcot prompts.")] = CodeSwitchMode.dictionary,
+    ratio: Annotated[float, typer.Option("--ratio", help="Target share of switchable source words to switch (xicl: of demo sentences).")] = 0.3,
+    unit: Annotated[SwitchUnit, typer.Option("--unit", help="Switch single words or multi-word phrases.")] = SwitchUnit.word,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives byte-identical output.")] = 1,
+    lexicon: Annotated[Optional[list[str]], typer.Option("--lexicon", help="Bilingual lexicon (MUSE 'src tgt' lines or TSV); LANG=FILE per target; repeat.")] = None,
+    induce_lexicon: Annotated[Optional[list[str]], typer.Option("--induce-lexicon", help="Induce the lexicon from word-aligned pairs (JSONL src/tgt/alignment or TSV); LANG=FILE.")] = None,
+    match_stats: Annotated[Optional[Path], typer.Option("--match-stats", help="JSON of `codeswitch stats --json`: each row samples its ratio from it.")] = None,
+    max_phrase: Annotated[int, typer.Option("--max-phrase", help="Longest phrase (words) taken from an alignment.")] = 4,
+    shots: Annotated[int, typer.Option("--shots", help="xicl: demonstrations per prompt.")] = 3,
+    ask: Annotated[AskSide, typer.Option("--ask", help="xcot: ask in the src language (answer in tgt) or the reverse.")] = AskSide.src,
+    templates: TemplatesOpt = None,
+    drop_unswitched: Annotated[bool, typer.Option("--drop-unswitched/--keep-unswitched", help="Reject rows where nothing could be switched.")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="translate mode: CTranslate2 or HF model directory, or a cached hub id.")] = None,
+    device: Annotated[Device, typer.Option("--device", help="translate mode: cuda, cpu or auto.")] = Device.auto,
+    compute_type: Annotated[ComputeType, typer.Option("--compute-type", help="translate mode: CTranslate2 compute type.")] = ComputeType.default,
+    beam_size: Annotated[int, typer.Option("--beam-size", help="translate mode: beam width.")] = 1,
+    max_batch_tokens: Annotated[int, typer.Option("--max-batch-tokens", help="translate mode: tokens per MT batch.")] = 2048,
+    cache_size: Annotated[int, typer.Option("--cache-size", help="translate mode: segments cached per worker.")] = 100_000,
+    model_cache_dir: Annotated[Optional[str], typer.Option("--model-cache-dir", help="Where converted models are cached.")] = None,
+    allow_download: Annotated[bool, typer.Option("--allow-download/--no-download", help="Download hub models not in the cache.")] = False,
+    input_format: Annotated[InputFormat, typer.Option("--input-format", help="File format; 'auto' by extension (.tsv: text).")] = InputFormat.auto,
+    id_field: IdFieldOpt = "id",
+    hf_split: HfSplitOpt = "train",
+    max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
+    output_format: OutFormatOpt = OutputFormat.parquet,
+    recipe: RecipeOpt = None,
+    overwrite: OverwriteOpt = False,
+    ray_address: RayAddressOpt = None,
+    num_cpus: NumCpusOpt = None,
+    num_gpus: NumGpusOpt = None,
+    progress: ProgressOpt = True,
+    log_level: LogLevelOpt = LogLevel.warning,
+) -> None:
+    """Code-switched text and cross-lingual prompts from parallel or monolingual text.
+
+    Each row keeps id/source_id, the switched text, the source text, ratio_target,
+    ratio, the switched spans and CMI, M-index, I-index, switch points, burstiness.
+    """
+    v = apply_recipe(ctx, recipe, {k: val for k, val in locals().items() if k != "ctx"})
+    setup_logging(LogLevel(_enum_value(v["log_level"])))
+    import babelmill.langs as langs_mod
+
+    m = _enum_value(v["mode"])
+    src_code = langs_mod.get(v["src"]).code
+    targets = [langs_mod.get(c).code for c in _split_codes(v["tgt"])]
+    if not targets:
+        raise BabelmillError("instruct codeswitch needs --tgt LANG[,LANG...]")
+    if len(targets) > 1 and m not in ("dictionary", "translate"):
+        raise BabelmillError(f"--mode {m} takes one --tgt; several targets work with dictionary and translate")
+    if not 0.0 <= float(v["ratio"]) <= 1.0:
+        raise BabelmillError(f"--ratio {v['ratio']} must be between 0 and 1")
+    inputs, moses_map, fmt = _bilingual_inputs(v, src_code, targets[0], "instruct codeswitch")
+    lexicons = _lexicon_map(v["lexicon"], targets)
+    induce = _lexicon_map(v["induce_lexicon"], targets)
+    if m == "dictionary":
+        if not lexicons and not induce:
+            raise BabelmillError("--mode dictionary needs --lexicon FILE or --induce-lexicon FILE (LANG=FILE per target)")
+        from babelmill.processors.codeswitch.lexicon import Lexicon, induce_from_file
+
+        for path in lexicons.values():
+            Lexicon.from_file(path)  # a malformed lexicon is one line now
+        for path in induce.values():
+            if not len(induce_from_file(path)):
+                raise BabelmillError(f"--induce-lexicon {path}: no word pair is linked 1-1 at least twice; give more aligned data or a --lexicon")
+        missing = [t for t in targets if t not in lexicons and t not in induce]
+        if missing:
+            raise BabelmillError(f"no --lexicon for target(s) {', '.join(missing)}")
+    density = None
+    if v["match_stats"] is not None:
+        from babelmill.processors.codeswitch.tagged import load_density
+
+        density = load_density(v["match_stats"])
+    spec = None
+    if m == "translate":
+        if not v["model"]:
+            raise BabelmillError("--mode translate needs --model (a CTranslate2 or Hugging Face model directory)")
+        from babelmill.processors.translate.engine import CTranslate2Spec, resolve_device
+        from babelmill.processors.translate.models import resolve_model
+
+        dev = resolve_device(_enum_value(v["device"]))
+        spec = CTranslate2Spec(
+            model=str(v["model"]),
+            device=dev,
+            compute_type=_enum_value(v["compute_type"]),
+            intra_threads=int(v["num_cpus"] or os.cpu_count() or 1) if dev == "cpu" else 0,
+            beam_size=int(v["beam_size"]),
+            max_batch_tokens=int(v["max_batch_tokens"]),
+            cache_size=int(v["cache_size"]),
+            cache_dir=v["model_cache_dir"],
+            allow_download=bool(v["allow_download"]),
+        )
+        resolved = resolve_model(spec.model, quantization=spec.quantization, cache_dir=spec.cache_dir, allow_download=spec.allow_download)
+        for code in targets:
+            resolved.plan(src_code, code)
+    if v["templates"] is not None and not Path(v["templates"]).is_file():
+        raise BabelmillError(f"--templates {v['templates']} does not exist")
+    from babelmill.pipelines.jobs import codeswitch_job
+
+    job = codeswitch_job(
+        inputs=inputs,
+        output=Path(v["output"]),
+        mode=m,
+        targets=targets,
+        src=src_code,
+        ratio=float(v["ratio"]),
+        unit=_enum_value(v["unit"]),
+        seed=int(v["seed"]),
+        lexicons=lexicons,
+        induce=induce,
+        spec=spec,
+        density=density,
+        max_phrase=int(v["max_phrase"]),
+        shots=int(v["shots"]),
+        ask=_enum_value(v["ask"]),
+        templates=None if v["templates"] is None else str(v["templates"]),
+        drop_unswitched=bool(v["drop_unswitched"]),
+        moses=moses_map,
+        reader=ReaderOptions(id_field=v["id_field"], max_record_bytes=int(v["max_record_bytes"]), hf_split=v["hf_split"]),
+        input_format=fmt,
+        output_format=_enum_value(v["output_format"]),
+        command=_command_line(),
+    )
+    engine = EngineOptions(ray_address=v["ray_address"], num_cpus=v["num_cpus"], num_gpus=v["num_gpus"])
+    execute(job, engine, bool(v["overwrite"]), bool(v["progress"]))
+
+
+@instruct_app.command("interleave")
+@user_errors
+def instruct_interleave(
+    ctx: typer.Context,
+    input: ParallelInputOpt = None,
+    output: OutputOpt = None,
+    moses: MosesOpt = None,
+    src: Annotated[str, typer.Option("--src", help="Source language (code or name).")] = "en",
+    tgt: Annotated[Optional[str], typer.Option("--tgt", help="Target language (code or name).")] = None,
+    mode: Annotated[InterleaveMode, typer.Option("--mode", help="interlinear, alternate, pack or translation-instructions.")] = InterleaveMode.interlinear,
+    unit: Annotated[AlignUnit, typer.Option("--unit", help="Aligned unit: sentence or paragraph.")] = AlignUnit.sentence,
+    order: Annotated[InterlinearOrder, typer.Option("--order", help="interlinear: src-tgt, tgt-src or alternate.")] = InterlinearOrder.src_tgt,
+    sep: Annotated[str, typer.Option("--sep", help="Separator between parts (escapes like \\n are read).")] = "\\n",
+    tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="pack: local HF tokenizer directory or a tiktoken encoding name.")] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="pack: tokens per context.")] = 2048,
+    overlap: Annotated[int, typer.Option("--overlap", help="pack: units shared by neighbouring windows.")] = 1,
+    template_lang: Annotated[Optional[str], typer.Option("--template-lang", help="translation-instructions: language of the instruction (default: source).")] = None,
+    templates: TemplatesOpt = None,
+    reverse: Annotated[bool, typer.Option("--reverse/--no-reverse", help="translation-instructions: also emit tgt-to-src rows.")] = False,
+    input_format: Annotated[InputFormat, typer.Option("--input-format", help="File format; 'auto' by extension (.tsv: text).")] = InputFormat.auto,
+    id_field: IdFieldOpt = "id",
+    hf_split: HfSplitOpt = "train",
+    max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
+    output_format: OutFormatOpt = OutputFormat.parquet,
+    recipe: RecipeOpt = None,
+    overwrite: OverwriteOpt = False,
+    ray_address: RayAddressOpt = None,
+    num_cpus: NumCpusOpt = None,
+    num_gpus: NumGpusOpt = None,
+    progress: ProgressOpt = True,
+    log_level: LogLevelOpt = LogLevel.warning,
+) -> None:
+    """Interleaved bilingual documents from parallel text.
+
+    interlinear and alternate need aligned units (unequal counts are rejected); pack
+    fits a document and its translation into --max-tokens, cutting long pairs into
+    overlapping aligned windows that cover every unit.
+    """
+    v = apply_recipe(ctx, recipe, {k: val for k, val in locals().items() if k != "ctx"})
+    setup_logging(LogLevel(_enum_value(v["log_level"])))
+    import babelmill.langs as langs_mod
+
+    if not v["tgt"]:
+        raise BabelmillError("instruct interleave needs --tgt LANG")
+    src_code, tgt_code = langs_mod.get(v["src"]).code, langs_mod.get(v["tgt"]).code
+    inputs, moses_map, fmt = _bilingual_inputs(v, src_code, tgt_code, "instruct interleave")
+    m = _enum_value(v["mode"])
+    if m == "pack":
+        if not v["tokenizer"]:
+            raise BabelmillError("--mode pack needs --tokenizer (a local HF tokenizer directory or a tiktoken encoding name)")
+        if int(v["max_tokens"]) < 1 or int(v["overlap"]) < 0:
+            raise BabelmillError("--max-tokens must be >= 1 and --overlap >= 0")
+        from babelmill.processors.interleave.tokens import TokenCounter
+
+        TokenCounter(str(v["tokenizer"])).load()  # a bad tokenizer is one line now
+    if v["templates"] is not None and not Path(v["templates"]).is_file():
+        raise BabelmillError(f"--templates {v['templates']} does not exist")
+    from babelmill.pipelines.jobs import interleave_job
+
+    job = interleave_job(
+        inputs=inputs,
+        output=Path(v["output"]),
+        mode=m,
+        src=src_code,
+        tgt=tgt_code,
+        unit=_enum_value(v["unit"]),
+        order=_enum_value(v["order"]),
+        sep=str(v["sep"]).replace("\\n", "\n").replace("\\t", "\t"),
+        tokenizer=None if v["tokenizer"] is None else str(v["tokenizer"]),
+        max_tokens=int(v["max_tokens"]),
+        overlap=int(v["overlap"]),
+        template_lang=None if not v["template_lang"] else langs_mod.get(v["template_lang"]).code,
+        templates=None if v["templates"] is None else str(v["templates"]),
+        reverse=bool(v["reverse"]),
+        moses=moses_map,
+        reader=ReaderOptions(id_field=v["id_field"], max_record_bytes=int(v["max_record_bytes"]), hf_split=v["hf_split"]),
+        input_format=fmt,
+        output_format=_enum_value(v["output_format"]),
+        command=_command_line(),
+    )
+    engine = EngineOptions(ray_address=v["ray_address"], num_cpus=v["num_cpus"], num_gpus=v["num_gpus"])
+    execute(job, engine, bool(v["overwrite"]), bool(v["progress"]))
+
+
+codeswitch_app = typer.Typer(
+    help="Measure code-mixed text: CMI, M-index, I-index, switch points, burstiness.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(codeswitch_app, name="codeswitch")
+
+
+@codeswitch_app.command("stats")
+@user_errors
+def codeswitch_stats(
+    file: Annotated[Path, typer.Argument(help="word/lang tokens per line, JSONL with tokens + langs, or CoNLL token<TAB>label lines (blank line between utterances).")],
+    independent: Annotated[Optional[list[str]], typer.Option("--independent", help="Language-independent labels, comma-separated (default: univ,ne,undef,mixed,other,...).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (input of --match-stats).")] = False,
+    lid: Annotated[bool, typer.Option("--lid/--no-lid", help="Untagged text: label words with fastText LID.")] = False,
+    lid_model: Annotated[Optional[str], typer.Option("--lid-model", help="fastText LID model for --lid.")] = None,
+    lid_langs: Annotated[Optional[list[str]], typer.Option("--lid-langs", help="--lid: allowed languages, comma-separated.")] = None,
+) -> None:
+    """Code-mixing metrics of language-tagged text (compare synthetic with natural)."""
+    from babelmill.processors.codeswitch.metrics import DEFAULT_INDEPENDENT
+    from babelmill.processors.codeswitch.tagged import measure, read_tagged, tag_words
+
+    indep = [x.lower() for x in _split_codes(independent)] or sorted(DEFAULT_INDEPENDENT)
+    if lid:
+        if not file.is_file():
+            raise BabelmillError(f"{file} does not exist")
+        import babelmill.langs as langs_mod
+
+        lines = [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        utts = tag_words(lines, lid_model, [langs_mod.get(c).code for c in _split_codes(lid_langs)] or None)
+    else:
+        utts = list(read_tagged(file))
+    result = measure(utts, indep)
+    if as_json:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{file.name}: {result['utterances']:,} utterances")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("utterances", "tokens", "independent_tokens", "mixed_utterances", "cmi_mean", "cmi_mean_mixed", "cmi_2016_mean", "m_index", "i_index", "switch_points_mean", "burstiness", "span_mean"):
+        val = result[key]
+        table.add_row(key, f"{val:,.3f}" if isinstance(val, float) else f"{val:,}")
+    table.add_row("languages", ", ".join(f"{k} {n:,}" for k, n in result["languages"].items()))
+    out.print(table)
+
+
 if __name__ == "__main__":
     main()

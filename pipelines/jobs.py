@@ -239,6 +239,36 @@ def project_markers_job(
     tag_scheme: str = "auto",
     min_confidence: float = 0.0,
     max_span_ratio: float | None = 3.0,
+# ----------------------------------------------------------------- code-switching and interleaving
+
+#: Working columns of parallel rows the code-switched / interleaved output does not need.
+_BILINGUAL_WORK = ("lang", "lang_score", "meta", "src_segments", "tgt_segments", "roles", "src_text", "tgt_text")
+
+
+def _bilingual_reader(reader: ReaderOptions | None) -> ReaderOptions:
+    """Record mode: the parallel reader sees every field (text lines still come as text)."""
+    return dataclasses.replace(reader or ReaderOptions(), text_field="")
+
+
+def codeswitch_job(
+    inputs: list[str],
+    output: Path,
+    mode: str,
+    targets: list[str],
+    src: str = "en",
+    ratio: float = 0.3,
+    unit: str = "word",
+    seed: int = 1,
+    lexicons: dict[str, str] | None = None,
+    induce: dict[str, str] | None = None,
+    spec: object = None,
+    density: list[float] | None = None,
+    max_phrase: int = 4,
+    shots: int = 3,
+    ask: str = "src",
+    templates: str | None = None,
+    drop_unswitched: bool = False,
+    moses: dict[str, tuple[str, str]] | None = None,
     reader: ReaderOptions | None = None,
     input_format: str = "auto",
     output_format: str = "parquet",
@@ -280,4 +310,106 @@ def project_markers_job(
         schema="projected_ner",
         drop_columns=_MARKER_WORK,
         partition="tgt_lang",
+    """Parallel or monolingual text to code-switched rows (see processors/codeswitch).
+
+    parallel reader -> one of: dictionary / align / translate switching, xICL prompts,
+    xCoT prompts.  Kept rows go to ``data/``; the card states mode, ratio and seed.
+    """
+    import functools
+
+    from babelmill.pipelines.bilingual import finalize
+    from babelmill.processors.codeswitch.prompts import CrossLingualCoT, CrossLingualICL
+    from babelmill.processors.codeswitch.stages import CodeSwitcher
+    from babelmill.processors.io.parallel import ParallelParser
+
+    need_target = mode in ("align", "xicl", "xcot")
+    stages: list[Stage] = [ParallelParser(src, ",".join(targets) if mode in ("dictionary", "translate") else targets[0], need_target=need_target, moses=moses)]
+    if mode == "xicl":
+        stages.append(CrossLingualICL(shots=shots, ratio=ratio, seed=seed, templates=templates))
+    elif mode == "xcot":
+        stages.append(CrossLingualCoT(ask=ask, templates=templates))
+    else:
+        stages.append(CodeSwitcher(mode, targets, src=src, ratio=ratio, unit=unit, seed=seed, lexicons=lexicons, induce=induce, spec=spec, density=density, max_phrase=max_phrase, drop_unswitched=drop_unswitched))
+    info = {"title": "Code-switching", "mode": mode, "source language": src, "target language(s)": ",".join(targets), "seed": seed}
+    if mode not in ("xcot",):
+        info["target ratio"] = "sampled per row from --match-stats" if density else ratio
+    if mode in ("dictionary", "align", "translate"):
+        info["unit"] = unit
+    if mode == "xicl":
+        info["shots"] = shots
+    return Job(
+        "instruct-codeswitch",
+        inputs,
+        Path(output),
+        stages,
+        _bilingual_reader(reader),
+        input_format,
+        output_format,
+        command,
+        schema="mixed",
+        drop_columns=_BILINGUAL_WORK,
+        finalize=functools.partial(finalize, info=info),
+    )
+
+
+def interleave_job(
+    inputs: list[str],
+    output: Path,
+    mode: str,
+    src: str,
+    tgt: str,
+    unit: str = "sentence",
+    order: str = "src-tgt",
+    sep: str = "\n",
+    tokenizer: str | None = None,
+    max_tokens: int = 2048,
+    overlap: int = 1,
+    template_lang: str | None = None,
+    templates: str | None = None,
+    reverse: bool = False,
+    moses: dict[str, tuple[str, str]] | None = None,
+    reader: ReaderOptions | None = None,
+    input_format: str = "auto",
+    output_format: str = "parquet",
+    command: str = "",
+) -> Job:
+    """Parallel documents to interleaved bilingual rows (see processors/interleave)."""
+    import functools
+
+    from babelmill.pipelines.bilingual import finalize
+    from babelmill.processors.interleave.stages import Alternate, Interlinear, Packer, TranslationInstructions
+    from babelmill.processors.io.parallel import ParallelParser
+
+    stages: list[Stage] = [ParallelParser(src, tgt, need_target=True, moses=moses)]
+    if mode == "interlinear":
+        stages.append(Interlinear(unit=unit, order=order, sep=sep))
+    elif mode == "alternate":
+        stages.append(Alternate(unit=unit))
+    elif mode == "pack":
+        if not tokenizer:
+            raise ValueError("pack needs a tokenizer")
+        stages.append(Packer(tokenizer, max_tokens=max_tokens, overlap=overlap, unit=unit, sep=sep))
+    elif mode == "translation-instructions":
+        stages.append(TranslationInstructions(template_lang=template_lang, templates=templates, reverse=reverse))
+    else:
+        raise ValueError(f"unknown interleave mode {mode!r}")
+    info: dict[str, object] = {"title": "Interleaving", "mode": mode, "source language": src, "target language": tgt}
+    if mode in ("interlinear", "alternate", "pack"):
+        info["unit"] = unit
+    if mode == "interlinear":
+        info["order"] = order
+    if mode == "pack":
+        info.update({"tokenizer": tokenizer, "max tokens": max_tokens, "overlap (units)": overlap})
+    return Job(
+        "instruct-interleave",
+        inputs,
+        Path(output),
+        stages,
+        _bilingual_reader(reader),
+        input_format,
+        output_format,
+        command,
+        schema="mixed",
+        drop_columns=_BILINGUAL_WORK,
+        finalize=functools.partial(finalize, info=info),
     )

@@ -60,6 +60,9 @@ class Job:
     drop_columns: tuple[str, ...] = ()
     #: split the kept data into one subset per value of this column (``lang``: one per language).
     partition: str | None = None
+    #: called as ``finalize(job, ledger)`` after the card and report are written (extra
+    #: card sections and plots of a job); a module-level function so the job pickles.
+    finalize: Any = None
 
     def plan(self, mapping: bool = False) -> ShardPlan:
         return ShardPlan(SCHEMAS[self.schema], self.drop_columns, self.global_stage if mapping else None)
@@ -539,4 +542,6 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
         kept, rejected = _run_stats(in_order, layout, job.output_format)
         write_dataset_card(job, ledger, shards, kept)
         write_report(layout.root, ledger, job.output_format, title=f"{layout.root.name} ({job.name})", kept=kept, rejected=rejected)
+        if job.finalize is not None:
+            job.finalize(job, ledger)
     return RunResult(ledger, layout.root, len(shards), len(done), time.perf_counter() - started, ray_seconds, failures, nodes)

@@ -71,7 +71,24 @@ PROJECTED_NER_SCHEMA = pa.schema(
     ]
 )
 
-SCHEMAS = {"doc": DOC_SCHEMA, "instruction": INSTRUCTION_SCHEMA, "ner": NER_SCHEMA, "projected_ner": PROJECTED_NER_SCHEMA}
+#: Rows made from parallel text (code-switched, interleaved): the text plus its languages.
+MIXED_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("src_lang", pa.string()),
+        pa.field("tgt_lang", pa.string()),
+        pa.field("source_id", pa.string()),
+    ]
+)
+
+SCHEMAS = {
+    "doc": DOC_SCHEMA,
+    "instruction": INSTRUCTION_SCHEMA,
+    "ner": NER_SCHEMA,
+    "projected_ner": PROJECTED_NER_SCHEMA,
+    "mixed": MIXED_SCHEMA,
+}
 
 #: Working columns of document rows that instruction outputs do not carry.
 INSTRUCTION_DROPS = ("text", "lang", "lang_score", "meta")
