@@ -239,36 +239,6 @@ def project_markers_job(
     tag_scheme: str = "auto",
     min_confidence: float = 0.0,
     max_span_ratio: float | None = 3.0,
-# ----------------------------------------------------------------- code-switching and interleaving
-
-#: Working columns of parallel rows the code-switched / interleaved output does not need.
-_BILINGUAL_WORK = ("lang", "lang_score", "meta", "src_segments", "tgt_segments", "roles", "src_text", "tgt_text")
-
-
-def _bilingual_reader(reader: ReaderOptions | None) -> ReaderOptions:
-    """Record mode: the parallel reader sees every field (text lines still come as text)."""
-    return dataclasses.replace(reader or ReaderOptions(), text_field="")
-
-
-def codeswitch_job(
-    inputs: list[str],
-    output: Path,
-    mode: str,
-    targets: list[str],
-    src: str = "en",
-    ratio: float = 0.3,
-    unit: str = "word",
-    seed: int = 1,
-    lexicons: dict[str, str] | None = None,
-    induce: dict[str, str] | None = None,
-    spec: object = None,
-    density: list[float] | None = None,
-    max_phrase: int = 4,
-    shots: int = 3,
-    ask: str = "src",
-    templates: str | None = None,
-    drop_unswitched: bool = False,
-    moses: dict[str, tuple[str, str]] | None = None,
     reader: ReaderOptions | None = None,
     input_format: str = "auto",
     output_format: str = "parquet",
@@ -310,6 +280,44 @@ def codeswitch_job(
         schema="projected_ner",
         drop_columns=_MARKER_WORK,
         partition="tgt_lang",
+    )
+
+
+# ----------------------------------------------------------------- code-switching and interleaving
+
+#: Working columns of parallel rows the code-switched / interleaved output does not need.
+_BILINGUAL_WORK = ("lang", "lang_score", "meta", "src_segments", "tgt_segments", "roles", "src_text", "tgt_text")
+
+
+def _bilingual_reader(reader: ReaderOptions | None) -> ReaderOptions:
+    """Record mode: the parallel reader sees every field (text lines still come as text)."""
+    return dataclasses.replace(reader or ReaderOptions(), text_field="")
+
+
+def codeswitch_job(
+    inputs: list[str],
+    output: Path,
+    mode: str,
+    targets: list[str],
+    src: str = "en",
+    ratio: float = 0.3,
+    unit: str = "word",
+    seed: int = 1,
+    lexicons: dict[str, str] | None = None,
+    induce: dict[str, str] | None = None,
+    spec: object = None,
+    density: list[float] | None = None,
+    max_phrase: int = 4,
+    shots: int = 3,
+    ask: str = "src",
+    templates: str | None = None,
+    drop_unswitched: bool = False,
+    moses: dict[str, tuple[str, str]] | None = None,
+    reader: ReaderOptions | None = None,
+    input_format: str = "auto",
+    output_format: str = "parquet",
+    command: str = "",
+) -> Job:
     """Parallel or monolingual text to code-switched rows (see processors/codeswitch).
 
     parallel reader -> one of: dictionary / align / translate switching, xICL prompts,
