@@ -490,7 +490,7 @@ def sample(
     malformed: Annotated[bool, typer.Option("--malformed/--clean", help="Include malformed records (bad JSON, invalid UTF-8, missing text) to show quarantine at work.")] = True,
 ) -> None:
     """Generate a small multilingual JSONL corpus (with duplicates and some broken records)."""
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     paths = write_sample(output, docs_per_lang=docs, files=files, seed=seed, malformed=malformed)
     out.print(f"wrote {len(paths)} files to {output}")
@@ -508,7 +508,7 @@ def demo(
     defaults: shipped LID model, every filter, global dedup, PII scrubbing, embedded Ray."""
     setup_logging(LogLevel.warning)
     from babelmill.pipelines.jobs import CorpusOptions, corpus_job
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     inputs = workdir / "input"
     write_sample(inputs, docs_per_lang=docs, files=4, seed=0, malformed=True)

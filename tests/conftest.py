@@ -36,7 +36,7 @@ def ray_session():
 
 @pytest.fixture
 def sample_dir(tmp_path: Path) -> Path:
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     d = tmp_path / "input"
     write_sample(d, docs_per_lang=20, files=3, seed=1, malformed=True)

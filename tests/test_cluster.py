@@ -61,7 +61,7 @@ def test_nodes_are_on_loopback(cluster):
 
 
 def test_copy_spreads_shards_over_both_nodes(cluster, tmp_path):
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     inputs = tmp_path / "input"
     files = write_sample(inputs, docs_per_lang=150, files=SHARDS, seed=11, malformed=True)

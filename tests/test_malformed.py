@@ -158,8 +158,8 @@ def test_all_malformed_kinds_in_one_file(tmp_path: Path) -> None:
 
 
 def test_sample_generator_malformed_lines(tmp_path: Path) -> None:
-    """The demo sample's malformed records (pipelines.sample) behave the same."""
-    from babelmill.pipelines.sample import MALFORMED_LINES, write_sample
+    """The demo sample's malformed records (babelmill.sample) behave the same."""
+    from babelmill.sample import MALFORMED_LINES, write_sample
 
     paths = write_sample(tmp_path / "in", docs_per_lang=3, files=1, seed=3)
     layout, _, markers = run(paths[0], tmp_path / "out")
