@@ -23,7 +23,9 @@ from typing import Any, Callable
 import orjson
 
 from babelmill.pipelines.card import write_dataset_card
-from babelmill.pipelines.executor import STATE_DIR, OutputLayout, ShardPlan, finish_shard, run_shard, stage_names
+from babelmill.pipelines.executor import STATE_DIR, OutputLayout, ShardPlan, finish_shard, run_shard
+# Job, EngineOptions and RunResult live in the Ray-free job module; imported from here too
+from babelmill.pipelines.job import EngineOptions, Job, ProgressHook, RunResult
 from babelmill.pipelines.ledger import Ledger
 from babelmill.pipelines.report import write_report
 from babelmill.pipelines.stats import SideStats, side_stats
@@ -31,76 +33,13 @@ from babelmill.processors.base import GlobalStage, GlobalStep, Resources, Stage
 from babelmill.processors.errors import BabelmillError
 from babelmill.processors.io import InputShard, ReaderOptions, discover_shards
 from babelmill.processors.io.writers import atomic_write_bytes, remove_stale_tmp
-from babelmill.processors.schema import SCHEMAS
+
+__all__ = ["EngineOptions", "Job", "ProgressHook", "RunResult", "fingerprint", "init_ray", "run"]
 
 log = logging.getLogger(__name__)
 
 #: What ``--overwrite`` removes: only what a run writes, never other files in the folder.
 _RUN_OUTPUTS = ("data", "rejected", "quarantine", STATE_DIR, "ledger.json", "README.md", "report.html", "report")
-
-
-@dataclasses.dataclass
-class Job:
-    """A fully configured run: inputs, the stage chain and where the output goes."""
-
-    name: str
-    inputs: list[str]
-    output: Path
-    stages: list[Stage]
-    reader: ReaderOptions = dataclasses.field(default_factory=ReaderOptions)
-    input_format: str = "auto"
-    output_format: str = "parquet"
-    #: the command line, recorded in the dataset card.
-    command: str = ""
-    #: a stage that needs the whole dataset (dedup), run between ``stages`` and ``post_stages``.
-    global_stage: GlobalStage | None = None
-    post_stages: list[Stage] = dataclasses.field(default_factory=list)
-    #: the row contract of the output ("doc" or "instruction") and working columns to leave out.
-    schema: str = "doc"
-    drop_columns: tuple[str, ...] = ()
-    #: split the kept data into one subset per value of this column (``lang``: one per language).
-    partition: str | None = None
-
-    def plan(self, mapping: bool = False) -> ShardPlan:
-        return ShardPlan(SCHEMAS[self.schema], self.drop_columns, self.global_stage if mapping else None)
-
-    def all_stage_names(self) -> list[str]:
-        names = stage_names(self.stages)
-        if self.global_stage is not None:
-            names += [self.global_stage.name] + [s.name for s in self.post_stages]
-        return names
-
-    def layout(self) -> OutputLayout:
-        return OutputLayout(Path(self.output), self.output_format, self.partition)
-
-
-@dataclasses.dataclass
-class EngineOptions:
-    """Where and how wide to run; not part of the run's identity (resume may change them)."""
-
-    ray_address: str | None = None
-    num_cpus: int | None = None
-    num_gpus: int | None = None
-    max_in_flight: int | None = None
-
-
-@dataclasses.dataclass
-class RunResult:
-    ledger: Ledger
-    output: Path
-    shards_total: int
-    shards_skipped: int
-    seconds: float
-    ray_startup_seconds: float
-    failures: list[str]
-    nodes: set[str]
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.ledger.input / self.seconds if self.seconds > 0 else 0.0
-
-
-ProgressHook = Callable[[str, dict[str, Any]], None]
 
 
 def fingerprint(job: Job, shards: list[InputShard]) -> dict[str, Any]:
