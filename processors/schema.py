@@ -1,4 +1,4 @@
-"""Column contracts for the batches that flow between stages (see DESIGN.md)."""
+"""Column contracts for the batches that flow between stages."""
 
 from __future__ import annotations
 
@@ -33,9 +33,6 @@ INSTRUCTION_SCHEMA = pa.schema(
 )
 
 SCHEMAS = {"doc": DOC_SCHEMA, "instruction": INSTRUCTION_SCHEMA}
-
-#: Working columns of document rows that instruction outputs do not carry.
-INSTRUCTION_DROPS = ("text", "lang", "lang_score", "meta")
 
 
 def conform(table: pa.Table, schema: pa.Schema = DOC_SCHEMA, drop: tuple[str, ...] = ()) -> pa.Table:

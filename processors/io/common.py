@@ -15,6 +15,7 @@ import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from zstandard import ZstdError as _ZstdError
 
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
 from babelmill.processors.schema import DOC_SCHEMA, conform
@@ -23,10 +24,6 @@ from babelmill.processors.schema import DOC_SCHEMA, conform
 #: Input fields that map onto contract columns when they have the right type.
 _PASSTHROUGH = {"lang": pl.String, "lang_score": pl.Float32}
 
-try:
-    from zstandard import ZstdError as _ZstdError
-except ImportError:  # pragma: no cover - zstandard is a dependency
-    _ZstdError = OSError  # type: ignore[misc,assignment]
 #: What a truncated or corrupt (compressed) stream raises part-way through.
 _STREAM_ERRORS = (OSError, EOFError, _ZstdError, gzip.BadGzipFile)
 
