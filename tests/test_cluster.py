@@ -21,7 +21,7 @@ from ray_cluster import CLUSTER_ENV, LOOPBACK, LoopbackRayCluster, run_cli, tcp_
 
 SHARDS = 6
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ BASE_ENV = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")
 ENV = BASE_ENV | {"COLUMNS": "250"}
 OUTPUT_DIRS = ("data", "rejected", "quarantine")
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.ray, pytest.mark.slow]
 
 
 def copy_args(inputs: Path, out: Path, *extra: str) -> list[str]:
