@@ -14,7 +14,8 @@ import orjson
 import pyarrow as pa
 
 from babelmill.processors.base import DROP_REASON
-from babelmill.processors.io.hf import read_hf_arrow, read_hf_load
+from babelmill.processors.io.common import _STREAM_ERRORS, map_table, open_binary  # noqa: F401 - imported from here by NER readers and parallel reading
+from babelmill.processors.io.hf import load_hf_dataset, read_hf_arrow, read_hf_load  # noqa: F401 - load_hf_dataset: as above
 from babelmill.processors.io.jsonl import read_jsonl
 from babelmill.processors.io.parquet import read_parquet
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
