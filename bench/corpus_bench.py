@@ -59,7 +59,7 @@ def _ray_rss() -> int:
 
 def full_run(n_docs: int, workdir: Path, files: int = 16) -> dict:
     """Generate ``n_docs`` sample documents and time `babelmill corpus` on them."""
-    from babelmill.pipelines.sample import LANGS, write_sample
+    from babelmill.sample import LANGS, write_sample
 
     inputs = workdir / "input"
     # sample_records adds bad documents and duplicates: ~1.28 records per good document

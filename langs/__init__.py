@@ -13,6 +13,7 @@ use and cached.  ``README.md`` in this folder documents the columns and sources.
 """
 
 from .profiles import (
+    DEFAULT_LID_THRESHOLD,
     GOPHER_ENGLISH_STOPWORDS,
     LanguageProfile,
     QualityThresholds,
@@ -26,6 +27,7 @@ from .profiles import (
 )
 
 __all__ = [
+    "DEFAULT_LID_THRESHOLD",
     "GOPHER_ENGLISH_STOPWORDS",
     "LanguageProfile",
     "QualityThresholds",

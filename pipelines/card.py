@@ -14,7 +14,7 @@ from babelmill.processors.io import InputShard
 from babelmill.processors.io.writers import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from babelmill.pipelines.runner import Job
+    from babelmill.pipelines.job import Job
 
 
 def _size_category(n: int) -> str:

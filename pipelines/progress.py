@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from babelmill.pipelines.runner import RunResult
+from babelmill.pipelines.job import RunResult
 
 
 class RunProgress:

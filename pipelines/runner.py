@@ -23,7 +23,9 @@ from typing import Any, Callable
 import orjson
 
 from babelmill.pipelines.card import write_dataset_card
-from babelmill.pipelines.executor import STATE_DIR, OutputLayout, ShardPlan, finish_shard, run_shard, stage_names
+from babelmill.pipelines.executor import STATE_DIR, OutputLayout, ShardPlan, finish_shard, run_shard
+# Job, EngineOptions and RunResult live in the Ray-free job module; imported from here too
+from babelmill.pipelines.job import EngineOptions, Job, ProgressHook, RunResult
 from babelmill.pipelines.ledger import Ledger
 from babelmill.pipelines.report import write_report
 from babelmill.pipelines.stats import SideStats, side_stats
@@ -31,7 +33,8 @@ from babelmill.processors.base import GlobalStage, GlobalStep, Resources, Stage
 from babelmill.processors.errors import BabelmillError
 from babelmill.processors.io import InputShard, ReaderOptions, discover_shards
 from babelmill.processors.io.writers import atomic_write_bytes, remove_stale_tmp
-from babelmill.processors.schema import SCHEMAS
+
+__all__ = ["EngineOptions", "Job", "ProgressHook", "RunResult", "fingerprint", "init_ray", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 _RUN_OUTPUTS = ("data", "rejected", "quarantine", STATE_DIR, "ledger.json", "README.md", "report.html", "report")
 
 
+<<<<<<< ours
 @dataclasses.dataclass
 class Job:
     """A fully configured run: inputs, the stage chain and where the output goes."""
@@ -106,6 +110,8 @@ class RunResult:
 ProgressHook = Callable[[str, dict[str, Any]], None]
 
 
+=======
+>>>>>>> theirs
 def fingerprint(job: Job, shards: list[InputShard]) -> dict[str, Any]:
     """The identity of a run: what would change its output if changed."""
     ident = {
@@ -542,6 +548,8 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
         kept, rejected = _run_stats(in_order, layout, job.output_format)
         write_dataset_card(job, ledger, shards, kept)
         write_report(layout.root, ledger, job.output_format, title=f"{layout.root.name} ({job.name})", kept=kept, rejected=rejected)
+        if job.finalize is not None:
+            job.finalize(job, ledger)
         if job.finalize is not None:
             job.finalize(job, ledger)
     return RunResult(ledger, layout.root, len(shards), len(done), time.perf_counter() - started, ray_seconds, failures, nodes)

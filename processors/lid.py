@@ -324,7 +324,7 @@ class FastTextLanguageIdentifier(Stage):
             # FineWeb-2; a label langs/ does not know gets the default.
             codes = targets if targets is not None else [str(c) for c in lang.drop_nulls().unique().to_list()]
             thresholds = {code: _lid_threshold(code) for code in codes}
-            thr = lang.replace_strict(thresholds, default=1.0 if targets is not None else _DEFAULT_THRESHOLD, return_dtype=pl.Float32)
+            thr = lang.replace_strict(thresholds, default=1.0 if targets is not None else langs.DEFAULT_LID_THRESHOLD, return_dtype=pl.Float32)
         df = pl.DataFrame({"reason": reason, "lang": lang, "score": pl.Series(score), "thr": thr})
         not_target = (pl.col("lang").is_null() | ~pl.col("lang").is_in(targets)) if targets is not None else pl.col("lang").is_null()
         out = df.select(
@@ -446,14 +446,12 @@ class FastTextLanguageIdentifier(Stage):
         return set_drop_reason(batch, reason.to_arrow().cast(pa.string()))
 
 
-_DEFAULT_THRESHOLD = 0.5
-
 
 def _lid_threshold(code: str) -> float:
     try:
         return float(langs.get(code).lid_threshold)
     except LookupError:
-        return _DEFAULT_THRESHOLD
+        return langs.DEFAULT_LID_THRESHOLD
 
 
 def _set_column(batch: pa.Table, name: str, column: pa.Array | pa.ChunkedArray) -> pa.Table:

@@ -1,4 +1,4 @@
-"""Column contracts for the batches that flow between stages (see DESIGN.md)."""
+"""Column contracts for the batches that flow between stages."""
 
 from __future__ import annotations
 
@@ -89,9 +89,6 @@ SCHEMAS = {
     "projected_ner": PROJECTED_NER_SCHEMA,
     "mixed": MIXED_SCHEMA,
 }
-
-#: Working columns of document rows that instruction outputs do not carry.
-INSTRUCTION_DROPS = ("text", "lang", "lang_score", "meta")
 
 
 def conform(table: pa.Table, schema: pa.Schema = DOC_SCHEMA, drop: tuple[str, ...] = ()) -> pa.Table:

@@ -13,6 +13,27 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests on the shared Ray session get the ``ray`` marker, so ``-m "not ray"`` runs fast."""
+    for item in items:
+        if "ray_session" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.ray)
+
+
+@pytest.fixture(autouse=True)
+def _ray_only_when_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test without the ``ray`` marker may not start Ray: it would make ``-m "not ray"``
+    slow again.  Use the ``ray_session`` fixture (or mark the test ``ray``)."""
+    if request.node.get_closest_marker("ray") is not None:
+        return
+    from babelmill.pipelines import runner
+
+    def refuse(*args: object, **kwargs: object) -> float:
+        raise AssertionError(f"{request.node.nodeid} starts Ray without the ray marker: use the ray_session fixture")
+
+    monkeypatch.setattr(runner, "init_ray", refuse)
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """The suite's one embedded Ray (2 CPUs, small object store)."""
@@ -36,7 +57,7 @@ def ray_session():
 
 @pytest.fixture
 def sample_dir(tmp_path: Path) -> Path:
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     d = tmp_path / "input"
     write_sample(d, docs_per_lang=20, files=3, seed=1, malformed=True)

@@ -21,7 +21,7 @@ from ray_cluster import CLUSTER_ENV, LOOPBACK, LoopbackRayCluster, run_cli, tcp_
 
 SHARDS = 6
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_nodes_are_on_loopback(cluster):
 
 
 def test_copy_spreads_shards_over_both_nodes(cluster, tmp_path):
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     inputs = tmp_path / "input"
     files = write_sample(inputs, docs_per_lang=150, files=SHARDS, seed=11, malformed=True)

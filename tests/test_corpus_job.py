@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from babelmill.pipelines.cli import app
-from babelmill.pipelines.sample import write_sample
+from babelmill.sample import write_sample
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 

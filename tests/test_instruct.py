@@ -21,12 +21,12 @@ import pytest
 
 from babelmill.processors.base import DROP_REASON, Resources
 from babelmill.processors.instruct import (
-    MESSAGES_TYPE,
     InstructionParser,
     InstructionTranslator,
     TargetExpander,
     TranslationQualityFilter,
 )
+from babelmill.processors.schema import MESSAGE_TYPE
 from babelmill.processors.translate.checks import (
     LanguageCheck,
     LengthRatioCheck,
@@ -150,7 +150,7 @@ def test_parser_reads_all_three_formats() -> None:
     out = InstructionParser()(docs([ALPACA, SHAREGPT, MESSAGES]))
     assert out.num_rows == 3
     assert out.column("format").to_pylist() == ["alpaca", "sharegpt", "messages"]
-    assert out.schema.field("messages").type == MESSAGES_TYPE
+    assert out.schema.field("messages").type == MESSAGE_TYPE
     assert "meta" not in out.column_names
     assert out.column("original").to_pylist() == [orjson.dumps(r).decode() for r in (ALPACA, SHAREGPT, MESSAGES)]
     alpaca, sharegpt, messages = out.column("messages").to_pylist()

@@ -27,6 +27,8 @@ RECORDS = [
 ]
 BROKEN = [b'{"id": "bad1", "instruction": 5}', b"not json at all"]
 
+pytestmark = pytest.mark.slow  # every test builds and loads a (tiny) translation model
+
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:

@@ -342,6 +342,7 @@ def _mixed_text(rng: random.Random) -> str:
     return " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
 
 
+@pytest.mark.slow
 def test_polars_regex_matches_python_tokenizer():
     """``words_expr`` (Rust regex in polars) and ``word_tokenize`` (Python) give the same tokens."""
     rng = random.Random(7)

@@ -19,7 +19,7 @@ import pytest
 
 from babelmill.pipelines.executor import OutputLayout, run_shard
 from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
-from babelmill.processors.io import readers
+from babelmill.processors.io import jsonl
 from babelmill.processors.validate import EmptyTextFilter
 
 MAX = ReaderOptions().max_record_bytes
@@ -158,8 +158,8 @@ def test_all_malformed_kinds_in_one_file(tmp_path: Path) -> None:
 
 
 def test_sample_generator_malformed_lines(tmp_path: Path) -> None:
-    """The demo sample's malformed records (pipelines.sample) behave the same."""
-    from babelmill.pipelines.sample import MALFORMED_LINES, write_sample
+    """The demo sample's malformed records (babelmill.sample) behave the same."""
+    from babelmill.sample import MALFORMED_LINES, write_sample
 
     paths = write_sample(tmp_path / "in", docs_per_lang=3, files=1, seed=3)
     layout, _, markers = run(paths[0], tmp_path / "out")
@@ -344,13 +344,13 @@ def test_truncated_warc_gz(tmp_path: Path) -> None:
 
 def _count_slow_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    slow = readers._parse_jsonl_lines
+    slow = jsonl._parse_jsonl_lines
 
     def spy(chunk, start, source, opts):
         calls.append(start)
         return slow(chunk, start, source, opts)
 
-    monkeypatch.setattr(readers, "_parse_jsonl_lines", spy)
+    monkeypatch.setattr(jsonl, "_parse_jsonl_lines", spy)
     return calls
 
 
@@ -385,7 +385,7 @@ def test_ids_identical_on_fast_and_slow_path(tmp_path: Path, monkeypatch: pytest
     path = write_lines(tmp_path / "in.jsonl", lines[:200] + [b"", b"  "] + lines[200:])
     opts = ReaderOptions(chunk_bytes=4096)
     fast, _ = read_docs(path, opts)
-    monkeypatch.setattr(readers, "_fast_parse", lambda *args: None)
+    monkeypatch.setattr(jsonl, "_fast_parse", lambda *args: None)
     slow, _ = read_docs(path, opts)
     assert [d["id"] for d in fast] == [d["id"] for d in slow]
     assert fast[10]["id"] == "given" and fast[11]["id"] == "12345" and fast[12]["id"] == "in.jsonl:12"
@@ -395,7 +395,7 @@ def test_ids_identical_on_fast_and_slow_path(tmp_path: Path, monkeypatch: pytest
 def test_meta_identical_on_fast_and_slow_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_lines(tmp_path / "in.jsonl", [b'{"text": "a", "url": "u"}', b'{"text": "b", "lang_hint": "de"}'])
     fast, _ = read_docs(path)
-    monkeypatch.setattr(readers, "_fast_parse", lambda *args: None)
+    monkeypatch.setattr(jsonl, "_fast_parse", lambda *args: None)
     slow, _ = read_docs(path)
     assert [json.loads(d["meta"]) for d in slow] == [{"url": "u"}, {"lang_hint": "de"}]
     assert fast == slow
@@ -440,23 +440,23 @@ def test_parquet_binary_column_goes_to_meta(tmp_path: Path) -> None:
 
 def test_bad_line_costs_a_small_slow_parse_not_the_whole_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the ~1 MB piece around a broken line is parsed line by line."""
-    from babelmill.processors.io import readers
+    from babelmill.processors.io import jsonl
 
     lines = [json.dumps({"id": f"d{i}", "text": f"document number {i} " * 5}) for i in range(40_000)]
     lines.insert(20_000, '{"id": "broken", "text": "unterminated')
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(lines) + "\n")
     slow_sizes: list[int] = []
-    real = readers._parse_jsonl_lines
+    real = jsonl._parse_jsonl_lines
 
     def spy(chunk: bytes, *args, **kwargs):  # type: ignore[no-untyped-def]
         slow_sizes.append(len(chunk))
         return real(chunk, *args, **kwargs)
 
-    monkeypatch.setattr(readers, "_parse_jsonl_lines", spy)
-    batches = list(readers.read_jsonl(str(path), "big.jsonl", ReaderOptions()))
+    monkeypatch.setattr(jsonl, "_parse_jsonl_lines", spy)
+    batches = list(jsonl.read_jsonl(str(path), "big.jsonl", ReaderOptions()))
     docs = pa.concat_tables([b.docs for b in batches])
     quarantined = [q for b in batches for q in b.quarantine]
     assert docs.num_rows == 40_000 and len(quarantined) == 1 and quarantined[0].record == 20_000
     assert docs.column("id").to_pylist() == [f"d{i}" for i in range(40_000)]
-    assert len(slow_sizes) == 1 and slow_sizes[0] <= 2 * readers._RETRY_PIECE_BYTES
+    assert len(slow_sizes) == 1 and slow_sizes[0] <= 2 * jsonl._RETRY_PIECE_BYTES

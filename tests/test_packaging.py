@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_package_folder_is_listed_in_pyproject() -> None:
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    on_disk = {"babelmill"}
+    on_disk = {"babelmill"} | {"babelmill." + init.parent.name for init in (ROOT / "babelmill").glob("*/__init__.py")}
     for top in ("pipelines", "processors", "langs"):
         for init in (ROOT / top).rglob("__init__.py"):
             on_disk.add("babelmill." + ".".join(init.parent.relative_to(ROOT).parts))

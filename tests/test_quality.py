@@ -407,6 +407,7 @@ ALL_REASONS = {
 }
 
 
+@pytest.mark.slow
 def test_agreement_with_datatrove_on_generated_english(datatrove_filters):
     from datatrove.data import Document
 

@@ -15,7 +15,7 @@ import pytest
 from babelmill.pipelines.executor import OutputLayout, run_shard
 from babelmill.processors.errors import InputError
 from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
-from babelmill.processors.io import readers, sources
+from babelmill.processors.io import parquet, sources
 from babelmill.processors.schema import DOC_SCHEMA
 from babelmill.processors.validate import EmptyTextFilter
 
@@ -190,7 +190,7 @@ def test_parquet_integer_ids(tmp_path: Path) -> None:
 
 
 def test_parquet_generated_ids_are_stable_across_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "_PARQUET_BATCH_ROWS", 7)
+    monkeypatch.setattr(parquet, "_PARQUET_BATCH_ROWS", 7)
     path = tmp_path / "noid.parquet"
     pq.write_table(pa.table({"text": [f"t{i}" for i in range(30)]}), path, row_group_size=11)
     first, _ = read_all(only_shard([path]))

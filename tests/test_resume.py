@@ -33,7 +33,7 @@ BASE_ENV = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")
 ENV = BASE_ENV | {"COLUMNS": "250"}
 OUTPUT_DIRS = ("data", "rejected", "quarantine")
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.ray, pytest.mark.slow]
 
 
 def copy_args(inputs: Path, out: Path, *extra: str) -> list[str]:
@@ -93,7 +93,7 @@ def shards_line(stdout: str) -> tuple[int, int] | None:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     d = tmp_path_factory.mktemp("resume") / "input"
     write_sample(d, docs_per_lang=DOCS_PER_LANG, files=FILES, seed=7, malformed=True)

@@ -107,7 +107,7 @@ def test_stage_error_quarantines_only_the_failing_rows(ray_session, tmp_path: Pa
 
 
 def test_stateful_chain_runs_in_actor_pool_with_one_setup_per_actor(ray_session, tmp_path: Path) -> None:
-    from babelmill.pipelines.sample import write_sample
+    from babelmill.sample import write_sample
 
     inp = tmp_path / "in"
     write_sample(inp, docs_per_lang=5, files=6, malformed=False)

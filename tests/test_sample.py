@@ -1,4 +1,4 @@
-"""The generated sample (pipelines.sample): deterministic, the intended record mix, good
+"""The generated sample (babelmill.sample): deterministic, the intended record mix, good
 documents that real filters and lid.176 accept, bad ones they reject, near duplicates
 MinHash can find, and instruction files in the three formats with broken lines."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from babelmill.pipelines import sample
+from babelmill import sample
 
 GOOD = ("good", "pii")
 

@@ -17,7 +17,7 @@ from test_instruct import ALPACA, MESSAGES, SHAREGPT, StandInSpec, docs
 from babelmill.pipelines import cli
 from babelmill.pipelines.executor import process_batch
 from babelmill.pipelines.ledger import Ledger
-from babelmill.pipelines.sample import write_sample
+from babelmill.sample import write_sample
 from babelmill.processors.base import DROP_REASON, Filter, Stage, StageContractError
 from babelmill.processors.catalog import describe, stage_classes
 from babelmill.processors.dedup import MinHashDeduplicator

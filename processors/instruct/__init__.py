@@ -15,7 +15,6 @@ from babelmill.processors.instruct.formats import (
 )
 from babelmill.processors.instruct.stages import (
     MALFORMED,
-    MESSAGES_TYPE,
     SAME_LANGUAGE,
     InstructionParser,
     InstructionTranslator,
@@ -28,7 +27,6 @@ __all__ = [
     "FORMATS",
     "MALFORMED",
     "MESSAGES",
-    "MESSAGES_TYPE",
     "SAME_LANGUAGE",
     "SHAREGPT",
     "Field",

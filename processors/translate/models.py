@@ -1,6 +1,6 @@
 """Where translation models come from, and what each model family expects.
 
-Resolution order (DESIGN: models are resolved, never silently downloaded):
+Resolution order (models are resolved, never silently downloaded):
 
 1. a CTranslate2 directory (it has ``model.bin``): used as it is;
 2. a local Hugging Face directory (it has ``config.json``): converted once with

@@ -16,6 +16,10 @@ import functools
 import re
 from typing import Any
 
+from pysbd.languages import LANGUAGE_CODES as _PYSBD_CODES
+
+from babelmill import langs
+
 #: Terminals used when ``langs`` has no profile for a code: the common ones of several
 #: scripts (a Latin text never contains ``।`` so the union is harmless).
 DEFAULT_TERMINALS = ".!?。！？।॥؟۔"
@@ -26,33 +30,26 @@ _SPACED_TERMINALS = frozenset(".!?;")
 _CLOSERS = "\"'”’»)]}」』"
 _OPENERS = "\"'“‘«([{「『"
 
-try:  # optional at import time: the splitter must work without pysbd's rules
-    from pysbd.languages import LANGUAGE_CODES as _PYSBD_CODES
-except ImportError:  # pragma: no cover - pysbd is a dependency
-    _PYSBD_CODES = {}
-
 
 @functools.lru_cache(maxsize=512)
-def profile(lang: str) -> Any:
-    """The ``langs`` profile of a code, or None when ``langs`` cannot resolve it."""
+def profile(lang: str) -> langs.LanguageProfile | None:
+    """The ``langs`` profile of a code, or None for a code ``langs`` does not know."""
     try:
-        from babelmill import langs
         return langs.get(lang)
-    except (ImportError, AttributeError, LookupError):
+    except langs.UnknownLanguageError:
         return None
 
 
 def language_code(lang: str) -> str:
     """babelmill's short code for ``lang`` (``"swh_Latn"`` -> ``"sw"``); ``lang`` itself if unknown."""
     p = profile(lang)
-    return getattr(p, "code", None) or lang
+    return p.code if p is not None else lang
 
 
 def terminals(lang: str) -> str:
     """Characters that end a sentence in ``lang``'s script."""
     p = profile(lang)
-    found = getattr(p, "sentence_terminals", None) if p is not None else None
-    return found or DEFAULT_TERMINALS
+    return (p.sentence_terminals if p is not None else "") or DEFAULT_TERMINALS
 
 
 #: Languages written without spaces between words, for when ``langs`` has no profile.
@@ -62,13 +59,12 @@ _UNSPACED = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu", "
 def spaced(lang: str) -> bool:
     """Whether ``lang`` separates words (and sentences) with spaces."""
     p = profile(lang)
-    value = getattr(p, "spaced", None) if p is not None else None
-    return (language_code(lang) not in _UNSPACED) if value is None else bool(value)
+    return p.spaced if p is not None else lang not in _UNSPACED
 
 
 def _pysbd_code(lang: str) -> str | None:
     p = profile(lang)
-    for code in (getattr(p, "iso1", None), getattr(p, "code", None), lang):
+    for code in (p.iso1 if p is not None else None, p.code if p is not None else None, lang):
         if code and code in _PYSBD_CODES:
             return code
     return None

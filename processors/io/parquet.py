@@ -1,0 +1,26 @@
+"""Parquet reader: row batches mapped onto the document contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from babelmill.processors.io.common import map_table
+from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
+
+_PARQUET_BATCH_ROWS = 65_536
+
+
+
+def read_parquet(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
+    start = 0
+    try:
+        pf = pq.ParquetFile(path)
+        for rb in pf.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+            table = pa.Table.from_batches([rb])
+            yield map_table(table, opts, source, start)
+            start += table.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        yield ReadBatch(quarantine=[QuarantineRecord(source, start, f"unreadable Parquet from row {start} on: {exc}")])
