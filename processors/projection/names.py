@@ -70,9 +70,14 @@ class NameMatcher:
         if a == b:
             return 1.0
         da, db = _DIGITS.findall(a), _DIGITS.findall(b)
-        if da or db:  # numbers and dates: the digit sequences decide
-            return 1.0 if da == db and da else 0.0
+        if da or db:  # numbers and dates: the digit sequences decide, the letters break ties
+            if da != db:
+                return 0.0
+            la, lb = _DIGITS.sub("", a), _DIGITS.sub("", b)
+            return 0.85 + 0.15 * self.similarity(la, lb) if (la or lb) else 1.0
         ra, rb = romanize(a), romanize(b)
+        if not ra and not rb:
+            return 1.0
         if not ra or not rb:
             return 0.0
         if ra == rb:

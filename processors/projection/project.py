@@ -86,6 +86,15 @@ class SpanProjector:
     name_override: float = 0.95
     #: strip edge punctuation the source entity does not have
     trim_punctuation: bool = True
+    #: strip edge words held only by weak links (below this confidence) when the span has
+    #: a stronger core: symmetrisation adds one-direction links to neighbouring words
+    #: ("Strukturfonds darstellen"), which widen a span past the entity
+    weak_edge: float = 1.0
+    #: target-language function words (lower-cased, e.g. ``langs`` profile stopwords):
+    #: stripped from span edges unless the source entity has the same word ("der
+    #: Richtlinie" -> "Richtlinie", but "von Wogau" stays); a span of only such words
+    #: is refused
+    edge_stopwords: frozenset[str] = frozenset()
 
     def project(
         self,
@@ -153,11 +162,33 @@ class SpanProjector:
                 start -= 1
             while end < len(word_ids) and word_ids[end] == last:
                 end += 1
+        if self.weak_edge > 0:
+            strength = {j: max(c for i in range(span.start, span.end) for jj, c in by_src.get(i, ()) if jj == j)
+                        for j in best}
+            # a capitalised word in a cased script is kept: it is more likely part of
+            # a name whose other words the aligner linked in one direction only
+            weak = lambda j: strength.get(j, 0.0) < self.weak_edge and not tgt_tokens[j][:1].isupper()  # noqa: E731
+            if any(v >= self.weak_edge for v in strength.values()):
+                while end - start > 1 and weak(start):
+                    start += 1
+                while end - start > 1 and weak(end - 1):
+                    end -= 1
         if self.trim_punctuation:
             src_first, src_last = src_tokens[span.start], src_tokens[span.end - 1]
             while end - start > 1 and _is_punct(tgt_tokens[start]) and not _is_punct(src_first):
                 start += 1
             while end - start > 1 and _is_punct(tgt_tokens[end - 1]) and not _is_punct(src_last):
+                end -= 1
+        if self.edge_stopwords:
+            own = {t.casefold() for t in src_tokens[span.start : span.end]}
+            stop = lambda tok: (  # noqa: E731
+                not tok[:1].isupper() and tok.casefold() in self.edge_stopwords and tok.casefold() not in own
+            )
+            if all(stop(t) or _is_punct(t) for t in tgt_tokens[start:end]):
+                return None, 0.0
+            while end - start > 1 and stop(tgt_tokens[start]):
+                start += 1
+            while end - start > 1 and stop(tgt_tokens[end - 1]):
                 end -= 1
         covered = sum(1 for i in range(span.start, span.end) if by_src.get(i))
         link_conf = sum(mass[j] for j in best) / max(1, sum(1 for i in range(span.start, span.end) for _ in by_src.get(i, ())))
