@@ -118,10 +118,12 @@ def extra_text(evaldata: Path, src: str, tgt: str, tatoeba: bool = True, flores:
 
 # --- methods ---
 
-def methods() -> dict:
-    """name -> (aligner factory(extra), projector)."""
-    plain = SpanProjector(name_matcher=None, max_gap=10**6, length_ratio=100, length_slack=100, trim_punctuation=False)
-    ours = SpanProjector()
+def methods(lang: str) -> dict:
+    """name -> (aligner factory(extra), projector).  "plain" is the floor of issue 8
+    (contiguous closure over every linked word, nothing else)."""
+    plain = SpanProjector(name_matcher=None, max_gap=10**6, length_ratio=100, length_slack=100,
+                          trim_punctuation=False, weak_edge=0.0)
+    ours = SpanProjector(edge_stopwords=profiles.get(lang).stopwords)
     return {
         "eflomal plain (int)": (lambda extra: EflomalAligner("intersection", extra), plain),
         "eflomal plain (gdfa)": (lambda extra: EflomalAligner("grow-diag-final-and", extra), plain),
@@ -144,7 +146,7 @@ def bench_europarl(evaldata: Path, langs: list[str], only: list[str] | None) -> 
         tgt = [t for t, _ in tg]
         gold = [spans_from_iob2(tags) for _, tags in tg]
         src_spans = [spans_from_iob2(tags) for _, tags in en]
-        for name, (factory, projector) in methods().items():
+        for name, (factory, projector) in methods(lang).items():
             if only and not any(o in name for o in only):
                 continue
             t0 = time.perf_counter()

@@ -90,6 +90,8 @@ class SpanProjector:
     #: a stronger core: symmetrisation adds one-direction links to neighbouring words
     #: ("Strukturfonds darstellen"), which widen a span past the entity
     weak_edge: float = 1.0
+    #: ... but only while the span is longer than this many times the source span
+    weak_floor: float = 1.0
     #: target-language function words (lower-cased, e.g. ``langs`` profile stopwords):
     #: stripped from span edges unless the source entity has the same word ("der
     #: Richtlinie" -> "Richtlinie", but "von Wogau" stays); a span of only such words
@@ -156,12 +158,6 @@ class SpanProjector:
                 clusters.append([j])
         best = max(clusters, key=lambda c: (sum(mass[j] for j in c), len(c), -c[0]))
         start, end = best[0], best[-1] + 1
-        if word_ids is not None:  # sub-word merge: widen to whole words
-            first, last = word_ids[start], word_ids[end - 1]
-            while start > 0 and word_ids[start - 1] == first:
-                start -= 1
-            while end < len(word_ids) and word_ids[end] == last:
-                end += 1
         if self.weak_edge > 0:
             strength = {j: max(c for i in range(span.start, span.end) for jj, c in by_src.get(i, ()) if jj == j)
                         for j in best}
@@ -169,9 +165,9 @@ class SpanProjector:
             # a name whose other words the aligner linked in one direction only
             weak = lambda j: strength.get(j, 0.0) < self.weak_edge and not tgt_tokens[j][:1].isupper()  # noqa: E731
             if any(v >= self.weak_edge for v in strength.values()):
-                while end - start > 1 and weak(start):
+                while end - start > self.weak_floor * len(span) and end - start > 1 and weak(start):
                     start += 1
-                while end - start > 1 and weak(end - 1):
+                while end - start > self.weak_floor * len(span) and end - start > 1 and weak(end - 1):
                     end -= 1
         if self.trim_punctuation:
             src_first, src_last = src_tokens[span.start], src_tokens[span.end - 1]
@@ -190,6 +186,12 @@ class SpanProjector:
                 start += 1
             while end - start > 1 and stop(tgt_tokens[end - 1]):
                 end -= 1
+        if word_ids is not None:  # sub-word merge: widen to whole words
+            first, last = word_ids[start], word_ids[end - 1]
+            while start > 0 and word_ids[start - 1] == first:
+                start -= 1
+            while end < len(word_ids) and word_ids[end] == last:
+                end += 1
         covered = sum(1 for i in range(span.start, span.end) if by_src.get(i))
         link_conf = sum(mass[j] for j in best) / max(1, sum(1 for i in range(span.start, span.end) for _ in by_src.get(i, ())))
         confidence = min(1.0, link_conf) * covered / len(span)
@@ -217,6 +219,7 @@ class SpanProjector:
                     and match[2] >= self.name_override
                     and match[0] < target.end
                     and target.start < match[1]
+                    and (match[0], match[1]) != (target.start, target.end)
                 ):
                     out.append((span, Span(match[0], match[1], span.label), "name", match[2]))
                     continue
