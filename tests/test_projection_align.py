@@ -211,3 +211,134 @@ def test_eflomal_projection_on_generated_corpus():
     links = aligner.align([["a", "b"], [], ["b"]] * 5, [["x"], ["y"], ["z", "x"]] * 5)
     assert len(links) == 15 and links[1] == []
     assert all(i < 2 and j < 2 for row in links for i, j in row)
+
+
+# --- SimAlign on a tiny random BERT ------------------------------------------------------
+
+
+def _tiny_bert(directory, words):
+    """A random 2-layer BERT with a word-level vocabulary, saved with save_pretrained."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(words))]
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=False)
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.mark.parametrize("method", ["argmax", "itermax", "match"])
+def test_simalign_tiny_bert_projects_exactly(tmp_path, method):
+    from babelmill.processors.projection.aligners.simalign import SimAlignAligner
+
+    # the target is the source itself: every word's contextual vector is its own best
+    # match, so each method must return the diagonal and projection is the identity
+    rng = random.Random(1)
+    vocab = [f"t{i}" for i in range(40)]
+    src = [rng.sample(vocab, rng.randint(3, 9)) for _ in range(6)]
+    model = _tiny_bert(tmp_path / "bert", vocab)
+    aligner = SimAlignAligner(model, method=method, layer=1, batch_size=4)
+    scored = aligner.align_scored(src, src)
+    for sent, links in zip(src, scored):
+        assert sorted(links) == [(i, i) for i in range(len(sent))]
+        assert all(0.99 <= c <= 1.0001 for c in links.values())
+        spans = [Span(0, 2, "PER")]
+        assert SpanProjector(name_matcher=None).project(sent, sent, spans, links).spans == spans
+
+
+def test_simalign_missing_model_is_clear(tmp_path):
+    from babelmill.processors.errors import ModelNotFoundError
+    from babelmill.processors.projection.aligners.simalign import SimAlignAligner
+
+    with pytest.raises(ModelNotFoundError, match="mBERT"):
+        SimAlignAligner(tmp_path / "nothing").align([["a"]], [["b"]])
+
+
+# --- the MT model's attention and the score method on tiny random models ----------------
+
+
+@pytest.fixture(scope="module", params=["marian", "m2m100"])
+def tiny_translator(request, tmp_path_factory):
+    import tiny_models
+
+    from babelmill.processors.translate.engine import CTranslate2Spec
+
+    root = tmp_path_factory.getbasetemp()
+    path = tiny_models.cached(request.param, root)
+    return CTranslate2Spec(str(path), device="cpu", compute_type="float32", cache_dir=str(root / "ct2-proj")).build()
+
+
+def test_attention_aligner_matches_raw_attention(tiny_translator):
+    from babelmill.processors.projection.aligners.attention import AttentionAligner
+    from babelmill.processors.projection.ct2words import WordPieces
+
+    src = [["Ka", "lumo", "verin"], ["tasko", "brel"]]
+    tgt = [["Omi", "sutra", "pel", "danu"], ["fira"]]
+    aligner = AttentionAligner(tiny_translator, "en", "de", symmetrization="union")
+    mats = aligner.matrices(src, tgt)
+    wp = WordPieces(tiny_translator, "en", "de")
+    for s, t, mat in zip(src, tgt, mats):
+        assert mat.shape == (len(t), len(s))
+        # recompute one sentence by hand from CTranslate2's raw attention
+        pieces, owner = wp.source(s)
+        t_pieces, t_owner = wp.encode(t, "tgt")
+        prefix = wp.target_prefix()
+        res = tiny_translator._ct2.translate_batch(
+            [pieces], target_prefix=[prefix + t_pieces], return_attention=True, beam_size=1,
+            max_decoding_length=len(prefix) + len(t_pieces) + 1,
+        )[0]
+        rows = res.attention[0][len(prefix) : len(prefix) + len(t_pieces)]
+        for j in range(len(t)):
+            mine = [r for r, o in zip(rows, t_owner) if o == j]
+            for i in range(len(s)):
+                expect = sum(sum(v for v, o in zip(r, owner) if o == i) for r in mine) / len(mine)
+                assert mat[j, i] == pytest.approx(expect, abs=1e-5)
+        assert (mat.sum(axis=1) <= 1.0 + 1e-4).all()
+    # union of the two argmax directions: every word of both sides has a link
+    for s, t, links in zip(src, tgt, aligner.align(src, tgt)):
+        assert {i for i, _ in links} == set(range(len(s)))
+        assert {j for _, j in links} == set(range(len(t)))
+
+
+def test_score_projector_with_tiny_model_picks_best_scores(tiny_translator):
+    from babelmill.processors.projection.score import CT2Scorer, ScoreProjector
+
+    scorer = CT2Scorer(tiny_translator, "en", "de")
+    src = ["Mr", "Ka", "Lumo", "said"]
+    tgt = ["Herr", "Omi", "Sutra", "sagte"]
+    spans = [Span(1, 3, "PER")]
+    proj = ScoreProjector(scorer, max_extra=0).project(src, tgt, spans)
+    # the chosen span is the argmax of the model's own scores over all candidates
+    cands = ScoreProjector(scorer, max_extra=0).candidates(2, len(tgt))
+    scores = scorer([["Ka", "Lumo"]] * len(cands), [tgt[a:b] for a, b in cands])
+    assert all(x < 0 for x in scores)
+    best = cands[max(range(len(cands)), key=lambda k: (scores[k], -k))]
+    assert proj.spans == [Span(best[0], best[1], "PER")]
+
+
+def test_score_projector_exact_with_a_known_scorer():
+    from babelmill.processors.projection.score import ScoreProjector
+
+    # scorers that know the generated word mapping: w<k> <-> x<k>, names unchanged
+    def scorer(a: str, b: str):
+        def score(sources, targets):
+            out = []
+            for s, t in zip(sources, targets):
+                expect = [(b + w[1:]) if w[0] == a else w for w in s]
+                same = len(set(expect) & set(t))
+                out.append(-1.0 * (len(expect) + len(t) - 2 * same))
+            return out
+
+        return score
+
+    projector = ScoreProjector(scorer("w", "x"), backward=scorer("x", "w"))
+    for src, tgt, spans, _, gold in _generated_pairs(60, seed=5):
+        assert projector.project(src, tgt, spans).spans == gold

@@ -64,6 +64,9 @@ class NameMatcher:
     prior_alpha: float = 1.0
     #: extra target tokens a match may have beyond the source entity's length
     max_extra_tokens: int = 1
+    #: priors for every similar word pair (cognates: "Commission"/"Kommission"), not
+    #: only name-like tokens
+    cognate_priors: bool = False
 
     def similarity(self, a: str, b: str) -> float:
         """0-1 similarity of two strings (tokens or space-joined n-grams)."""
@@ -98,8 +101,12 @@ class NameMatcher:
         """Lexical priors: name-like token pairs of the same sentence pair that match."""
         out: dict[tuple[str, str], float] = {}
         for s_tokens, t_tokens in zip(src, tgt):
-            s_names = {t for t in s_tokens if _is_name_like(t)}
-            t_names = {t for t in t_tokens if _is_name_like(t)}
+            if self.cognate_priors:
+                keep = lambda t: _is_name_like(t) or len(t) >= self.min_fuzzy_length + 1  # noqa: E731
+            else:
+                keep = _is_name_like
+            s_names = {t for t in s_tokens if keep(t)}
+            t_names = {t for t in t_tokens if keep(t)}
             for s in s_names:
                 for t in t_names:
                     if self.similarity(s, t) >= self.threshold:
