@@ -71,7 +71,7 @@ class SpanProjector:
     """Projects spans through links (``{(i, j): confidence}`` or a plain link list)."""
 
     #: largest run of unlinked target words allowed inside one cluster of links
-    max_gap: int = 1
+    max_gap: int = 3
     #: a target span may be at most ``max(length_ratio * source length, source length +
     #: length_slack)`` words long
     length_ratio: float = 2.0
@@ -90,8 +90,10 @@ class SpanProjector:
     #: a stronger core: symmetrisation adds one-direction links to neighbouring words
     #: ("Strukturfonds darstellen"), which widen a span past the entity
     weak_edge: float = 1.0
+    #: strip edge words linked more strongly to a word outside the source entity
+    trim_elsewhere: bool = True
     #: ... but only while the span is longer than this many times the source span
-    weak_floor: float = 1.0
+    weak_floor: float = 0.0
     #: target-language function words (lower-cased, e.g. ``langs`` profile stopwords):
     #: stripped from span edges unless the source entity has the same word ("der
     #: Richtlinie" -> "Richtlinie", but "von Wogau" stays); a span of only such words
@@ -110,13 +112,17 @@ class SpanProjector:
         spans are widened to whole words."""
         conf = dict(links) if isinstance(links, Mapping) else {link: 1.0 for link in links}
         by_src: dict[int, list[tuple[int, float]]] = {}
+        by_tgt: dict[int, list[tuple[int, float]]] = {}
         for (i, j), c in conf.items():
             if 0 <= i < len(src_tokens) and 0 <= j < len(tgt_tokens):
                 by_src.setdefault(i, []).append((j, c))
+                by_tgt.setdefault(j, []).append((i, c))
         candidates: list[tuple[Span, Span | None, str, float]] = []
         flags: set[str] = set()
         for span in src_spans:
-            target, confidence = self._from_links(span, src_tokens, tgt_tokens, by_src, tgt_word_ids)
+            target, confidence = self._from_links(
+                span, src_tokens, tgt_tokens, by_src, tgt_word_ids, by_tgt if self.trim_elsewhere else None
+            )
             method = "align"
             if target is not None and len(target) > self._cap(len(span)):
                 flags.add("span_too_long")
@@ -142,7 +148,7 @@ class SpanProjector:
     def _cap(self, n: int) -> float:
         return max(self.length_ratio * n, n + self.length_slack)
 
-    def _from_links(self, span, src_tokens, tgt_tokens, by_src, word_ids) -> tuple[Span | None, float]:
+    def _from_links(self, span, src_tokens, tgt_tokens, by_src, word_ids, by_tgt=None) -> tuple[Span | None, float]:
         mass: Counter[int] = Counter()
         for i in range(span.start, span.end):
             for j, c in by_src.get(i, ()):
@@ -158,6 +164,18 @@ class SpanProjector:
                 clusters.append([j])
         best = max(clusters, key=lambda c: (sum(mass[j] for j in c), len(c), -c[0]))
         start, end = best[0], best[-1] + 1
+        if by_tgt is not None:
+            # an edge word linked more strongly to a word outside the source entity belongs
+            # to that word ("Strukturfonds darstellen" where "darstellen" is "represent")
+            def elsewhere(j: int) -> bool:
+                inside = max((c for i, c in by_tgt.get(j, ()) if span.start <= i < span.end), default=0.0)
+                outside = max((c for i, c in by_tgt.get(j, ()) if not span.start <= i < span.end), default=0.0)
+                return outside > inside
+
+            while end - start > 1 and elsewhere(start):
+                start += 1
+            while end - start > 1 and elsewhere(end - 1):
+                end -= 1
         if self.weak_edge > 0:
             strength = {j: max(c for i in range(span.start, span.end) for jj, c in by_src.get(i, ()) if jj == j)
                         for j in best}
