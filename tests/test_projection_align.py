@@ -342,3 +342,45 @@ def test_score_projector_exact_with_a_known_scorer():
     projector = ScoreProjector(scorer("w", "x"), backward=scorer("x", "w"))
     for src, tgt, spans, _, gold in _generated_pairs(60, seed=5):
         assert projector.project(src, tgt, spans).spans == gold
+
+
+# --- stages -----------------------------------------------------------------------------
+
+
+def test_project_spans_stage_and_eflomal_global_phases():
+    pytest.importorskip("eflomal")
+    import pyarrow as pa
+
+    from babelmill.processors.projection.stages import EflomalAlignStage, ProjectSpansStage, projection_rates
+
+    pairs = _generated_pairs(300, seed=7)
+    table = pa.table(
+        {
+            "id": [str(k) for k in range(len(pairs))],
+            "src_tokens": [p[0] for p in pairs],
+            "src_tags": [iob2_from_spans(len(p[0]), p[2]) for p in pairs],
+            "tgt_tokens": [p[1] for p in pairs],
+        }
+    )
+    stage = EflomalAlignStage()
+    # the global step sees every shard's keys; apply() attaches each shard's slice
+    shards = [table.slice(0, 150), table.slice(150)]
+    result = stage.run_global(pa.concat_tables([stage.keys(s) for s in shards]))
+    aligned = pa.concat_tables([stage.apply(shards[0], result.slice(0, 150)), stage.apply(shards[1], result.slice(150))])
+    project = ProjectSpansStage()
+    out = project(aligned)
+    assert out.num_rows == table.num_rows  # nothing deleted
+    exact = sum(
+        spans_from_iob2(tags) == p[4] for tags, p in zip(out.column("tags").to_pylist(), pairs)
+    )
+    assert exact >= 0.95 * len(pairs)
+    counters = project.take_counters()
+    assert counters["entities_in"] == sum(len(p[2]) for p in pairs)
+    assert counters["entities_projected"] + counters["entities_lost"] == counters["entities_in"]
+    rates = projection_rates(counters)
+    assert set(rates) <= {"PER", "LOC", "ORG"} and all(0.9 <= r <= 1.0 for r in rates.values())
+    reasons = out.column("drop_reason").to_pylist()
+    flags = out.column("projection_flags").to_pylist()
+    assert all((r is None) == ("entity_lost" not in f) for r, f in zip(reasons, flags))
+    with pytest.raises(ValueError, match="unknown projection flag"):
+        ProjectSpansStage(drop_on=["too_pretty"])
