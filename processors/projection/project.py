@@ -181,7 +181,17 @@ class SpanProjector:
                         for j in best}
             # a capitalised word in a cased script is kept: it is more likely part of
             # a name whose other words the aligner linked in one direction only
-            weak = lambda j: strength.get(j, 0.0) < self.weak_edge and not tgt_tokens[j][:1].isupper()  # noqa: E731
+            # ... and so is a word that is the only link of some source word of the entity
+            def sole(j: int) -> bool:
+                return any(
+                    all(jj == j for jj, _ in by_src.get(i, ()))
+                    for i in range(span.start, span.end)
+                    if any(jj == j for jj, _ in by_src.get(i, ()))
+                )
+
+            def weak(j: int) -> bool:
+                return strength.get(j, 0.0) < self.weak_edge and not tgt_tokens[j][:1].isupper() and not sole(j)
+
             if any(v >= self.weak_edge for v in strength.values()):
                 while end - start > self.weak_floor * len(span) and end - start > 1 and weak(start):
                     start += 1
