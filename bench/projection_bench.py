@@ -33,7 +33,7 @@ from babelmill.langs import profiles  # noqa: E402
 from babelmill.processors.ner.spans import spans_from_iob2  # noqa: E402
 from babelmill.processors.projection.aligners.eflomal import EflomalAligner, EflomalParams  # noqa: E402
 from babelmill.processors.projection.names import NameMatcher  # noqa: E402
-from babelmill.processors.projection.project import SpanProjector  # noqa: E402
+from babelmill.processors.projection.project import SpanProjector, projector_for  # noqa: E402
 from babelmill.processors.projection.symmetrize import parse_pharaoh, symmetrize  # noqa: E402
 
 FLORES = {"en": "eng", "de": "deu", "es": "spa", "it": "ita", "fr": "fra", "ro": "ron", "ja": "jpn",
@@ -118,12 +118,12 @@ def extra_text(evaldata: Path, src: str, tgt: str, tatoeba: bool = True, flores:
 
 # --- methods ---
 
-def methods(lang: str) -> dict:
+def methods(lang: str, tgt: list) -> dict:
     """name -> (aligner factory(extra), projector).  "plain" is the floor of issue 8
     (contiguous closure over every linked word, nothing else)."""
     plain = SpanProjector(name_matcher=None, max_gap=10**6, length_ratio=100, length_slack=100,
                           trim_punctuation=False, weak_edge=0.0)
-    ours = SpanProjector(edge_stopwords=profiles.get(lang).stopwords)  # the defaults of the align method
+    ours = projector_for(lang, tgt)  # the defaults of the align method
     return {
         "eflomal plain (int)": (lambda extra: EflomalAligner("intersection", extra), plain),
         "eflomal plain (gdfa)": (lambda extra: EflomalAligner("grow-diag-final-and", extra), plain),
@@ -253,7 +253,7 @@ def bench_europarl(evaldata: Path, langs: list[str], only: list[str] | None) -> 
         tgt = [t for t, _ in tg]
         gold = [spans_from_iob2(tags) for _, tags in tg]
         src_spans = [spans_from_iob2(tags) for _, tags in en]
-        for name, (factory, projector) in methods(lang).items():
+        for name, (factory, projector) in methods(lang, tgt).items():
             if only and not any(o in name for o in only):
                 continue
             t0 = time.perf_counter()
