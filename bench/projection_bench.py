@@ -127,13 +127,16 @@ def methods(lang: str, tgt: list) -> dict:
     return {
         "eflomal plain (int)": (lambda extra: EflomalAligner("intersection", extra), plain),
         "eflomal plain (gdfa)": (lambda extra: EflomalAligner("grow-diag-final-and", extra), plain),
-        "eflomal+names (gdfa)": (lambda extra: EflomalAligner("grow-diag-final-and", extra,
-                                                               prior_source=OURS_PRIORS.priors), ours),
+        "ours: eflomal+names/cognates, stems, clean edges (gdfa)": (
+            lambda extra: EflomalAligner("grow-diag-final-and", extra, params=OURS_PARAMS,
+                                         prior_source=OURS_PRIORS.priors), ours),
     }
 
 
 #: name and cognate priors, the default of the ``align`` method
 OURS_PRIORS = NameMatcher(cognate_priors=True)
+#: eflomal on 5-character prefixes: small corpora see each inflected form too rarely
+OURS_PARAMS = EflomalParams(source_prefix_len=5, target_prefix_len=5)
 AER_PAIRS = ("enfr", "roen", "jaen", "zhen")
 
 
@@ -165,9 +168,13 @@ def bench_aer(evaldata: Path) -> None:
         tgt = [line.split(" ||| ")[1].split() for line in lines]
         sure, possible = read_gold_alignments(d / f"{name}.gold")
         extra = extra_text(evaldata, src_lang, tgt_lang)
-        for label, ex, priors in (("evaldata only", [], None), ("+ FLORES/Tatoeba", extra, None),
-                                  ("+ FLORES/Tatoeba", extra, OURS_PRIORS.priors)):
-            aligner = EflomalAligner(extra=ex, prior_source=priors)
+        for label, ex, priors, params in (
+            ("evaldata only", [], None, EflomalParams()),
+            ("+ FLORES/Tatoeba", extra, None, EflomalParams()),
+            ("+ FLORES/Tatoeba", extra, OURS_PRIORS.priors, EflomalParams()),
+            ("+ FLORES/Tatoeba, stems", extra, OURS_PRIORS.priors, OURS_PARAMS),
+        ):
+            aligner = EflomalAligner(extra=ex, prior_source=priors, params=params)
             directional = aligner.directional(src, tgt)
             row = []
             for method in ("intersection", "grow-diag-final-and", "union"):
