@@ -78,7 +78,7 @@ class SpanProjector:
     length_slack: int = 2
     #: entities whose confidence is below this are flagged ``low_alignment_confidence``
     #: (and refused when ``drop_low_confidence``)
-    min_confidence: float = 0.0
+    min_confidence: float = 0.3
     drop_low_confidence: bool = False
     #: direct matcher for entities the links miss (None: alignment only)
     name_matcher: NameMatcher | None = field(default_factory=NameMatcher)
@@ -86,7 +86,8 @@ class SpanProjector:
     name_override: float = 0.95
     #: strip edge punctuation the source entity does not have
     trim_punctuation: bool = True
-    #: strip edge words held only by weak links (below this confidence) when the span has
+    #: strip edge words held only by weak links (below this confidence; suits eflomal's
+    #: direction-agreement confidences, inactive when no link reaches it) when the span has
     #: a stronger core: symmetrisation adds one-direction links to neighbouring words
     #: ("Strukturfonds darstellen"), which widen a span past the entity
     weak_edge: float = 1.0
