@@ -282,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--evaldata", type=Path, required=True, help="path of ../shared/evaldata")
     ap.add_argument("--langs", default="de,es,it", help="europarl target languages")
     ap.add_argument("--only", default="", help="comma list: run only methods whose name contains one")
-    ap.add_argument("--parts", default="ner,aer,speed,names", help="which parts to run")
+    ap.add_argument("--parts", default="ner,aer,speed,names",
+                    help="comma list of parts: ner, aer, speed, names")
     args = ap.parse_args(argv)
     if not (args.evaldata / "europarl-ner").is_dir():
         print(f"error: {args.evaldata} has no europarl-ner/ (pass ../shared/evaldata)", file=sys.stderr)
