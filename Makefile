@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel
 	# torch is pinned to the CPU build in pyproject.toml (a bare `torch` would pull GBs of CUDA)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,simalign]'
+	# eflomal (GPL-3.0) is an optional extra; the demo and the tests use it
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,simalign,eflomal]'
 	touch $(STAMP)
 
 demo: $(STAMP)
