@@ -57,7 +57,7 @@ def _emitted(stage: Stage, table: pa.Table) -> tuple[pa.Table, set[str]]:
     return out.filter(pc.is_null(out.column(DROP_REASON))).drop_columns([DROP_REASON]), set(out.column(DROP_REASON).drop_null().to_pylist())
 
 
-def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table) -> None:
+def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path) -> None:
     """Each stage alone over the whole crawl (so every filter sees every document), the
     instruction stages over records with malformed ones among them."""
     seen: dict[type, set[str]] = defaultdict(set)
@@ -93,12 +93,13 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table) -> None:
         seen[type(stage)] |= reasons
         instances[type(stage)] = stage
     _run_ner_stages(seen, instances)
+    _run_bilingual_stages(seen, instances, tmp_path)
     for cls, reasons in seen.items():
         undeclared = sorted(r for r in reasons if not instances[cls].declares(r) or not _in_class_list(cls, r))
         assert not undeclared, f"{cls.__name__} wrote undeclared reasons {undeclared}"
     # the test data exercises the contract: most stages reject something on it
     assert sum(len(r) for r in seen.values()) >= 12, {c.__name__: r for c, r in seen.items()}
-    for cls in (EmptyTextFilter, TrafilaturaExtractor, FastTextLanguageIdentifier, MinHashDeduplicator, InstructionParser, TargetExpander, TranslationQualityFilter):
+    for cls in (EmptyTextFilter, TrafilaturaExtractor, FastTextLanguageIdentifier, MinHashDeduplicator, InstructionParser, TargetExpander, TranslationQualityFilter, *_BILINGUAL_REJECTING):
         assert seen[cls], f"{cls.__name__} rejected nothing on the test data: {dict(seen)}"
     # and every stage babelmill ships was run here
     assert {c for c in stage_classes()} <= set(seen), {c.__name__ for c in stage_classes()} - {c.__name__ for c in seen}
@@ -132,6 +133,79 @@ def _run_ner_stages(seen: dict[type, set[str]], instances: dict[type, Stage]) ->
             table, reasons = _emitted(stage, table)
             seen[type(stage)] |= reasons
             instances[type(stage)] = stage
+
+
+def _bilingual_docs(records: list[dict]) -> pa.Table:
+    import orjson
+
+    return pa.table({"id": [r["id"] for r in records], "text": [""] * len(records), "meta": [orjson.dumps(r).decode() for r in records], "source": ["in.jsonl"] * len(records)})
+
+
+def _bilingual_records() -> list[dict]:
+    """Parallel records, good and bad: every ``ParallelParser`` rejection, documents whose
+    units line up or not, conversations, Pharaoh alignments valid, invalid and missing."""
+    import orjson
+
+    convo = {"messages": [{"role": "user", "content": "What is the river? Tell me."}, {"role": "assistant", "content": "It is long. Really."}]}
+    turns = [{"role": "user", "content": "Mto ni nini? Niambie."}, {"role": "assistant", "content": "Ni mrefu. Kweli."}]
+    return [
+        {"id": "doc", "src": "The river is long.\nThe hill is green.", "tgt": "Mto ni mrefu.\nKilima ni kijani."},
+        {"id": "misaligned", "src": "One river.\nTwo hills.\nThree trees.", "tgt": "Mto mmoja.\nVilima viwili."},
+        {"id": "aligned", "src": "green tea is good", "tgt": "chai kijani ni nzuri", "alignment": "0-1 1-0 2-2 3-3"},
+        {"id": "bad_alignment", "src": "green tea", "tgt": "chai kijani", "alignment": "0-7 x"},
+        {"id": "numbers", "src": "42 7", "tgt": "42 7", "alignment": "0-0 1-1"},
+        *({"id": f"c{i}", "messages": turns, "original": orjson.dumps(convo).decode(), "format": "messages"} for i in range(3)),
+        {"id": "empty", "src": "a", "tgt": "  "},
+        {"id": "nothing", "foo": 1},
+        {"id": "turns", "messages": turns[:1], "original": orjson.dumps(convo).decode(), "format": "messages"},
+        {"id": "roles", "messages": [turns[1], turns[0]], "original": orjson.dumps(convo).decode(), "format": "messages"},
+        {"id": "mono", "text": "just the river"},
+    ]
+
+
+#: the code-switching / interleaving stages that must reject something on ``_bilingual_records``
+_BILINGUAL_REJECTING: list[type[Stage]] = []
+
+
+def _run_bilingual_stages(seen: dict[type, set[str]], instances: dict[type, Stage], tmp_path) -> None:
+    """The parallel reader over every kind of bad record, then code-switching (dictionary,
+    align, translate), xICL/xCoT and the interleaving modes over its kept rows."""
+    from test_interleave import build_tokenizer
+
+    from babelmill.processors.codeswitch.prompts import CrossLingualCoT, CrossLingualICL
+    from babelmill.processors.codeswitch.stages import CodeSwitcher
+    from babelmill.processors.interleave.stages import Alternate, Interlinear, Packer, TranslationInstructions
+    from babelmill.processors.io.parallel import ParallelParser
+
+    lexicon = tmp_path / "lex.txt"
+    lexicon.write_text("river mto\ntea chai\ngreen kijani\n")
+    tokenizer = build_tokenizer(tmp_path / "tok")
+    parser = ParallelParser("en", "sw")
+    parsed, reasons = _emitted(parser, _bilingual_docs(_bilingual_records()))
+    seen[ParallelParser] |= reasons
+    instances[ParallelParser] = parser
+    stages: list[Stage] = [
+        # align first: the instance the generic check holds CodeSwitcher to declares most
+        CodeSwitcher("align", ["sw"], ratio=1.0, unit="phrase", drop_unswitched=True),
+        CodeSwitcher("dictionary", ["sw"], ratio=1.0, lexicons={"sw": str(lexicon)}, drop_unswitched=True),
+        CodeSwitcher("translate", ["sw"], ratio=1.0, spec=StandInSpec(), drop_unswitched=True),
+        CrossLingualICL(shots=2),
+        CrossLingualCoT(),
+        Interlinear(),
+        Alternate(unit="sentence"),
+        Packer(str(tokenizer), max_tokens=3),
+        TranslationInstructions(reverse=True),
+    ]
+    for stage in stages:
+        stage.setup()
+        _, reasons = _emitted(stage, parsed)
+        seen[type(stage)] |= reasons
+        instances.setdefault(type(stage), stage)
+        if isinstance(stage, CodeSwitcher):  # each mode writes only what its instance declares
+            assert all(stage.declares(r) for r in reasons), (stage.mode, reasons)
+    _BILINGUAL_REJECTING[:] = [ParallelParser, CodeSwitcher, CrossLingualICL, CrossLingualCoT, Interlinear, Alternate, Packer]
+    assert seen[ParallelParser] == {"malformed_parallel", "turn_count_mismatch", "role_mismatch", "no_target", "empty_side"}, seen[ParallelParser]
+    assert seen[CodeSwitcher] >= {"missing_alignment", "malformed_alignment", "nothing_switched"}, seen[CodeSwitcher]
 
 
 def _in_class_list(cls: type[Stage], reason: str) -> bool:

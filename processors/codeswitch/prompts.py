@@ -28,10 +28,10 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from babelmill.langs.templates import render
-from babelmill.processors.base import Stage
+from babelmill.processors.base import Stage, set_drop_reason
 from babelmill.processors.codeswitch.core import SPAN_TYPE, UNIVERSAL, file_digest, row_rng
 from babelmill.processors.codeswitch.metrics import utterance_metrics
-from babelmill.processors.codeswitch.stages import put, put_reasons
+from babelmill.processors.codeswitch.stages import put
 from babelmill.processors.io.parallel import sentence_pairs
 from babelmill.processors.schema import MESSAGE_TYPE
 
@@ -94,7 +94,7 @@ def _finish(batch: pa.Table, mode: str, rows: list[dict[str, Any] | None], reaso
     out = put(out, "spans", pa.array(get("spans", []), SPAN_TYPE))
     for key, typ in (("cmi", pa.float32()), ("cmi_2016", pa.float32()), ("m_index", pa.float32()), ("i_index", pa.float32()), ("switch_points", pa.int32()), ("burstiness", pa.float32())):
         out = put(out, key, pa.array([None if r is None else r["metrics"][key] for r in rows], typ))
-    return put_reasons(out, reasons)
+    return set_drop_reason(out, pa.array(reasons, pa.string()))
 
 
 def _ratio(labels: list[str], tgt: str) -> float:
@@ -106,6 +106,7 @@ class CrossLingualICL(Stage):
     """k-shot prompts with code-switched demonstrations and a target-language query."""
 
     name: ClassVar[str] = "xicl"
+    reasons: ClassVar[tuple[str, ...]] = ("no_conversation",)
 
     def __init__(self, shots: int = 3, ratio: float = 0.3, seed: int = 1, templates: str | None = None) -> None:
         self.shots, self.ratio, self.seed, self.templates = int(shots), float(ratio), int(seed), templates
@@ -213,6 +214,7 @@ class CrossLingualCoT(Stage):
     """
 
     name: ClassVar[str] = "xcot"
+    reasons: ClassVar[tuple[str, ...]] = ("no_conversation",)
 
     def __init__(self, ask: str = "src", templates: str | None = None) -> None:
         if ask not in ("src", "tgt"):

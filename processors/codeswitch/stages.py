@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from babelmill.processors.base import DROP_REASON, Resources, Stage
+from babelmill.processors.base import Stage, set_drop_reason
 from babelmill.processors.codeswitch.core import (
     SPAN_TYPE,
     Switched,
@@ -37,8 +36,9 @@ from babelmill.processors.codeswitch.core import (
     words,
 )
 from babelmill.processors.codeswitch.lexicon import AlignmentError, Lexicon, extract_phrases, parse_alignment
-from babelmill.processors.codeswitch.mt import translate_texts
+from babelmill.processors.resources import Resources
 from babelmill.processors.schema import MESSAGE_TYPE
+from babelmill.processors.translate.core import translate_texts
 from babelmill.processors.translate.segment import sentence_spans
 
 MODES = ("dictionary", "align", "translate")
@@ -52,14 +52,6 @@ def put(batch: pa.Table, name: str, column: Any) -> pa.Table:
     if name in batch.column_names:
         return batch.set_column(batch.column_names.index(name), name, column)
     return batch.append_column(name, column)
-
-
-def put_reasons(batch: pa.Table, reasons: Sequence[str | None]) -> pa.Table:
-    """Add drop reasons, keeping one an earlier decision set."""
-    col = pa.array(list(reasons), pa.string())
-    if DROP_REASON in batch.column_names:
-        col = pc.coalesce(batch.column(DROP_REASON), col)
-    return put(batch, DROP_REASON, col)
 
 
 def sample_ratio(rng: Any, histogram: Sequence[float]) -> float:
@@ -90,10 +82,12 @@ class CodeSwitcher(Stage):
     histogram over [0, 1] each row samples its own ratio from, ``--match-stats``).
     Drop reasons: ``missing_alignment``, ``malformed_alignment``, ``nothing_switched``
     (only with ``drop_unswitched``).  Counters: ``words``, ``switched_words``, ``units``,
-    ``mt_context``, ``mt_isolated``.
+    ``mt_context``, ``mt_isolated`` and the MT core's ``mt_chars``, ``mt_segments``,
+    ``mt_cache_hits``, ``mt_units``.
     """
 
     name: ClassVar[str] = "codeswitch"
+    reasons: ClassVar[tuple[str, ...]] = ("missing_alignment", "malformed_alignment", "nothing_switched")
 
     def __init__(
         self,
@@ -126,6 +120,12 @@ class CodeSwitcher(Stage):
         res = getattr(spec, "resources", None) if mode == "translate" else None
         if res is not None:
             self.resources = Resources(*res) if not isinstance(res, Resources) else res  # type: ignore[misc]
+
+    def declared_reasons(self) -> tuple[str, ...]:
+        """Alignment reasons in ``align`` mode only; ``nothing_switched`` only when asked."""
+        return tuple(
+            r for r in type(self).reasons if (self.mode == "align" or "alignment" not in r) and (self.drop_unswitched or r != "nothing_switched")
+        )
 
     def config(self) -> dict[str, Any]:
         cfg = super().config()
@@ -251,6 +251,14 @@ class CodeSwitcher(Stage):
             out.append(Unit(i, j, "", lang, "mt"))
         return out
 
+    def _mt(self, texts: list[str], lang: str) -> list[str]:
+        """Main's shared core (protect -> segment -> translate, cached -> restore), one
+        call with every distinct unit; its counters go to the ledger as ``mt_*``."""
+        results, stats = translate_texts(self._translator, texts, self.src, lang)
+        for key, value in stats.as_counters().items():
+            self.count(f"mt_{key}", value)
+        return [r.text for r in results]
+
     def _translate_units(self, jobs: list[tuple[str, list[Word], list[Unit]]]) -> list[list[Unit]]:
         """Fill the replacements of the chosen units: one batched MT call per target
         language for the bracketed sentences, one more for the units the model lost."""
@@ -267,7 +275,7 @@ class CodeSwitcher(Stage):
                 row.append((u.lang, len(q), text[s:e]))
                 q.append(marked)
             where.append(row)
-        outputs = {lang: translate_texts(self._translator, texts, self.src, lang) for lang, texts in requests.items()}
+        outputs = {lang: self._mt(texts, lang) for lang, texts in requests.items()}
         found: dict[tuple[str, int], str] = {}
         fallback: dict[str, list[str]] = {}
         for lang, outs in outputs.items():
@@ -279,7 +287,7 @@ class CodeSwitcher(Stage):
             for lang, k, unit_text in row:
                 if (lang, k) not in found:
                     fallback.setdefault(lang, []).append(unit_text)
-        isolated = {lang: dict(zip(texts, translate_texts(self._translator, texts, self.src, lang))) for lang, texts in fallback.items()}
+        isolated = {lang: dict(zip(texts, self._mt(texts, lang))) for lang, texts in fallback.items()}
         result = []
         for (text, ws, units), row in zip(jobs, where):
             filled = []
@@ -388,4 +396,4 @@ class CodeSwitcher(Stage):
         out = put(out, "spans", pa.array(spans_col, SPAN_TYPE))
         for key, typ in (("cmi", pa.float32()), ("cmi_2016", pa.float32()), ("m_index", pa.float32()), ("i_index", pa.float32()), ("switch_points", pa.int32()), ("burstiness", pa.float32())):
             out = put(out, key, pa.array([m[key] for m in metrics], typ))
-        return put_reasons(out, reasons)
+        return set_drop_reason(out, pa.array(reasons, pa.string()))

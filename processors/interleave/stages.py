@@ -25,9 +25,9 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from babelmill.langs.templates import render
-from babelmill.processors.base import Stage
+from babelmill.processors.base import Stage, set_drop_reason
 from babelmill.processors.codeswitch.core import file_digest
-from babelmill.processors.codeswitch.stages import put, put_reasons
+from babelmill.processors.codeswitch.stages import put
 from babelmill.processors.interleave.tokens import TokenCounter
 from babelmill.processors.io.parallel import sentence_pairs
 from babelmill.processors.schema import MESSAGE_TYPE
@@ -65,6 +65,7 @@ class Interlinear(_Aligned):
     """Each unit followed by its translation (or the reverse, or alternating)."""
 
     name: ClassVar[str] = "interlinear"
+    reasons: ClassVar[tuple[str, ...]] = (MISMATCH,)
 
     def __init__(self, unit: str = "sentence", order: str = "src-tgt", sep: str = "\n") -> None:
         super().__init__(unit)
@@ -90,13 +91,14 @@ class Interlinear(_Aligned):
         out = put(batch, "text", pa.array(texts, pa.string()))
         out = put(out, "units", pa.array(units, pa.int32()))
         out = put(out, "mode", pa.array(["interlinear"] * batch.num_rows, pa.string()))
-        return put_reasons(out, reasons)
+        return set_drop_reason(out, pa.array(reasons, pa.string()))
 
 
 class Alternate(_Aligned):
     """A document that switches language at every unit."""
 
     name: ClassVar[str] = "alternate"
+    reasons: ClassVar[tuple[str, ...]] = (MISMATCH,)
 
     def __init__(self, unit: str = "paragraph", start: str = "src") -> None:
         super().__init__(unit)
@@ -120,7 +122,7 @@ class Alternate(_Aligned):
             reasons.append(None)
         out = put(batch, "text", pa.array(texts, pa.string()))
         out = put(out, "mode", pa.array(["alternate"] * batch.num_rows, pa.string()))
-        return put_reasons(out, reasons)
+        return set_drop_reason(out, pa.array(reasons, pa.string()))
 
 
 class Packer(_Aligned):
@@ -128,6 +130,7 @@ class Packer(_Aligned):
 
     name: ClassVar[str] = "pack"
     expands: ClassVar[bool] = True
+    reasons: ClassVar[tuple[str, ...]] = (MISMATCH, "unit_over_budget")
 
     def __init__(self, tokenizer: str, max_tokens: int = 2048, overlap: int = 1, unit: str = "sentence", sep: str = "\n\n") -> None:
         super().__init__(unit)
@@ -227,7 +230,7 @@ class Packer(_Aligned):
         out = put(out, "first_unit", pa.array(first, pa.int32()))
         out = put(out, "last_unit", pa.array(last, pa.int32()))
         out = put(out, "mode", pa.array(["pack"] * len(take), pa.string()))
-        return put_reasons(out, reasons)
+        return set_drop_reason(out, pa.array(reasons, pa.string()))
 
 
 class TranslationInstructions(Stage):
@@ -238,10 +241,11 @@ class TranslationInstructions(Stage):
     """
 
     name: ClassVar[str] = "translation_instructions"
+    #: with ``reverse`` each pair gives two rows
+    expands: ClassVar[bool] = True
 
     def __init__(self, template_lang: str | None = None, templates: str | None = None, reverse: bool = False) -> None:
         self.template_lang, self.templates, self.reverse = template_lang, templates, bool(reverse)
-        self.expands = self.reverse  # type: ignore[misc]
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "templates_digest": file_digest(self.templates)}

@@ -33,9 +33,7 @@ from typing import Any, ClassVar
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
-
-from babelmill.processors.base import DROP_REASON, Stage
+from babelmill.processors.base import Stage, set_drop_reason
 from babelmill.processors.errors import BabelmillError
 from babelmill.processors.io.readers import open_binary
 
@@ -95,6 +93,7 @@ class ParallelParser(Stage):
     """Document rows (record mode or text lines) to parallel rows; see the module doc."""
 
     name: ClassVar[str] = "parallel"
+    reasons: ClassVar[tuple[str, ...]] = ("malformed_parallel", "turn_count_mismatch", "role_mismatch", "no_target", "empty_side")
 
     def __init__(
         self,
@@ -224,11 +223,7 @@ class ParallelParser(Stage):
         for name in PARALLEL_COLUMNS:
             arr = pa.array(cols[name], types.get(name, pa.string()))
             out = out.set_column(out.column_names.index(name), name, arr) if name in out.column_names else out.append_column(name, arr)
-        col = pa.array(reasons, pa.string())
-        if DROP_REASON in out.column_names:
-            col = pc.coalesce(out.column(DROP_REASON), col)
-            return out.set_column(out.column_names.index(DROP_REASON), DROP_REASON, col)
-        return out.append_column(DROP_REASON, col)
+        return set_drop_reason(out, pa.array(reasons, pa.string()))
 
 
 def sentence_pairs(src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str, unit: str = "sentence") -> tuple[list[str], list[str]] | None:
