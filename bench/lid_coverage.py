@@ -31,7 +31,7 @@ import polars as pl
 from babelmill import langs
 from babelmill.langs import coverage
 from babelmill.processors.lid import FastTextLanguageIdentifier, HeliportLanguageIdentifier
-from babelmill.processors.lid.auto import takes_fasttext
+from babelmill.processors.lid.auto import heliport_codes, takes_fasttext
 from babelmill.processors.lid.heliport import heliport_labels
 
 LANGS_DIR = HERE.parent / "langs"
@@ -124,7 +124,9 @@ def main() -> None:
     (args.out / "lid_coverage.tsv").write_text(header + "\n".join("\t".join(r) for r in [cols, *rows]) + "\n", encoding="utf-8")
 
     # routing per heliport answer: what taking lid.176's answer (where auto would) gains
-    he_codes = {coverage.heliport_code(label) for label in heliport_labels()} - {None} - set(coverage.MACROLANGUAGES)
+    coverage.table.cache_clear()  # the file just written decides what heliport answers reliably
+    heliport_codes.cache_clear()
+    he_codes = set(heliport_codes())
     take = np.array([takes_fasttext(h or None, f or None, he_codes) for h, f in zip(he.tolist(), ft.tolist())])
     n_by = Counter(he.tolist())
     he_ok = Counter(he[correct["heliport"]].tolist())

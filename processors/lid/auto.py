@@ -9,8 +9,9 @@ The combination rule (measured data in ``langs/lid_coverage.tsv`` and
    macrolanguage (``hbs``, ``msa``), or an answer for which consulting it
    measurably helps on FLORES-200 (``lid_routing.tsv``: e.g. heliport's ``hi`` also
    covers Maithili, Bhojpuri, Magahi, which only lid.176 can name).  Such a document
-   takes lid.176's answer, scores and top-k when heliport gave a macrolanguage, or when lid.176 names a language heliport cannot answer at all;
-   otherwise heliport's answer stands (both know the language: heliport is the
+   takes lid.176's answer, scores and top-k when heliport gave a macrolanguage, or
+   when lid.176 names a language heliport cannot answer reliably (no label, or below
+   ``WELL_COVERED`` on FLORES-200, e.g. Uzbek in Latin script); otherwise heliport's answer stands (both know the language: heliport is the
    better of the two on nearly all of them).
 3. With target languages: a target whose best backend (``lid_coverage.tsv``) is lid.176
    is decided by lid.176 -- it then runs on every document, and a document it assigns to
@@ -42,9 +43,17 @@ BACKENDS = ("auto", "fasttext", "heliport")
 
 @functools.cache
 def heliport_codes() -> tuple[str, ...]:
-    """The languages heliport can answer (babelmill codes; macrolanguages excluded)."""
+    """The languages heliport answers reliably: its labels (babelmill codes, macrolanguages
+    excluded) less those it gets below ``WELL_COVERED`` on FLORES-200 (e.g. its Uzbek,
+    trained on Cyrillic, while FLORES and most of the web write Uzbek in Latin)."""
     codes = {coverage.heliport_code(label) for label in heliport_labels()}
-    return tuple(sorted(c for c in codes if c and c not in coverage.MACROLANGUAGES))
+    table = coverage.table()
+
+    def reliable(code: str) -> bool:
+        acc = table[code].accuracy.get("heliport") if code in table else None
+        return acc is None or acc >= coverage.WELL_COVERED
+
+    return tuple(sorted(c for c in codes if c and c not in coverage.MACROLANGUAGES and reliable(c)))
 
 
 def takes_fasttext(he: str | None, ft: str | None, he_codes: set[str] | tuple[str, ...]) -> bool:
