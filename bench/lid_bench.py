@@ -22,6 +22,7 @@ with top-k 3 and 1), and datatrove's ``LanguageFilter`` (ft176) on the same mode
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -36,6 +37,7 @@ import polars as pl
 import pyarrow as pa
 
 from babelmill import langs
+from babelmill.langs.coverage import WELL_COVERED
 from babelmill.processors.lid import (
     SCRIPT_CLASSES,
     AutoLanguageIdentifier,
@@ -55,6 +57,7 @@ MAX_LOSS = 0.01
 BACKENDS = ("lid176", "heliport", "auto")
 
 
+@functools.cache
 def _code(label: str) -> str:
     """Babelmill code for a file label (lingua iso1, FLORES/OPUS ``xxx`` or ``xxx_Scrp``).
 
@@ -232,6 +235,8 @@ def flores_accuracy(flores: dict[str, list[str]]) -> dict:
         per[backend] = {label: round(h / n, 4) for label, (h, n) in hits.items()}
     covers = {b: {lab for lab in flores if _code(lab) in codes[b] and _script_ok(lab, _code(lab))} for b in ("lid176", "heliport")}
     any_cov = covers["lid176"] | covers["heliport"]
+    # varieties at least one shipped model identifies to WELL_COVERED (what auto accepts as a target)
+    well = {lab for lab in any_cov if max(per["lid176"][lab], per["heliport"][lab]) >= WELL_COVERED}
 
     def macro(values: dict[str, float], keys) -> float:
         keys = [k for k in keys if k in values]
@@ -243,6 +248,8 @@ def flores_accuracy(flores: dict[str, list[str]]) -> dict:
         "covered_by_any": len(any_cov),
         "macro_all": {b: macro(per[b], flores) for b in BACKENDS},
         "macro_covered_by_any": {b: macro(per[b], any_cov) for b in BACKENDS},
+        "covered_well_by_any": len(well),
+        "macro_covered_well_by_any": {b: macro(per[b], well) for b in BACKENDS},
         "macro_own_coverage": {b: macro(per[b], covers.get(b, any_cov)) for b in BACKENDS},
         "focus": {lab: {b: per[b].get(lab) for b in BACKENDS} for lab in FOCUS if lab in flores},
         "worst_auto_covered": dict(sorted(((k, per["auto"][k]) for k in any_cov), key=lambda kv: kv[1])[:15]),
@@ -302,9 +309,11 @@ def main() -> None:
     fa = res["flores_accuracy"]
     print(f"FLORES-200 devtest, {fa['varieties']} varieties ({fa['covered_by_any']} covered by a shipped model; lid176 {fa['covered_by']['lid176']}, heliport {fa['covered_by']['heliport']}):")
     print(f"  {'macro accuracy':28s} " + "  ".join(f"{b:>8s}" for b in BACKENDS))
-    for key in ("macro_all", "macro_covered_by_any", "macro_own_coverage"):
+    for key in ("macro_all", "macro_covered_by_any", "macro_covered_well_by_any", "macro_own_coverage"):
         print(f"  {key:28s} " + "  ".join(f"{fa[key][b]:8.4f}" for b in BACKENDS))
-    print(f"  goal: auto macro over covered >= {MACRO_GOAL}: {'MET' if fa['macro_covered_by_any']['auto'] >= MACRO_GOAL else 'NOT MET'}")
+    for key in ("macro_covered_by_any", "macro_covered_well_by_any"):
+        print(f"  goal: auto {key} >= {MACRO_GOAL}: {'MET' if fa[key]['auto'] >= MACRO_GOAL else 'NOT MET'}")
+    print(f"  ({fa['covered_well_by_any']} varieties covered well: a shipped model reaches {WELL_COVERED} on them)")
     print(f"  focus varieties (goal auto >= {FOCUS_MIN}):")
     for lab, accs in fa["focus"].items():
         print(f"    {lab:10s} " + "  ".join(f"{b} {accs[b]:.3f}" for b in BACKENDS) + ("" if accs["auto"] >= FOCUS_MIN else "  <- below goal"))

@@ -18,6 +18,7 @@ devtest sentence, once, and writes:
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections import Counter
 from pathlib import Path
@@ -39,6 +40,7 @@ LANGS_DIR = HERE.parent / "langs"
 ROUTE_MARGIN, ROUTE_MIN = 0.02, 3
 
 
+@functools.cache
 def gold_code(label: str) -> str:
     """Babelmill code for a FLORES file label (``yor``, ``ace_Arab``, ``ara``); varieties
     ``langs`` does not know keep their bare ISO code."""
