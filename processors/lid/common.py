@@ -142,6 +142,10 @@ class Prediction:
     scores: pa.Array
     backend: pl.Series
 
+    def __iter__(self):
+        """Unpacks as ``lang, score, labels, scores`` (what ``predict`` returned before backends)."""
+        return iter((self.lang, self.score, self.labels, self.scores))
+
 
 class LanguageIdentifier(Stage):
     """Sets ``lang`` / ``lang_score`` / ``lid_labels`` / ``lid_scores`` / ``lid_backend``
