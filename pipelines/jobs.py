@@ -53,7 +53,11 @@ class CorpusOptions:
     langs: list[str] = dataclasses.field(default_factory=list)
     extract_html: bool | None = None
     normalize: bool = True
+    #: auto (per-target best shipped model), fasttext (lid.176 or --lid-model), heliport
+    lid_backend: str = "auto"
     lid_model: str | None = None
+    #: a macrolanguage answer (heliport's hbs, msa) satisfies a member target (hr, ms)
+    lid_accept_macro: bool = False
     lid_threshold: float | None = None
     lid_top_k: int = 3
     script_check: bool = True
@@ -90,7 +94,7 @@ def corpus_job(
     """
     import babelmill.langs as langs_mod
     from babelmill.processors.dedup import MinHashDeduplicator
-    from babelmill.processors.lid import FastTextLanguageIdentifier
+    from babelmill.processors.lid import make_identifier
     from babelmill.processors.normalize import TextNormalizer
     from babelmill.processors.pii import PIIScrubber
     from babelmill.processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
@@ -103,13 +107,15 @@ def corpus_job(
     if options.normalize:
         stages.append(TextNormalizer())
     stages.append(
-        FastTextLanguageIdentifier(
+        make_identifier(
+            options.lid_backend,
+            options.lid_model,
             target_langs=targets,
             top_k=options.lid_top_k,
             threshold=options.lid_threshold,
             script_check=options.script_check,
             line_level=options.line_level_lid,
-            model_path=options.lid_model,
+            accept_macro=options.lid_accept_macro,
         )
     )
     if options.gopher_repetition:

