@@ -24,7 +24,7 @@ from babelmill.processors.dedup import MinHashDeduplicator
 from babelmill.processors.extract import TrafilaturaExtractor
 from babelmill.processors.instruct.stages import InstructionParser, InstructionTranslator, TargetExpander
 from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
-from babelmill.processors.lid import FastTextLanguageIdentifier
+from babelmill.processors.lid import AutoLanguageIdentifier, FastTextLanguageIdentifier, HeliportLanguageIdentifier
 from babelmill.processors.normalize import TextNormalizer
 from babelmill.processors.pii import PIIScrubber
 from babelmill.processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
@@ -66,6 +66,8 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
         TrafilaturaExtractor(),
         EmptyTextFilter(),
         FastTextLanguageIdentifier(["en", "sw", "de"], line_level=True),
+        HeliportLanguageIdentifier(["en", "sw", "de"]),
+        AutoLanguageIdentifier(["en", "sw", "de"]),
         GopherRepetitionFilter(),
         GopherQualityFilter(),
         C4QualityFilter(),
@@ -99,7 +101,7 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
         assert not undeclared, f"{cls.__name__} wrote undeclared reasons {undeclared}"
     # the test data exercises the contract: most stages reject something on it
     assert sum(len(r) for r in seen.values()) >= 12, {c.__name__: r for c, r in seen.items()}
-    for cls in (EmptyTextFilter, TrafilaturaExtractor, FastTextLanguageIdentifier, MinHashDeduplicator, InstructionParser, TargetExpander, TranslationQualityFilter, *_BILINGUAL_REJECTING):
+    for cls in (EmptyTextFilter, TrafilaturaExtractor, FastTextLanguageIdentifier, HeliportLanguageIdentifier, AutoLanguageIdentifier, MinHashDeduplicator, InstructionParser, TargetExpander, TranslationQualityFilter, *_BILINGUAL_REJECTING):
         assert seen[cls], f"{cls.__name__} rejected nothing on the test data: {dict(seen)}"
     # and every stage babelmill ships was run here
     assert {c for c in stage_classes()} <= set(seen), {c.__name__ for c in stage_classes()} - {c.__name__ for c in seen}

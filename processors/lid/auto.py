@@ -64,6 +64,7 @@ def takes_fasttext(he: str | None, ft: str | None, he_codes: set[str] | tuple[st
 class AutoLanguageIdentifier(LanguageIdentifier):
     """heliport first, lid.176 where heliport is not the reliable one (see the module)."""
 
+    name: ClassVar[str] = "lid"
     backend: ClassVar[str] = "auto"
 
     def __init__(

@@ -161,7 +161,7 @@ class LanguageIdentifier(Stage):
     ``macro_accepted:<macro>-><code>`` per macrolanguage answer taken as a target.
     """
 
-    name: ClassVar[str] = "lid"
+    # no ``name`` of its own: the backends below are the stages (``babelmill stages``)
     reasons: ClassVar[tuple[str, ...]] = (NOT_TARGET, LOW_SCORE, SCRIPT_MISMATCH, MACRO_ONLY)
     stateful: ClassVar[bool] = True
     resources: ClassVar[Resources] = Resources(num_cpus=1.0)

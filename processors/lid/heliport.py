@@ -56,6 +56,7 @@ def heliport_labels() -> tuple[str, ...]:
 class HeliportLanguageIdentifier(LanguageIdentifier):
     """heliport backend; the decisions are ``LanguageIdentifier``'s."""
 
+    name: ClassVar[str] = "lid"
     backend: ClassVar[str] = "heliport"
 
     def __init__(
