@@ -463,7 +463,7 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
     hook = hook or (lambda event, data: None)
     started = time.perf_counter()
     layout = job.layout()
-    shards = discover_shards(job.inputs, job.input_format, job.reader.text_mode, job.reader.hf_split)
+    shards = discover_shards(job.inputs, job.input_format, job.reader.text_mode, job.reader.hf_split, job.reader.split_bytes)
     if not shards:
         raise BabelmillError("the inputs hold no shard to process")
     _prepare_output(job, shards, overwrite)
