@@ -119,6 +119,14 @@ def _run_stage(stage: Stage, table: pa.Table, counts: StageCounts, quarantine: l
     Only stages that declare ``expands`` may return more rows than they got (one row
     per target language, ...); the extra rows are recorded as ``added`` in the ledger.
     """
+    started = time.perf_counter()
+    try:
+        return _call_stage(stage, table, counts, quarantine)
+    finally:
+        counts.seconds += time.perf_counter() - started
+
+
+def _call_stage(stage: Stage, table: pa.Table, counts: StageCounts, quarantine: list[QuarantineRecord]) -> pa.Table:
     n = table.num_rows
     counts.rows_in += n
     expands = getattr(stage, "expands", False)
@@ -321,7 +329,13 @@ def run_shard(
     else:
         out = _ShardOutputs(plan, _data_sink(layout, sid), rejected, quarantine)
     try:
-        for batch in read_shard(shard, reader_options):
+        batches = iter(read_shard(shard, reader_options))
+        while True:
+            read_started = time.perf_counter()
+            batch = next(batches, None)
+            ledger.stage(READ_STAGE).seconds += time.perf_counter() - read_started
+            if batch is None:
+                break
             ledger.input += batch.num_records
             read_counts = ledger.stage(READ_STAGE)
             read_counts.rows_in += batch.num_records

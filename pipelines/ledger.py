@@ -26,6 +26,8 @@ class StageCounts:
     added: int = 0
     #: stage-specific counters (PII replacements, cache hits, ...), summed across shards.
     counters: Counter = dataclasses.field(default_factory=Counter)
+    #: wall seconds spent in the stage, summed over shards (worker-seconds, not run time).
+    seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -84,17 +86,38 @@ class Ledger:
         return sum(s.added for s in self.stages)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "input": self.input,
             "kept": self.kept,
             "rejected": self.rejected,
             "quarantined": self.quarantined,
             "stages": [s.to_dict() for s in self.stages],
         }
+        if any(s.seconds for s in self.stages):
+            # kept apart from the counts: timings differ between identical runs
+            out["timing"] = self.timing()
+        return out
+
+    def timing(self) -> list[dict[str, Any]]:
+        """Seconds and documents/s per stage (worker-seconds summed over shards)."""
+        total = sum(s.seconds for s in self.stages) or 1.0
+        return [
+            {
+                "stage": s.name,
+                "seconds": round(s.seconds, 3),
+                "docs_per_s": round(s.rows_in / s.seconds, 1) if s.seconds > 0 else None,
+                "share": round(s.seconds / total, 4),
+            }
+            for s in self.stages
+        ]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Ledger":
-        return cls([StageCounts.from_dict(s) for s in d["stages"]], d["input"], d["kept"], d["rejected"], d["quarantined"])
+        led = cls([StageCounts.from_dict(s) for s in d["stages"]], d["input"], d["kept"], d["rejected"], d["quarantined"])
+        seconds = {t["stage"]: t.get("seconds") or 0.0 for t in d.get("timing", [])}
+        for s in led.stages:
+            s.seconds = seconds.get(s.name, 0.0)
+        return led
 
     @classmethod
     def merge(cls, ledgers: list["Ledger"], names: list[str]) -> "Ledger":
@@ -112,6 +135,7 @@ class Ledger:
                 t.errored += s.errored
                 t.added += s.added
                 t.counters.update(s.counters)
+                t.seconds += s.seconds
         total.check()
         return total
 

@@ -133,4 +133,7 @@ def test_resume_across_the_dedup_phase(ray_session, crawl: Path, corpus_out: Pat
     assert got.keys() == want.keys()
     for k in want:
         assert pq.read_table(out / k).equals(pq.read_table(corpus_out / k)), k
-    assert json.loads((out / "ledger.json").read_text()) == json.loads((corpus_out / "ledger.json").read_text())
+    # the same counts (timings differ between runs)
+    assert {k: v for k, v in json.loads((out / "ledger.json").read_text()).items() if k != "timing"} == {
+        k: v for k, v in json.loads((corpus_out / "ledger.json").read_text()).items() if k != "timing"
+    }

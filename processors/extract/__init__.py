@@ -7,6 +7,7 @@ from babelmill.processors.extract.base import DROP_REASONS, HtmlExtractor, page_
 from babelmill.processors.extract.charset import decode_html
 from babelmill.processors.extract.resiliparse import ResiliparseExtractor
 from babelmill.processors.extract.trafilatura import TrafilaturaExtractor
+from babelmill.processors.extract.url_filter import UrlBlocklistFilter
 
 EXTRACTORS = {"auto": AutoExtractor, "resiliparse": ResiliparseExtractor, "trafilatura": TrafilaturaExtractor}
 
@@ -20,4 +21,4 @@ def make_extractor(name: str = "auto", **kwargs: object) -> HtmlExtractor:
     return cls(**kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["AutoExtractor", "DROP_REASONS", "EXTRACTORS", "HtmlExtractor", "ResiliparseExtractor", "TrafilaturaExtractor", "decode_html", "make_extractor", "page_hints"]
+__all__ = ["AutoExtractor", "DROP_REASONS", "EXTRACTORS", "HtmlExtractor", "ResiliparseExtractor", "TrafilaturaExtractor", "UrlBlocklistFilter", "decode_html", "make_extractor", "page_hints"]
