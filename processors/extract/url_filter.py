@@ -59,6 +59,8 @@ class UrlBlocklistFilter(Stage):
 
     def decide(self, url: str | None) -> str | None:
         """The drop reason for one URL, or None."""
+        if self._domains is None:
+            self.setup()
         if not url:
             return None
         try:
@@ -77,8 +79,6 @@ class UrlBlocklistFilter(Stage):
         return None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        if self._domains is None:
-            self.setup()
         if "meta" not in batch.column_names or batch.num_rows == 0:
             return batch
         prior = batch.column(DROP_REASON).to_pylist() if DROP_REASON in batch.column_names else [None] * batch.num_rows
