@@ -15,7 +15,12 @@ half, checked on the other; bench/extract_bench.py re-runs it):
   and trafilatura runs instead.  Thresholds are the 92nd / 5th percentiles of the
   tuning half; about 10% of pages fall back (the counter ``fallback_trafilatura``).
   Other signals (block count, short blocks inside the window, page length) ranked the
-  poor pages worse.
+  poor pages worse.  An oracle that knew which pages trafilatura does better on reaches
+  only F1 0.921 at a 10% share, so the fallback alone cannot close the gap.
+
+Measured on all 482 pages (one core, CPU time): F1 0.897 (P 0.854, R 0.945) against
+trafilatura ``extract()``'s 0.914, at 5.9x its pages per CPU second; with
+``fallback_fast`` 0.895 at 6.6x.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class AutoExtractor(HtmlExtractor):
         fallback_link_density: float = 0.125,
         fallback_min_kept: float = 0.77,
         fallback: bool = True,
+        fallback_fast: bool = False,
         max_page_chars: int = 4_000_000,
         time_budget: float = 10.0,
     ) -> None:
@@ -68,13 +74,17 @@ class AutoExtractor(HtmlExtractor):
         self.fallback_link_density = fallback_link_density
         self.fallback_min_kept = fallback_min_kept
         self.fallback = fallback
+        #: trafilatura without its own fallbacks on the poor pages: ~2x cheaper, F1 -0.002
+        self.fallback_fast = fallback_fast
 
     def setup_local(self) -> None:
         from resiliparse.extract.html2text import extract_plain_text
         from resiliparse.parse.html import HTMLTree
 
         self._parse, self._extract = HTMLTree.parse, extract_plain_text
-        self._slow = TrafilaturaExtractor(time_budget=0)
+        # trafilatura's defaults minus comments: as accurate as favour_precision on
+        # these pages (0.895 either way) and ~20% cheaper
+        self._slow = TrafilaturaExtractor(favour_precision=False, include_comments=False, fast=self.fallback_fast, time_budget=0)
         self._slow.setup_local()
 
     def window(self, blks: list[tuple[str, float, bool]]) -> tuple[str, bool]:
