@@ -98,7 +98,7 @@ PageBudgetOpt = Annotated[float, typer.Option("--page-time-budget", help="Second
 MaxPageCharsOpt = Annotated[int, typer.Option("--max-page-chars", help="Pages longer than this many characters are rejected as page_too_large before parsing.")]
 UrlBlocklistOpt = Annotated[Optional[list[str]], typer.Option("--url-blocklist", help="Blocklist file (UT1 layout: a domain or a URL prefix per line); repeatable. Matching pages are rejected as url_blocked_domain / url_blocked_url.")]
 UrlWordsOpt = Annotated[Optional[list[str]], typer.Option("--url-block-words", help="File of words (one per line) that reject a URL containing one as a token (url_blocked_word); repeatable.")]
-SplitBytesOpt = Annotated[int, typer.Option("--split-bytes", help="Cut WARC and Parquet files larger than this into shards of about this size (by records / row groups), so one big file uses every core; 0: one shard per file.")]
+SplitBytesOpt = Annotated[int, typer.Option("--split-bytes", help="Cut WARC, JSONL (uncompressed) and Parquet files larger than this into shards of about this size (by records, lines, row groups), so one big file uses every core; 0: one shard per file.")]
 
 
 def setup_logging(level: LogLevel) -> None:

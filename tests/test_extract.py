@@ -388,3 +388,29 @@ def test_resume_across_split_shards(ray_session, tmp_path: Path) -> None:
     timing = {t["stage"]: t for t in json.loads((out / "ledger.json").read_text())["timing"]}
     assert set(timing) == {"read", "extract", "validate"} and timing["extract"]["seconds"] > 0
     assert "Time per stage" in (out / "report.html").read_text()
+
+
+def test_split_jsonl_by_lines_numbers_records_as_one_shard(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    lines = []
+    for i in range(400):
+        if i % 50 == 7:
+            lines.append("{broken json line")
+        elif i % 40 == 3:
+            lines.append("   ")  # blank lines are not records
+        elif i % 3 == 0:
+            lines.append(json.dumps({"id": f"own{i}", "text": f"document {i} " * (i % 9 + 1), "date": "2024-01-02"}))
+        else:
+            lines.append(json.dumps({"text": f"document {i} " * (i % 7 + 1), "date": "2024-01-02"}))
+    path.write_text("\n".join(lines) + "\n")
+    results = []
+    for split in (0, path.stat().st_size // 6):
+        layout = OutputLayout(tmp_path / f"out{split}", "parquet")
+        shards = discover_shards([str(path)], split_bytes=split)
+        markers = [run_shard(s, ReaderOptions(split_bytes=split), [EmptyTextFilter()], layout) for s in shards]
+        quarantine = [json.loads(line) for s in shards if layout.quarantine(s.shard_id).exists() for line in layout.quarantine(s.shard_id).read_text().splitlines()]
+        results.append((len(shards), kept_and_rejected(layout, shards), merged_counts(markers), sorted(q["record"] for q in quarantine)))
+    (n1, out1, led1, q1), (n6, out6, led6, q6) = results
+    assert n1 == 1 and n6 >= 5 and all(s.byte_range for s in discover_shards([str(path)], split_bytes=path.stat().st_size // 6))
+    assert out1 == out6 and led1 == led6 and q1 == q6 and len(q1) == 8
+    assert "docs.jsonl:1" in {r["id"] for r in out1[0]}

@@ -658,7 +658,11 @@ def read_shard(shard: InputShard, opts: ReaderOptions) -> Iterator[ReadBatch]:
         yield from read_text_files(shard.paths, shard.sources, opts)
         return
     path, source = shard.paths[0], shard.sources[0]
-    if kind == "jsonl":
+    if kind == "jsonl" and shard.byte_range is not None:
+        from babelmill.processors.io.split import read_jsonl_range
+
+        yield from read_jsonl_range(path, source, opts, shard.byte_range)
+    elif kind == "jsonl":
         yield from read_jsonl(path, source, opts)
     elif kind == "parquet":
         yield from read_parquet(path, source, opts, shard.row_groups)

@@ -13,9 +13,10 @@ from babelmill.processors.schema import empty_docs
 #: Records above this many bytes are quarantined instead of parsed (a 50 MB "document"
 #: is nearly always a broken dump, and it would blow up every later stage).
 DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024
-#: a WARC or Parquet file larger than this is cut into several shards (record offsets,
-#: row groups) so that one big file keeps every core busy; 0 turns splitting off.
-DEFAULT_SPLIT_BYTES = 8 * 1024 * 1024
+#: a WARC, uncompressed JSONL or Parquet file larger than this is cut into several
+#: shards (record offsets, lines, row groups) so that one big file keeps every core
+#: busy; 0 turns splitting off.
+DEFAULT_SPLIT_BYTES = 32 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +34,7 @@ class ReaderOptions:
     chunk_bytes: int = 32 * 1024 * 1024
     #: split name for Hugging Face dataset inputs.
     hf_split: str = "train"
-    #: bytes per shard when one big WARC / Parquet file is split (0: one shard per file).
+    #: bytes per shard when one big WARC / JSONL / Parquet file is split (0: never).
     split_bytes: int = DEFAULT_SPLIT_BYTES
 
 

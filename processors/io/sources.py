@@ -46,7 +46,7 @@ class InputShard:
     sources: tuple[str, ...]
     #: for ``hf-load`` shards: the row range ``[start, stop)`` of the loaded split.
     row_range: tuple[int, int] | None = None
-    #: for a split WARC file: the raw byte range whose records this shard owns.
+    #: for a split WARC or JSONL file: the raw byte range whose records this shard owns.
     byte_range: tuple[int, int] | None = None
     #: for a split Parquet file: the row groups ``[first, stop)`` of this shard.
     row_groups: tuple[int, int] | None = None
@@ -154,7 +154,7 @@ def discover_shards(
 ) -> list[InputShard]:
     """Resolve inputs to shards; raises :class:`InputError` with a one-line reason.
 
-    WARC and Parquet files over ``split_bytes`` become several shards (see
+    WARC, JSONL and Parquet files over ``split_bytes`` become several shards (see
     :func:`split_file`); the runner just sees more shards."""
     if fmt not in FORMATS:
         raise InputError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -195,7 +195,7 @@ def discover_shards(
             for start, stop in _hf_load_ranges(path, hf_split):
                 shards.append(InputShard(len(shards), kind, (path,), (f"{source}[{hf_split}]",), (start, stop)))
             continue
-        if kind in ("warc", "parquet") and split_bytes > 0:
+        if kind in ("warc", "parquet", "jsonl") and split_bytes > 0:
             for extra in split_file(kind, path, split_bytes):
                 shards.append(InputShard(len(shards), kind, (path,), (source,), **extra))
             continue
@@ -214,7 +214,8 @@ def _hf_load_ranges(path: str, split: str) -> list[tuple[int, int]]:
 
 
 def split_file(kind: str, path: str, split_bytes: int) -> list[dict[str, tuple[int, int] | None]]:
-    """The pieces of one WARC (record-aligned byte ranges) or Parquet (row groups) file.
+    """The pieces of one WARC (record-aligned byte ranges), uncompressed JSONL
+    (line-aligned byte ranges) or Parquet (row groups) file.
 
     One piece (the whole file) when it is small, unreadable (the reader then
     quarantines it as before) or not cuttable (one gzip stream, zstd)."""
@@ -224,6 +225,11 @@ def split_file(kind: str, path: str, split_bytes: int) -> list[dict[str, tuple[i
         return [{}]
     if size <= split_bytes:
         return [{}]
+    if kind == "jsonl":
+        from babelmill.processors.io.split import jsonl_ranges
+
+        ranges = jsonl_ranges(path, split_bytes)
+        return [{}] if len(ranges) == 1 else [{"byte_range": r} for r in ranges]
     if kind == "warc":
         from babelmill.processors.io.warc import byte_ranges
 
