@@ -89,7 +89,7 @@ def read_jsonl_range(path: str, source: str, opts: ReaderOptions, byte_range: tu
         # pyarrow's date-like fields are judged on the file's head, as a one-shard read does
         fh.seek(0)
         head = fh.read(1 << 18)
-        head += fh.readline()
+        head = head[: head.rfind(b"\n") + 1]  # whole lines; never pulls in a huge line
     as_strings = _date_like_fields(head)
     if start >= end:
         yield ReadBatch()
