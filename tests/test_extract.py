@@ -222,8 +222,11 @@ def test_fast_extractors_survive_bombs_within_budget(bomb: str) -> None:
     stage = AutoExtractor(time_budget=3.0, max_page_chars=50_000_000)
     stage.setup()
     started = time.perf_counter()
+    _, reason = stage.extract_page(page)
+    assert time.perf_counter() - started < 3.0 + 2.0
+    assert reason in (None, "extract_timeout", "no_extracted_text")
+    # (a worker killed on the bomb is restarted for the next page, outside the budget)
     out = stage(batch_of([page, article_page()]))
-    assert time.perf_counter() - started < 3.0 * 2 + 3.0
     assert reasons(out)[0] in (None, "extract_timeout", "no_extracted_text")
     assert reasons(out)[1] is None and SENTENCES[1] in out.column("text")[1].as_py()
 
