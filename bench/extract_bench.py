@@ -222,7 +222,8 @@ def run_corpus(warc: Path, out: Path, extractor: str, extra: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"babelmill corpus failed ({proc.returncode}):\n{output[-3000:]}")
     ledger = json.loads((out / "ledger.json").read_text())
-    timing = {t["stage"]: t for t in ledger.get("timing", [])}
+    timing_file = out / "timing.json"
+    timing = {t["stage"]: t for t in json.loads(timing_file.read_text())["stages"]} if timing_file.exists() else {}
     extract = next((s for s in ledger["stages"] if s["stage"] == "extract"), {})
     fb = extract.get("counters", {}).get("fallback_trafilatura", 0)
     return {

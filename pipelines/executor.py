@@ -298,6 +298,7 @@ def _marker(shard: InputShard, outputs: dict[str, str], ledger: Ledger, out: _Sh
         "inputs": list(shard.sources),
         "outputs": outputs,
         "ledger": ledger.to_dict(),
+        "timing": ledger.seconds(),
         "stats": {"kept": out.kept_stats.to_dict(), "rejected": out.rejected_stats.to_dict()},
         "seconds": round(seconds, 3),
         **(extra or {}),
@@ -415,7 +416,7 @@ def finish_shard(
     apply = GlobalMarks(global_stage, resolved, offset)
     names = stage_names(stages) + [apply.name] + [s.name for s in post_stages]
     ledger = Ledger.for_stages(names)
-    first = Ledger.from_dict(mapped["ledger"])
+    first = Ledger.from_dict(mapped["ledger"], mapped.get("timing"))
     for s in first.stages:
         ledger.stages[names.index(s.name)] = s
     out = _ShardOutputs(plan, _data_sink(layout, shard.shard_id), TableSink(layout.rejected(shard.shard_id, 2), "parquet"), QuarantineSink(layout.quarantine(shard.shard_id, 2)))

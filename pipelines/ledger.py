@@ -86,17 +86,19 @@ class Ledger:
         return sum(s.added for s in self.stages)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        """The counts only: seconds per stage (:meth:`seconds`, :meth:`timing`) travel
+        apart, so a resumed run reproduces ledger.json byte for byte."""
+        return {
             "input": self.input,
             "kept": self.kept,
             "rejected": self.rejected,
             "quarantined": self.quarantined,
             "stages": [s.to_dict() for s in self.stages],
         }
-        if any(s.seconds for s in self.stages):
-            # kept apart from the counts: timings differ between identical runs
-            out["timing"] = self.timing()
-        return out
+
+    def seconds(self) -> dict[str, float]:
+        """Seconds per stage name (what a shard marker records next to its ledger)."""
+        return {s.name: round(s.seconds, 4) for s in self.stages}
 
     def timing(self) -> list[dict[str, Any]]:
         """Seconds and documents/s per stage (worker-seconds summed over shards)."""
@@ -112,11 +114,10 @@ class Ledger:
         ]
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Ledger":
+    def from_dict(cls, d: dict[str, Any], seconds: dict[str, float] | None = None) -> "Ledger":
         led = cls([StageCounts.from_dict(s) for s in d["stages"]], d["input"], d["kept"], d["rejected"], d["quarantined"])
-        seconds = {t["stage"]: t.get("seconds") or 0.0 for t in d.get("timing", [])}
         for s in led.stages:
-            s.seconds = seconds.get(s.name, 0.0)
+            s.seconds = float((seconds or {}).get(s.name, 0.0))
         return led
 
     @classmethod

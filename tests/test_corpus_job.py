@@ -133,7 +133,4 @@ def test_resume_across_the_dedup_phase(ray_session, crawl: Path, corpus_out: Pat
     assert got.keys() == want.keys()
     for k in want:
         assert pq.read_table(out / k).equals(pq.read_table(corpus_out / k)), k
-    # the same counts (timings differ between runs)
-    assert {k: v for k, v in json.loads((out / "ledger.json").read_text()).items() if k != "timing"} == {
-        k: v for k, v in json.loads((corpus_out / "ledger.json").read_text()).items() if k != "timing"
-    }
+    assert json.loads((out / "ledger.json").read_text()) == json.loads((corpus_out / "ledger.json").read_text())
