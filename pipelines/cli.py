@@ -24,7 +24,7 @@ from babelmill import __version__
 from babelmill.pipelines.progress import RunProgress, summary_table
 from babelmill.pipelines.runner import EngineOptions, Job, RunResult, run
 from babelmill.processors.errors import BabelmillError
-from babelmill.processors.io.records import DEFAULT_MAX_RECORD_BYTES, ReaderOptions
+from babelmill.processors.io.records import DEFAULT_MAX_RECORD_BYTES, DEFAULT_SPLIT_BYTES, ReaderOptions
 
 app = typer.Typer(
     name="babelmill",
@@ -46,6 +46,12 @@ class InputFormat(str, enum.Enum):
     text = "text"
     warc = "warc"
     hf = "hf"
+
+
+class Extractor(str, enum.Enum):
+    auto = "auto"
+    resiliparse = "resiliparse"
+    trafilatura = "trafilatura"
 
 
 class OutputFormat(str, enum.Enum):
@@ -86,6 +92,13 @@ NumCpusOpt = Annotated[Optional[int], typer.Option("--num-cpus", help="CPUs for 
 NumGpusOpt = Annotated[Optional[int], typer.Option("--num-gpus", help="GPUs for the embedded Ray (default: all detected).", rich_help_panel="Ray")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a live progress bar.")]
 LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Logging verbosity; 'debug' also prints tracebacks.")]
+ExtractHtmlOpt = Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract the main text of HTML pages with --extractor (default: on when an input is WARC).", rich_help_panel="Input")]
+ExtractorOpt = Annotated[Extractor, typer.Option("--extractor", help="HTML extractor: 'auto' (resiliparse, trafilatura only where the fast result looks poor), 'resiliparse' (fastest) or 'trafilatura' (slowest).", rich_help_panel="Input")]
+PageBudgetOpt = Annotated[float, typer.Option("--page-time-budget", help="Seconds one page may take to extract; slower pages are rejected as extract_timeout (0: no limit, no worker process).", rich_help_panel="Input")]
+MaxPageCharsOpt = Annotated[int, typer.Option("--max-page-chars", help="Pages longer than this many characters are rejected as page_too_large before parsing.", rich_help_panel="Input")]
+UrlBlocklistOpt = Annotated[Optional[list[str]], typer.Option("--url-blocklist", help="Blocklist file (UT1 layout: a domain or a URL prefix per line); repeatable. Matching pages are rejected as url_blocked_domain / url_blocked_url.", rich_help_panel="Input")]
+UrlWordsOpt = Annotated[Optional[list[str]], typer.Option("--url-block-words", help="File of words (one per line) that reject a URL containing one as a token (url_blocked_word); repeatable.", rich_help_panel="Input")]
+SplitBytesOpt = Annotated[int, typer.Option("--split-bytes", help="Cut WARC, JSONL (uncompressed) and Parquet files larger than this into shards of about this size (by records, lines, row groups), so one big file uses every core; 0: one shard per file.", rich_help_panel="Input")]
 
 
 def setup_logging(level: LogLevel) -> None:
@@ -184,7 +197,13 @@ def copy(
     hf_split: HfSplitOpt = "train",
     max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
     output_format: OutFormatOpt = OutputFormat.parquet,
-    extract_html: Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract main text from HTML with trafilatura (default: on when an input is WARC).", rich_help_panel="Input")] = None,
+    extract_html: ExtractHtmlOpt = None,
+    extractor: ExtractorOpt = Extractor.auto,
+    page_time_budget: PageBudgetOpt = 10.0,
+    max_page_chars: MaxPageCharsOpt = 4_000_000,
+    url_blocklist: UrlBlocklistOpt = None,
+    url_block_words: UrlWordsOpt = None,
+    split_bytes: SplitBytesOpt = DEFAULT_SPLIT_BYTES,
     recipe: RecipeOpt = None,
     overwrite: OverwriteOpt = False,
     ray_address: RayAddressOpt = None,
@@ -204,7 +223,7 @@ def copy(
         raise BabelmillError("copy needs --input (or an 'input' key in --recipe)")
     if v["output"] is None:
         raise BabelmillError("copy needs --output DIR")
-    from babelmill.pipelines.jobs import copy_job
+    from babelmill.pipelines.jobs import ExtractOptions, copy_job
 
     job = copy_job(
         inputs=list(v["input"]),
@@ -214,6 +233,7 @@ def copy(
         output_format=_enum_value(v["output_format"]),
         extract_html=v["extract_html"],
         command=_command_line(),
+        extract=_extract_options(v),
     )
     engine = EngineOptions(ray_address=v["ray_address"], num_cpus=v["num_cpus"], num_gpus=v["num_gpus"])
     execute(job, engine, bool(v["overwrite"]), bool(v["progress"]))
@@ -221,12 +241,36 @@ def copy(
 
 def _reader(v: dict[str, Any]) -> ReaderOptions:
     """Reader options from a command's option values (copy and corpus share them)."""
+    split = int(v.get("split_bytes", DEFAULT_SPLIT_BYTES))
+    if split < 0:
+        raise BabelmillError("--split-bytes must be 0 (no splitting) or a positive number of bytes")
     return ReaderOptions(
         text_field=v["text_field"],
         id_field=v["id_field"],
         max_record_bytes=int(v["max_record_bytes"]),
         text_mode=_enum_value(v.get("text_mode", "line")),
         hf_split=v["hf_split"],
+        split_bytes=split,
+    )
+
+
+def _extract_options(v: dict[str, Any]) -> Any:
+    """URL filter and extractor settings, checked before Ray starts."""
+    from babelmill.pipelines.jobs import ExtractOptions
+
+    for opt in ("url_blocklist", "url_block_words"):
+        for f in v.get(opt) or []:
+            if not Path(f).is_file():
+                raise BabelmillError(f"--{opt.replace('_', '-')} {f!r} is not a file")
+    if float(v.get("page_time_budget", 0)) < 0:
+        raise BabelmillError("--page-time-budget must be >= 0 seconds")
+    return ExtractOptions(
+        v["extract_html"],
+        _enum_value(v.get("extractor", "auto")),
+        float(v.get("page_time_budget", 10.0)),
+        int(v.get("max_page_chars", 4_000_000)),
+        list(v.get("url_blocklist") or []),
+        list(v.get("url_block_words") or []),
     )
 
 
@@ -261,7 +305,13 @@ def corpus(
     hf_split: HfSplitOpt = "train",
     max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
     output_format: OutFormatOpt = OutputFormat.parquet,
-    extract_html: Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract main text from HTML with trafilatura (default: on when an input is WARC).", rich_help_panel="Input")] = None,
+    extract_html: ExtractHtmlOpt = None,
+    extractor: ExtractorOpt = Extractor.auto,
+    page_time_budget: PageBudgetOpt = 10.0,
+    max_page_chars: MaxPageCharsOpt = 4_000_000,
+    url_blocklist: UrlBlocklistOpt = None,
+    url_block_words: UrlWordsOpt = None,
+    split_bytes: SplitBytesOpt = DEFAULT_SPLIT_BYTES,
     normalize: Annotated[bool, typer.Option("--normalize/--no-normalize", help="Repair mojibake with ftfy and apply Unicode NFC before language ID.", rich_help_panel="Input")] = True,
     lid_backend: Annotated[LidBackend, typer.Option("--lid-backend", "--lid", help="LID backend: auto (per target the shipped model that identifies it best; see `babelmill langs CODE`), fasttext (lid.176 or --lid-model) or heliport.", rich_help_panel="Language ID")] = LidBackend.auto,
     lid_model: Annotated[Optional[str], typer.Option("--lid-model", help="fastText LID model file (GlotLID, OpenLID, lid.176.bin; label format detected, GlotLID gets FineWeb-2's per-language thresholds). Implies the fasttext backend.", rich_help_panel="Language ID")] = None,
@@ -305,6 +355,8 @@ def corpus(
     fields = {f.name for f in dataclasses.fields(CorpusOptions)}
     v["lid_backend"] = _enum_value(v["lid_backend"])
     options = CorpusOptions(**{k: v[k] for k in fields if k in v and k != "langs"}, langs=_split_codes(v["lang"]))
+    ex = _extract_options(v)
+    options.extractor, options.url_blocklist, options.url_block_words = ex.extractor, ex.url_blocklist, ex.url_block_words
     job = corpus_job(
         inputs=list(v["input"]),
         output=Path(v["output"]),

@@ -119,6 +119,14 @@ def _run_stage(stage: Stage, table: pa.Table, counts: StageCounts, quarantine: l
     Only stages that declare ``expands`` may return more rows than they got (one row
     per target language, ...); the extra rows are recorded as ``added`` in the ledger.
     """
+    started = time.perf_counter()
+    try:
+        return _call_stage(stage, table, counts, quarantine)
+    finally:
+        counts.seconds += time.perf_counter() - started
+
+
+def _call_stage(stage: Stage, table: pa.Table, counts: StageCounts, quarantine: list[QuarantineRecord]) -> pa.Table:
     n = table.num_rows
     counts.rows_in += n
     expands = stage.expands
@@ -308,6 +316,7 @@ def _marker(shard: InputShard, outputs: dict[str, str], ledger: Ledger, out: _Sh
         "inputs": list(shard.sources),
         "outputs": outputs,
         "ledger": ledger.to_dict(),
+        "timing": ledger.seconds(),
         "stats": {"kept": out.kept_stats.to_dict(), "rejected": out.rejected_stats.to_dict()},
         "seconds": round(seconds, 3),
         **(extra or {}),
@@ -339,7 +348,13 @@ def run_shard(
     else:
         out = _ShardOutputs(plan, _data_sink(layout, sid), rejected, quarantine)
     try:
-        for batch in read_shard(shard, reader_options):
+        batches = iter(read_shard(shard, reader_options))
+        while True:
+            read_started = time.perf_counter()
+            batch = next(batches, None)
+            ledger.stage(READ_STAGE).seconds += time.perf_counter() - read_started
+            if batch is None:
+                break
             ledger.input += batch.num_records
             read_counts = ledger.stage(READ_STAGE)
             read_counts.rows_in += batch.num_records
@@ -406,7 +421,7 @@ def finish_shard(
     apply = GlobalMarks(global_stage, resolved, offset)
     names = stage_names(stages) + [apply.name] + [s.name for s in post_stages]
     ledger = Ledger.for_stages(names)
-    first = Ledger.from_dict(mapped["ledger"])
+    first = Ledger.from_dict(mapped["ledger"], mapped.get("timing"))
     for s in first.stages:
         ledger.stages[names.index(s.name)] = s
     out = _ShardOutputs(plan, _data_sink(layout, shard.shard_id), TableSink(layout.rejected(shard.shard_id, 2), "parquet"), QuarantineSink(layout.quarantine(shard.shard_id, 2)))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from babelmill.pipelines.runner import Job
 from babelmill.processors.base import Stage
-from babelmill.processors.extract import TrafilaturaExtractor
+from babelmill.processors.extract import UrlBlocklistFilter, make_extractor
 from babelmill.processors.io import ReaderOptions, discover_shards
 from babelmill.processors.validate import EmptyTextFilter
 
@@ -20,11 +20,30 @@ def _has_warc(inputs: list[str], input_format: str, reader: ReaderOptions) -> bo
     return any(s.kind == "warc" for s in discover_shards(inputs, input_format, reader.text_mode, reader.hf_split))
 
 
-def _extraction(extract_html: bool | None, inputs: list[str], input_format: str, reader: ReaderOptions) -> list[Stage]:
-    """HTML extraction when asked for, or by default when an input is WARC."""
+@dataclasses.dataclass
+class ExtractOptions:
+    """How web pages become text: URL blocklists first, then the extractor."""
+
+    extract_html: bool | None = None
+    extractor: str = "auto"
+    #: seconds one page may take before it is rejected as extract_timeout (0: no limit).
+    page_time_budget: float = 10.0
+    #: pages longer than this (characters) are rejected as page_too_large.
+    max_page_chars: int = 4_000_000
+    url_blocklist: list[str] = dataclasses.field(default_factory=list)
+    url_block_words: list[str] = dataclasses.field(default_factory=list)
+
+
+def _extraction(extract_html: bool | None, inputs: list[str], input_format: str, reader: ReaderOptions, options: ExtractOptions | None = None) -> list[Stage]:
+    """URL filtering when lists are given; HTML extraction when asked for, or by default
+    when an input is WARC."""
+    options = options or ExtractOptions()
+    stages: list[Stage] = []
+    if options.url_blocklist or options.url_block_words:
+        stages.append(UrlBlocklistFilter(options.url_blocklist, options.url_block_words))
     if extract_html or (extract_html is None and _has_warc(inputs, input_format, reader)):
-        return [TrafilaturaExtractor()]
-    return []
+        stages.append(make_extractor(options.extractor, time_budget=options.page_time_budget, max_page_chars=options.max_page_chars))
+    return stages
 
 
 def copy_job(
@@ -35,10 +54,11 @@ def copy_job(
     output_format: str = "parquet",
     extract_html: bool | None = None,
     command: str = "",
+    extract: ExtractOptions | None = None,
 ) -> Job:
     """Read, (extract HTML,) validate, write: the pass-through that proves I/O, ledger and resume."""
     reader = reader or ReaderOptions()
-    stages = _extraction(extract_html, inputs, input_format, reader)
+    stages = _extraction(extract_html, inputs, input_format, reader, extract)
     stages.append(EmptyTextFilter())
     return Job("copy", inputs, Path(output), stages, reader, input_format, output_format, command)
 
@@ -52,6 +72,11 @@ class CorpusOptions:
 
     langs: list[str] = dataclasses.field(default_factory=list)
     extract_html: bool | None = None
+    extractor: str = "auto"
+    page_time_budget: float = 10.0
+    max_page_chars: int = 4_000_000
+    url_blocklist: list[str] = dataclasses.field(default_factory=list)
+    url_block_words: list[str] = dataclasses.field(default_factory=list)
     normalize: bool = True
     #: auto (per-target best shipped model), fasttext (lid.176 or --lid-model), heliport
     lid_backend: str = "auto"
@@ -102,7 +127,10 @@ def corpus_job(
     reader = reader or ReaderOptions()
     # Resolve the codes first: a typo is reported before any input is opened.
     targets = [langs_mod.get(code).code for code in options.langs] or None
-    stages: list[Stage] = _extraction(options.extract_html, inputs, input_format, reader)
+    extract = ExtractOptions(
+        options.extract_html, options.extractor, options.page_time_budget, options.max_page_chars, list(options.url_blocklist), list(options.url_block_words)
+    )
+    stages: list[Stage] = _extraction(options.extract_html, inputs, input_format, reader, extract)
     stages.append(EmptyTextFilter())
     if options.normalize:
         stages.append(TextNormalizer())

@@ -26,6 +26,8 @@ class StageCounts:
     added: int = 0
     #: stage-specific counters (PII replacements, cache hits, ...), summed across shards.
     counters: Counter = dataclasses.field(default_factory=Counter)
+    #: wall seconds spent in the stage, summed over shards (worker-seconds, not run time).
+    seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -84,6 +86,8 @@ class Ledger:
         return sum(s.added for s in self.stages)
 
     def to_dict(self) -> dict[str, Any]:
+        """The counts only: seconds per stage (:meth:`seconds`, :meth:`timing`) travel
+        apart, so a resumed run reproduces ledger.json byte for byte."""
         return {
             "input": self.input,
             "kept": self.kept,
@@ -92,9 +96,29 @@ class Ledger:
             "stages": [s.to_dict() for s in self.stages],
         }
 
+    def seconds(self) -> dict[str, float]:
+        """Seconds per stage name (what a shard marker records next to its ledger)."""
+        return {s.name: round(s.seconds, 4) for s in self.stages}
+
+    def timing(self) -> list[dict[str, Any]]:
+        """Seconds and documents/s per stage (worker-seconds summed over shards)."""
+        total = sum(s.seconds for s in self.stages) or 1.0
+        return [
+            {
+                "stage": s.name,
+                "seconds": round(s.seconds, 3),
+                "docs_per_s": round(s.rows_in / s.seconds, 1) if s.seconds > 0 else None,
+                "share": round(s.seconds / total, 4),
+            }
+            for s in self.stages
+        ]
+
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Ledger":
-        return cls([StageCounts.from_dict(s) for s in d["stages"]], d["input"], d["kept"], d["rejected"], d["quarantined"])
+    def from_dict(cls, d: dict[str, Any], seconds: dict[str, float] | None = None) -> "Ledger":
+        led = cls([StageCounts.from_dict(s) for s in d["stages"]], d["input"], d["kept"], d["rejected"], d["quarantined"])
+        for s in led.stages:
+            s.seconds = float((seconds or {}).get(s.name, 0.0))
+        return led
 
     @classmethod
     def merge(cls, ledgers: list["Ledger"], names: list[str]) -> "Ledger":
@@ -112,6 +136,7 @@ class Ledger:
                 t.errored += s.errored
                 t.added += s.added
                 t.counters.update(s.counters)
+                t.seconds += s.seconds
         total.check()
         return total
 

@@ -368,6 +368,24 @@ def _stages_html(ledger: Ledger) -> list[str]:
             f"<td class='n'>{_n(s.errored)}</td><td>{_items(s.counters)}</td></tr>"
         )
     out.append("</table>")
+    out += _timing_html(ledger)
+    return out
+
+
+def _timing_html(ledger: Ledger) -> list[str]:
+    """Where the time went: seconds and documents/s per stage (summed over shards)."""
+    timing = [t for t in ledger.timing() if t["seconds"]] if any(s.seconds for s in ledger.stages) else []
+    if not timing:
+        return []
+    out = [
+        "<h3 id='timing'>Time per stage</h3>",
+        "<p class='note'>Worker-seconds summed over all shards (shards run in parallel, so the sum can exceed the run's wall time); documents/s is per worker.</p>",
+        "<table class='stages'><tr><th>stage</th><th class='n'>seconds</th><th class='n'>share</th><th class='n'>documents/s</th></tr>",
+    ]
+    for t in timing:
+        rate = f"{t['docs_per_s']:,.1f}" if t["docs_per_s"] is not None else ""
+        out.append(f"<tr><td>{_e(t['stage'])}</td><td class='n'>{t['seconds']:,.2f}</td><td class='n'>{t['share'] * 100:.1f}%</td><td class='n'>{rate}</td></tr>")
+    out.append("</table>")
     return out
 
 

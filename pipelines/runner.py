@@ -443,7 +443,7 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
     hook = hook or (lambda event, data: None)
     started = time.perf_counter()
     layout = job.layout()
-    shards = discover_shards(job.inputs, job.input_format, job.reader.text_mode, job.reader.hf_split)
+    shards = discover_shards(job.inputs, job.input_format, job.reader.text_mode, job.reader.hf_split, job.reader.split_bytes)
     if not shards:
         raise BabelmillError("the inputs hold no shard to process")
     _prepare_output(job, shards, overwrite)
@@ -467,7 +467,7 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
         nodes = {m.get("node", "") for m in markers}
         finished.update((m["shard"], m) for m in markers)
     in_order = [finished[s.shard_id] for s in shards if s.shard_id in finished]
-    ledger = Ledger.merge([Ledger.from_dict(m["ledger"]) for m in in_order], job.all_stage_names())
+    ledger = Ledger.merge([Ledger.from_dict(m["ledger"], m.get("timing")) for m in in_order], job.all_stage_names())
     global_done = layout.global_dir / "done.json"
     if job.global_stage is not None and global_done.exists():
         # The global step's own counters (clusters, ...) are counted once, not per shard.
@@ -475,6 +475,8 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
     hook("finish", {})
     if not failures:
         atomic_write_bytes(layout.ledger, orjson.dumps(ledger.to_dict(), option=orjson.OPT_INDENT_2))
+        # seconds and documents/s per stage: apart from ledger.json, which reruns reproduce byte for byte
+        atomic_write_bytes(layout.root / "timing.json", orjson.dumps({"stages": ledger.timing()}, option=orjson.OPT_INDENT_2))
         kept, rejected = _run_stats(in_order, layout, job.output_format)
         write_dataset_card(job, ledger, shards, kept)
         write_report(layout.root, ledger, job.output_format, title=f"{layout.root.name} ({job.name})", kept=kept, rejected=rejected)

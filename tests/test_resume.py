@@ -77,7 +77,7 @@ def assert_same_result(got: Path, want: Path) -> None:
                 la = [json.loads(line) for line in a.read_bytes().splitlines()]
                 lb = [json.loads(line) for line in b.read_bytes().splitlines()]
                 assert la == lb, f"{sub}/{name}: records differ"
-    strip = ("seconds", "node")
+    strip = ("seconds", "node", "timing")
     for ma, mb in zip(markers(got), markers(want), strict=True):
         assert ma.name == mb.name
         da = {k: v for k, v in json.loads(ma.read_bytes()).items() if k not in strip}

@@ -21,7 +21,7 @@ from babelmill.sample import write_sample
 from babelmill.processors.base import DROP_REASON, Filter, Stage, StageContractError
 from babelmill.processors.catalog import describe, stage_classes
 from babelmill.processors.dedup import MinHashDeduplicator
-from babelmill.processors.extract import TrafilaturaExtractor
+from babelmill.processors.extract import AutoExtractor, HtmlExtractor, ResiliparseExtractor, TrafilaturaExtractor, UrlBlocklistFilter
 from babelmill.processors.instruct.stages import InstructionParser, InstructionTranslator, TargetExpander
 from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
 from babelmill.processors.lid import AutoLanguageIdentifier, FastTextLanguageIdentifier, HeliportLanguageIdentifier
@@ -62,8 +62,12 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
     instruction stages over records with malformed ones among them."""
     seen: dict[type, set[str]] = defaultdict(set)
     instances: dict[type, Stage] = {}
+    blocklist = tmp_path / "blocked.txt"
+    blocklist.write_text("blocked.example\n")
     corpus: list[Stage] = [
         TrafilaturaExtractor(),
+        ResiliparseExtractor(),
+        AutoExtractor(),
         EmptyTextFilter(),
         FastTextLanguageIdentifier(["en", "sw", "de"], line_level=True),
         HeliportLanguageIdentifier(["en", "sw", "de"]),
@@ -81,7 +85,7 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
     with_lang = FastTextLanguageIdentifier()(plain).drop_columns([DROP_REASON])
     for stage in corpus:
         stage.setup()
-        _, reasons = _emitted(stage, crawl_docs if isinstance(stage, TrafilaturaExtractor) else with_lang)
+        _, reasons = _emitted(stage, crawl_docs if isinstance(stage, HtmlExtractor) else with_lang)
         seen[type(stage)] |= reasons
         instances[type(stage)] = stage
     text_stage = TextTranslator(StandInSpec(), src_lang="en", tgt_lang="de")
@@ -94,6 +98,11 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
         table, reasons = _emitted(stage, table)
         seen[type(stage)] |= reasons
         instances[type(stage)] = stage
+    urls = pa.table({"id": ["u1", "u2"], "text": ["a page", "another page"], "meta": ['{"url": "https://blocked.example/x"}', '{"url": "https://fine.example/y"}']})
+    url_filter = UrlBlocklistFilter([str(blocklist)])
+    url_filter.setup()
+    _, seen[UrlBlocklistFilter] = _emitted(url_filter, urls)
+    instances[UrlBlocklistFilter] = url_filter
     _run_ner_stages(seen, instances)
     _run_bilingual_stages(seen, instances, tmp_path)
     for cls, reasons in seen.items():
@@ -101,7 +110,7 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
         assert not undeclared, f"{cls.__name__} wrote undeclared reasons {undeclared}"
     # the test data exercises the contract: most stages reject something on it
     assert sum(len(r) for r in seen.values()) >= 12, {c.__name__: r for c, r in seen.items()}
-    for cls in (EmptyTextFilter, TrafilaturaExtractor, FastTextLanguageIdentifier, HeliportLanguageIdentifier, AutoLanguageIdentifier, MinHashDeduplicator, InstructionParser, TargetExpander, TranslationQualityFilter, *_BILINGUAL_REJECTING):
+    for cls in (EmptyTextFilter, TrafilaturaExtractor, UrlBlocklistFilter, FastTextLanguageIdentifier, HeliportLanguageIdentifier, AutoLanguageIdentifier, MinHashDeduplicator, InstructionParser, TargetExpander, TranslationQualityFilter, *_BILINGUAL_REJECTING):
         assert seen[cls], f"{cls.__name__} rejected nothing on the test data: {dict(seen)}"
     # and every stage babelmill ships was run here
     assert {c for c in stage_classes()} <= set(seen), {c.__name__ for c in stage_classes()} - {c.__name__ for c in seen}

@@ -13,12 +13,16 @@ from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderO
 _PARQUET_BATCH_ROWS = 65_536
 
 
-
-def read_parquet(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
+def read_parquet(path: str, source: str, opts: ReaderOptions, row_groups: tuple[int, int] | None = None) -> Iterator[ReadBatch]:
     start = 0
     try:
         pf = pq.ParquetFile(path)
-        for rb in pf.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+        groups = None
+        if row_groups is not None:
+            # a split shard: its row groups, numbered from the file's first row as in one shard
+            groups = list(range(*row_groups))
+            start = sum(pf.metadata.row_group(i).num_rows for i in range(row_groups[0]))
+        for rb in pf.iter_batches(batch_size=_PARQUET_BATCH_ROWS, row_groups=groups):
             table = pa.Table.from_batches([rb])
             yield map_table(table, opts, source, start)
             start += table.num_rows

@@ -14,6 +14,10 @@ from babelmill.processors.schema import empty_docs
 #: Records above this many bytes are quarantined instead of parsed (a 50 MB "document"
 #: is nearly always a broken dump, and it would blow up every later stage).
 DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024
+#: a WARC, uncompressed JSONL or Parquet file larger than this is cut into several
+#: shards (record offsets, lines, row groups) so that one big file keeps every core
+#: busy; 0 turns splitting off.
+DEFAULT_SPLIT_BYTES = 32 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +37,8 @@ class ReaderOptions:
     hf_split: str = "train"
     #: set for NER jobs: records are sentences (tokens and tags), not documents.
     ner: NerOptions | None = None
+    #: bytes per shard when one big WARC / JSONL / Parquet file is split (0: never).
+    split_bytes: int = DEFAULT_SPLIT_BYTES
 
 
 @dataclasses.dataclass

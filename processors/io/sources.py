@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from babelmill.processors.errors import InputError
+from babelmill.processors.io.records import DEFAULT_SPLIT_BYTES
 
 FORMATS = ("auto", "jsonl", "parquet", "text", "warc", "hf", "conll")
 _COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2")
@@ -52,6 +53,10 @@ class InputShard:
     sources: tuple[str, ...]
     #: for ``hf-load`` shards: the row range ``[start, stop)`` of the loaded split.
     row_range: tuple[int, int] | None = None
+    #: for a split WARC or JSONL file: the raw byte range whose records this shard owns.
+    byte_range: tuple[int, int] | None = None
+    #: for a split Parquet file: the row groups ``[first, stop)`` of this shard.
+    row_groups: tuple[int, int] | None = None
 
     @property
     def shard_id(self) -> str:
@@ -59,10 +64,16 @@ class InputShard:
 
     def describe(self) -> str:
         extra = f" rows {self.row_range[0]}-{self.row_range[1]}" if self.row_range else ""
+        if self.byte_range:
+            extra = f" bytes {self.byte_range[0]}-{self.byte_range[1]}"
+        if self.row_groups:
+            extra = f" row groups {self.row_groups[0]}-{self.row_groups[1] - 1}"
         more = f" (+{len(self.paths) - 1} files)" if len(self.paths) > 1 else ""
         return f"{self.sources[0]}{more}{extra}"
 
     def size_bytes(self) -> int:
+        if self.byte_range:
+            return self.byte_range[1] - self.byte_range[0]
         total = 0
         for p in self.paths:
             try:
@@ -145,8 +156,13 @@ def _classify(path: str, fmt: str, source: str) -> tuple[str, str, str]:
     return kind, path, source
 
 
-def discover_shards(inputs: list[str] | tuple[str, ...], fmt: str = "auto", text_mode: str = "line", hf_split: str = "train") -> list[InputShard]:
-    """Resolve inputs to shards; raises :class:`InputError` with a one-line reason."""
+def discover_shards(
+    inputs: list[str] | tuple[str, ...], fmt: str = "auto", text_mode: str = "line", hf_split: str = "train", split_bytes: int = DEFAULT_SPLIT_BYTES
+) -> list[InputShard]:
+    """Resolve inputs to shards; raises :class:`InputError` with a one-line reason.
+
+    WARC, JSONL and Parquet files over ``split_bytes`` become several shards (see
+    :func:`split_file`); the runner just sees more shards."""
     if fmt not in FORMATS:
         raise InputError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not inputs:
@@ -186,6 +202,10 @@ def discover_shards(inputs: list[str] | tuple[str, ...], fmt: str = "auto", text
             for start, stop in _hf_load_ranges(path, hf_split):
                 shards.append(InputShard(len(shards), kind, (path,), (f"{source}[{hf_split}]",), (start, stop)))
             continue
+        if kind in ("warc", "parquet", "jsonl") and split_bytes > 0:
+            for extra in split_file(kind, path, split_bytes):
+                shards.append(InputShard(len(shards), kind, (path,), (source,), **extra))
+            continue
         shards.append(InputShard(len(shards), kind if kind != "text" else "text-lines", (path,), (source,)))
     flush_text_group()
     return shards
@@ -198,3 +218,46 @@ def _hf_load_ranges(path: str, split: str) -> list[tuple[int, int]]:
     if n == 0:
         return [(0, 0)]
     return [(s, min(s + HF_ROWS_PER_SHARD, n)) for s in range(0, n, HF_ROWS_PER_SHARD)]
+
+
+def split_file(kind: str, path: str, split_bytes: int) -> list[dict[str, tuple[int, int] | None]]:
+    """The pieces of one WARC (record-aligned byte ranges), uncompressed JSONL
+    (line-aligned byte ranges) or Parquet (row groups) file.
+
+    One piece (the whole file) when it is small, unreadable (the reader then
+    quarantines it as before) or not cuttable (one gzip stream, zstd)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return [{}]
+    if size <= split_bytes:
+        return [{}]
+    if kind == "jsonl":
+        from babelmill.processors.io.split import jsonl_ranges
+
+        ranges = jsonl_ranges(path, split_bytes)
+        return [{}] if len(ranges) == 1 else [{"byte_range": r} for r in ranges]
+    if kind == "warc":
+        from babelmill.processors.io.warc import byte_ranges
+
+        try:
+            ranges = byte_ranges(path, split_bytes)
+        except OSError:
+            return [{}]
+        return [{}] if len(ranges) == 1 else [{"byte_range": r} for r in ranges]
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception:  # noqa: BLE001 - the reader reports an unreadable file
+        return [{}]
+    pieces: list[dict[str, tuple[int, int] | None]] = []
+    first, acc = 0, 0
+    for i in range(meta.num_row_groups):
+        acc += meta.row_group(i).total_compressed_size if hasattr(meta.row_group(i), "total_compressed_size") else meta.row_group(i).total_byte_size
+        if acc >= split_bytes:
+            pieces.append({"row_groups": (first, i + 1)})
+            first, acc = i + 1, 0
+    if first < meta.num_row_groups:
+        pieces.append({"row_groups": (first, meta.num_row_groups)})
+    return [{}] if len(pieces) <= 1 else pieces
