@@ -80,7 +80,8 @@ class _Bounded(io.RawIOBase):
 
 def read_jsonl_range(path: str, source: str, opts: ReaderOptions, byte_range: tuple[int, int]) -> Iterator[ReadBatch]:
     """The records of one byte range of a JSONL file, numbered as in the whole file."""
-    from babelmill.processors.io.readers import _date_like_fields, _iter_chunks, _merge, _parse_piece
+    from babelmill.processors.io.common import _iter_chunks
+    from babelmill.processors.io.jsonl import _date_like_fields, _merge, _parse_piece
 
     with open(path, "rb") as fh:
         start = line_start(fh, byte_range[0])
