@@ -73,6 +73,7 @@ def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kep
         lines += ["## Languages", "", "| language | documents |", "|---|---:|"]
         lines += [f"| {lang} | {n:,} |" for lang, n in list(langs.items())[:100]]
         lines.append("")
+    lines += _labels_section(files, fmt)
     if reasons:
         lines += ["## Drop reasons", "", "| reason | documents |", "|---|---:|"]
         lines += [f"| {r} | {n:,} |" for r, n in reasons.most_common()]
@@ -100,12 +101,38 @@ def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kep
     atomic_write_bytes(job.output / "README.md", "\n".join(header + lines).encode("utf-8"))
 
 
+def _labels_section(files: list[str], fmt: str) -> list[str]:
+    """Label names of ``Sequence(ClassLabel)`` columns (NER ``ner_tags``), from the data's
+    own schema metadata, so the card and the files cannot disagree."""
+    if fmt != "parquet" or not files:
+        return []
+    import pyarrow.parquet as pq
+
+    from babelmill.processors.ner.features import label_names_in
+
+    labels = label_names_in(pq.read_schema(files[0]))
+    lines: list[str] = []
+    for column, names in labels.items():
+        lines += [f"## Labels (`{column}`)", "", f"`{column}` is a `Sequence(ClassLabel)`; `datasets` returns these names:", "", "| id | label |", "|---:|---|"]
+        lines += [f"| {i} | {name} |" for i, name in enumerate(names)]
+        lines.append("")
+    return lines
+
+
 def _columns_line(job: "Job") -> str:
     if job.schema == "instruction":
         return (
             "Columns: `id` (`<source_id>#<tgt_lang>`), `messages` (list of `role`/`content`, translated), `src_lang`, `tgt_lang`, "
             "`source_id`, plus the record in its input format (`translated_original`), the model and its scores."
         )
+    if job.schema in ("ner", "projected_ner"):
+        line = "Columns: `id`, `tokens`, `tags` (IOB2 strings), `ner_tags` (the same as label ids), `lang`, `source` (input file), `meta`."
+        if job.schema == "projected_ner":
+            line += (
+                " Projected rows add `source_id` (the source sentence), `src_lang`, `tgt_lang` and `projection`: per entity"
+                " the source and target token span (end exclusive), label, method and confidence."
+            )
+        return line
     extra = ""
     if job.global_stage is not None:
         extra = " `dup_cluster_size`: how many near-identical documents this one stands for."

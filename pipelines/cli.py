@@ -562,3 +562,150 @@ def stages_command(
 
 if __name__ == "__main__":
     main()
+
+
+# ----------------------------------------------------------------- project / align evaluation
+
+project_app = typer.Typer(
+    help="Label projection: NER data in a new language from annotated source sentences, and its evaluation.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(project_app, name="project")
+align_app = typer.Typer(
+    help="Word alignment tools: evaluate an alignment against gold links.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(align_app, name="align")
+
+
+class NerFormat(str, enum.Enum):
+    auto = "auto"
+    conll = "conll"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    hf = "hf"
+
+
+class TagScheme(str, enum.Enum):
+    auto = "auto"
+    iob1 = "iob1"
+    iob2 = "iob2"
+    bioes = "bioes"
+    io = "io"
+
+
+@project_app.callback(invoke_without_command=True)
+def project_callback(ctx: typer.Context) -> None:
+    """Label projection; `babelmill project eval` scores tags against gold tags."""
+    if ctx.invoked_subcommand is None:
+        out.print(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def _read_tags(path: str, fmt: NerFormat, scheme: TagScheme, what: str) -> tuple[list[list[str]], list[list[str]]]:
+    """Tokens and IOB2 tags of every sentence of an NER file or directory, in order."""
+    from babelmill.processors.ner.options import NerOptions
+    from babelmill.processors.ner.readers import read_ner
+    from babelmill.processors.ner.schemes import detect_scheme, to_iob2
+
+    if not Path(path).exists():
+        raise BabelmillError(f"--{what} {path} does not exist")
+    kind = fmt.value
+    try:
+        table, bad = read_ner([path], ReaderOptions(ner=NerOptions(max_tokens=1_000_000)), fmt=kind)
+    except ValueError as exc:
+        raise BabelmillError(f"--{what} {path}: {exc}") from None
+    if bad:
+        raise BabelmillError(f"--{what} {path}: {len(bad)} malformed sentence(s), first: record {bad[0].record}: {bad[0].error}")
+    tokens = table.column("tokens").to_pylist()
+    tags = table.column("tags").to_pylist()
+    if scheme != TagScheme.iob2:
+        chosen = detect_scheme(tags) if scheme == TagScheme.auto else scheme.value
+        try:
+            tags = [to_iob2(t, chosen)[0] for t in tags]
+        except ValueError as exc:
+            raise BabelmillError(f"--{what} {path}: {exc}") from None
+    return tokens, tags
+
+
+def _type_map(values: list[str] | None) -> dict[str, str]:
+    mapping = {}
+    for item in values or []:
+        for pair in item.split(","):
+            src, sep, dst = pair.partition("=")
+            if not sep or not src.strip() or not dst.strip():
+                raise BabelmillError(f"--map {pair!r}: write OLD=NEW, e.g. --map ORG=ORGANIZATION")
+            mapping[src.strip()] = dst.strip()
+    return mapping
+
+
+@project_app.command("eval")
+@user_errors
+def project_eval(
+    pred: Annotated[str, typer.Option("--pred", help="Predicted (projected) NER data: CoNLL, JSONL, Parquet or HF dataset; a file or a directory.")],
+    gold: Annotated[str, typer.Option("--gold", help="Gold NER data, the same sentences in the same order.")],
+    drop_types: Annotated[Optional[list[str]], typer.Option("--drop-types", help="Entity types to leave out on both sides (comma-separated or repeated), e.g. MISC.")] = None,
+    map_types: Annotated[Optional[list[str]], typer.Option("--map", help="Rename a type before scoring, OLD=NEW (repeatable), e.g. ORG=ORGANIZATION.")] = None,
+    scheme: Annotated[TagScheme, typer.Option("--scheme", help="Tag scheme of both inputs; iob2 scores them as written (seqeval strict), others convert to IOB2 first.")] = TagScheme.iob2,
+    format: Annotated[NerFormat, typer.Option("--format", help="Input format of both; 'auto' goes by file extension.")] = NerFormat.auto,
+    by_position: Annotated[bool, typer.Option("--by-position", help="Score sentences whose tokens differ between the inputs by position instead of refusing them.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Entity-level precision, recall and F1 (seqeval strict IOB2), per type and micro."""
+    import json as _json
+
+    from babelmill.processors.evaluate.ner import entity_scores, format_table
+
+    p_tokens, p_tags = _read_tags(pred, format, scheme, "pred")
+    g_tokens, g_tags = _read_tags(gold, format, scheme, "gold")
+    if len(p_tags) != len(g_tags):
+        raise BabelmillError(f"--pred has {len(p_tags)} sentences but --gold has {len(g_tags)}; they must be the same sentences in the same order")
+    if not by_position:
+        for i, (a, b) in enumerate(zip(p_tokens, g_tokens)):
+            if a != b:
+                raise BabelmillError(f"sentence {i}: tokens differ between --pred and --gold ({len(a)} vs {len(b)} tokens); pass --by-position to score them anyway")
+    try:
+        scores = entity_scores(p_tags, g_tags, _type_map(map_types), _split_codes(drop_types))
+    except ValueError as exc:
+        raise BabelmillError(str(exc)) from None
+    if json_out:
+        out.print_json(_json.dumps(scores.to_dict()))
+    else:
+        out.print(format_table(scores), highlight=False)
+
+
+@align_app.command("eval")
+@user_errors
+def align_eval(
+    pred: Annotated[Path, typer.Option("--pred", help="Predicted alignment, Pharaoh format (i-j per link, one line per sentence pair).")],
+    gold: Annotated[Path, typer.Option("--gold", help="Gold alignment, Pharaoh format: i-j sure, i?j or ipj possible.")],
+    one_based: Annotated[bool, typer.Option("--one-based", help="The gold file counts words from 1 (several published gold sets do).")] = False,
+    pred_one_based: Annotated[bool, typer.Option("--pred-one-based", help="The predicted file counts words from 1.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Alignment error rate (AER), precision and recall against gold links."""
+    import json as _json
+
+    from babelmill.processors.evaluate.alignment import alignment_scores, parse_pharaoh
+
+    parsed = {}
+    for name, path, based in (("pred", pred, pred_one_based), ("gold", gold, one_based)):
+        if not path.is_file():
+            raise BabelmillError(f"--{name} {path} is not a file")
+        try:
+            parsed[name] = parse_pharaoh(path.read_text(encoding="utf-8").splitlines(), based)
+        except ValueError as exc:
+            raise BabelmillError(f"--{name} {path}: {exc}") from None
+    try:
+        scores = alignment_scores([possible for _, possible in parsed["pred"]], parsed["gold"])
+    except ValueError as exc:
+        raise BabelmillError(str(exc)) from None
+    if json_out:
+        out.print_json(_json.dumps(scores.to_dict()))
+    else:
+        out.print(f"AER {scores.aer * 100:.2f}  precision {scores.precision * 100:.2f}  recall {scores.recall * 100:.2f}  ({scores.sentences} sentences, {scores.predicted} predicted links, {scores.sure} sure gold links)", highlight=False)

@@ -205,3 +205,79 @@ def instruct_translate_job(
         drop_columns=_INSTRUCT_WORK,
         partition="tgt_lang",
     )
+
+
+# ----------------------------------------------------------------- project (markers)
+
+#: Working columns of marker projection that the kept data does not need.
+_MARKER_WORK = ("mt_source", "mt_entities", "mt_output", "mt_entity_translations", "src_tokens", "src_tags", "meta")
+
+
+def ner_label_names(inputs: list[str], reader: ReaderOptions, input_format: str = "auto", scheme: str = "auto") -> list[str]:
+    """IOB2 label names for every entity type in the inputs (one read on the driver,
+    before Ray starts: every shard must number the labels the same way)."""
+    from babelmill.processors.ner.readers import read_ner
+    from babelmill.processors.ner.schemes import detect_scheme, split_tag
+    from babelmill.processors.ner.writers import label_names_for
+
+    table, _ = read_ner(inputs, reader, fmt=input_format)
+    tags = table.column("tags").to_pylist()
+    if scheme == "io" or (scheme == "auto" and detect_scheme(tags) == "io"):
+        return label_names_for({t for seq in tags for t in seq if t != "O"})
+    types = {parts[1] for seq in tags for t in seq if (parts := split_tag(t)) is not None and parts[0] != "O"}
+    return label_names_for(types)
+
+
+def project_markers_job(
+    inputs: list[str],
+    output: Path,
+    spec: object,
+    targets: list[str],
+    src: str = "en",
+    markers: list[tuple[str, str]] | None = None,
+    labels: list[str] | None = None,
+    tag_scheme: str = "auto",
+    min_confidence: float = 0.0,
+    max_span_ratio: float | None = 3.0,
+    reader: ReaderOptions | None = None,
+    input_format: str = "auto",
+    output_format: str = "parquet",
+    command: str = "",
+) -> Job:
+    """Label projection by markers: an NER dataset to the same dataset in each target.
+
+    tag scheme -> IOB2, one row per target, wrap entities in markers, translate (actor
+    pool), parse markers and assign labels, encode ``ner_tags``.  Kept rows go to
+    ``data/<tgt_lang>/`` with ``ner_tags`` as ``Sequence(ClassLabel)``.
+    """
+    from babelmill.processors.instruct import TargetExpander
+    from babelmill.processors.ner.options import NerOptions
+    from babelmill.processors.ner.schemes import TagSchemeNormalizer
+    from babelmill.processors.ner.writers import NerTagEncoder
+    from babelmill.processors.projection.markers import DEFAULT_MARKERS, MarkerInserter, MarkerProjector, MarkerTranslator
+
+    base = reader or ReaderOptions()
+    reader = base if base.ner is not None else dataclasses.replace(base, ner=NerOptions())
+    pairs = markers or list(DEFAULT_MARKERS)
+    names = labels or ner_label_names(inputs, reader, input_format, tag_scheme)
+    stages: list[Stage] = [
+        TagSchemeNormalizer(tag_scheme),
+        TargetExpander(targets, src_lang=src),
+        MarkerInserter(pairs, src=src),
+        MarkerTranslator(spec, src=src),
+        MarkerProjector(pairs, min_confidence=min_confidence, max_span_ratio=max_span_ratio),
+        NerTagEncoder(names),
+    ]
+    return Job(
+        "project",
+        inputs,
+        Path(output),
+        stages,
+        reader,
+        input_format,
+        output_format,
+        command,
+        schema="projected_ner",
+        drop_columns=_MARKER_WORK,
+        partition="tgt_lang",
+    )

@@ -754,6 +754,11 @@ def _decode_html(payload: bytes, content_type: str) -> str:
 
 def read_shard(shard: InputShard, opts: ReaderOptions) -> Iterator[ReadBatch]:
     """Every batch of one shard, in a deterministic order."""
+    if opts.ner is not None:
+        from babelmill.processors.ner.readers import read_ner_shard
+
+        yield from read_ner_shard(shard, opts)
+        return
     kind = shard.kind
     if kind == "text-files":
         yield from read_text_files(shard.paths, shard.sources, opts)
@@ -772,5 +777,7 @@ def read_shard(shard: InputShard, opts: ReaderOptions) -> Iterator[ReadBatch]:
     elif kind == "hf-load":
         assert shard.row_range is not None
         yield from read_hf_load(path, source, opts, shard.row_range)
+    elif kind == "conll":
+        yield from read_text_lines(path, source, opts)  # a document job reading a CoNLL file: one row per line
     else:
         raise ValueError(f"unknown shard kind {kind!r}")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from babelmill.processors.ner.options import NerOptions
 from babelmill.processors.schema import empty_docs
 
 #: Records above this many bytes are quarantined instead of parsed (a 50 MB "document"
@@ -30,6 +31,8 @@ class ReaderOptions:
     chunk_bytes: int = 32 * 1024 * 1024
     #: split name for Hugging Face dataset inputs.
     hf_split: str = "train"
+    #: set for NER jobs: records are sentences (tokens and tags), not documents.
+    ner: NerOptions | None = None
 
 
 @dataclasses.dataclass

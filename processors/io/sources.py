@@ -17,7 +17,7 @@ from pathlib import Path
 
 from babelmill.processors.errors import InputError
 
-FORMATS = ("auto", "jsonl", "parquet", "text", "warc", "hf")
+FORMATS = ("auto", "jsonl", "parquet", "text", "warc", "hf", "conll")
 _COMPRESSIONS = (".gz", ".zst", ".zstd", ".bz2")
 _EXTENSIONS = {
     ".jsonl": "jsonl",
@@ -28,6 +28,13 @@ _EXTENSIONS = {
     ".text": "text",
     ".warc": "warc",
     ".arrow": "hf-arrow",
+    ".conll": "conll",
+    ".conll02": "conll",
+    ".conll03": "conll",
+    ".iob": "conll",
+    ".iob2": "conll",
+    ".bio": "conll",
+    ".bioes": "conll",
 }
 #: small text files (one document each) are grouped so a shard is not a single line.
 TEXT_FILES_PER_SHARD = 1000
@@ -124,7 +131,7 @@ def _expand(spec: str, fmt: str) -> list[tuple[str, str, str]]:
                     continue
                 found.append(_classify(full, fmt, os.path.relpath(full, path)))
         if not found:
-            raise InputError(f"--input {spec!r} holds no file babelmill reads (.jsonl[.gz|.zst], .parquet, .txt, .warc[.gz], HF dataset)")
+            raise InputError(f"--input {spec!r} holds no file babelmill reads (.jsonl[.gz|.zst], .parquet, .txt, .warc[.gz], .conll/.iob2, HF dataset)")
         return found
     return [_classify(str(path), fmt, path.name)]
 

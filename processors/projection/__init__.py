@@ -1,0 +1,1 @@
+"""Label projection: carry entity spans from a source sentence onto its translation."""
