@@ -158,7 +158,8 @@ class TagSchemeNormalizer(Stage):
     """
 
     name: ClassVar[str] = "tag_scheme"
-    drop_reasons: ClassVar[tuple[str, ...]] = ("invalid_tag",)
+    reasons: ClassVar[tuple[str, ...]] = ("invalid_tag",)
+    drop_reasons = reasons  # the name on the branch this came from (main calls it ``reasons``)
 
     def __init__(self, scheme: str = "auto") -> None:
         if scheme not in SCHEMES:

@@ -38,7 +38,8 @@ class NerTagEncoder(Stage):
     """
 
     name: ClassVar[str] = "ner_tags"
-    drop_reasons: ClassVar[tuple[str, ...]] = ("unknown_label",)
+    reasons: ClassVar[tuple[str, ...]] = ("unknown_label",)
+    drop_reasons = reasons  # the name on the branch this came from (main calls it ``reasons``)
 
     def __init__(self, label_names: Sequence[str] | None = None, types: Sequence[str] | None = None) -> None:
         if label_names is None and types is None:

@@ -570,7 +570,8 @@ class MarkerProjector(Stage):
     """
 
     name: ClassVar[str] = "project_markers"
-    drop_reasons: ClassVar[tuple[str, ...]] = ("entity_lost", "marker_mismatch", "span_too_long", "low_confidence", "empty_translation")
+    reasons: ClassVar[tuple[str, ...]] = ("entity_lost", "marker_mismatch", "span_too_long", "low_confidence", "empty_translation")
+    drop_reasons = reasons  # the name on the branch this came from (main calls it ``reasons``)
 
     def __init__(
         self,
