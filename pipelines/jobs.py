@@ -453,6 +453,8 @@ def project_job(
         global_stage=global_stage,
         post_stages=post,
         schema="projected_ner",
-        drop_columns=_PROJECT_WORK,
+        # the global stage's keys read the token columns in the map phase; ProjectedRows
+        # removes them once they are used
+        drop_columns=tuple(c for c in _PROJECT_WORK if global_stage is None or c not in pp.ProjectedRows.WORK),
         partition="tgt_lang",
     )

@@ -225,7 +225,7 @@ def input_ordinals(table: Any, quarantined: Sequence[Any]) -> list[int]:
         counts[s] = counts.get(s, 0) + 1
     bad: dict[str, set[int]] = {}
     for q in quarantined:
-        bad.setdefault(q.source, set()).add(int(q.ordinal))
+        bad.setdefault(q.source, set()).add(int(q.record))
     order = list(dict.fromkeys(list(counts) + [q.source for q in quarantined]))
     offset, start, free = 0, {}, {}
     for s in order:

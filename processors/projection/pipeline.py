@@ -211,23 +211,28 @@ class EflomalGlobalAlign(GlobalStage):
         priors = NameMatcher(cognate_priors=True).priors if self.priors else None
         return EflomalAligner(self.symmetrization, extra, prior_source=priors)
 
-    def run_step(self, step: GlobalStep, keys: pa.Table) -> pa.Array:
+    def run_step(self, step: GlobalStep, keys: pa.Table) -> tuple[pa.Array, dict[str, int]]:
+        """Train and align once per language pair; returns the links of every document
+        and the step's counters (the step runs in its own task, so they travel back)."""
         pairs = list(zip(keys.column("src_lang").to_pylist(), keys.column("tgt_lang").to_pylist()))
         src = keys.column("src_tokens").to_pylist()
         tgt = keys.column("tgt_tokens").to_pylist()
         scored: list[dict] = [{} for _ in pairs]
+        extra = 0
         for (_, tgt_lang), rows in _groups(pairs).items():
             aligner = self.aligner(tgt_lang)
             result = aligner.align_scored([src[i] or [] for i in rows], [tgt[i] or [] for i in rows])
             for i, links in zip(rows, result):
                 scored[i] = links
-            self.count("extra_pairs", len(aligner.extra))
-        self.count("pairs_aligned", len(pairs))
-        self.count("links", sum(map(len, scored)))
-        return _links_column(scored)
+            extra += len(aligner.extra)
+        counts = {"pairs_aligned": len(pairs), "extra_pairs": extra, "links": sum(map(len, scored))}
+        return _links_column(scored), counts
 
     def combine(self, n_docs: int, results: dict[str, Any]) -> pa.Table:
-        return pa.table({"doc": pa.array(np.arange(n_docs, dtype=np.int64)), "alignment": results["align"]})
+        links, counts = results["align"]
+        for key, n in counts.items():
+            self.count(key, n)
+        return pa.table({"doc": pa.array(np.arange(n_docs, dtype=np.int64)), "alignment": links})
 
     def mark(self, batch: pa.Table, doc: Any, resolved: pa.Table) -> pa.Table:
         have = resolved.column("doc").to_numpy()
@@ -430,11 +435,19 @@ class ProjectedRows(Stage):
 
     name: ClassVar[str] = "projected_rows"
 
+    #: working columns removed here rather than by the job's ``drop_columns``: a job with
+    #: a global stage keeps them through its map phase (the stage's keys read them)
+    WORK: ClassVar[tuple[str, ...]] = ("src_tokens", "src_tags", "tgt_tokens", "alignment")
+
+    def __init__(self, drop: Sequence[str] = WORK) -> None:
+        self.drop = list(drop)
+
     def __call__(self, batch: pa.Table) -> pa.Table:
         batch = _put(batch, "tokens", batch.column("tgt_tokens"))
         batch = _put(batch, "lang", batch.column("tgt_lang"))
         if "projection" in batch.column_names:
             batch = _put(batch, "projection", _projection_type(batch.column("projection")))
+        batch = batch.drop_columns([c for c in self.drop if c in batch.column_names])
         if DROP_REASON not in batch.column_names:
             batch = batch.append_column(DROP_REASON, pa.nulls(batch.num_rows, pa.string()))
         return batch
