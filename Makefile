@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel
 	# torch is pinned to the CPU build in pyproject.toml (a bare `torch` would pull GBs of CUDA)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,eflomal]'
 	touch $(STAMP)
 
 demo: $(STAMP)
