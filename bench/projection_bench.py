@@ -33,7 +33,7 @@ from babelmill.langs import profiles  # noqa: E402
 from babelmill.processors.ner.spans import spans_from_iob2  # noqa: E402
 from babelmill.processors.projection.aligners.eflomal import EflomalAligner, EflomalParams  # noqa: E402
 from babelmill.processors.projection.names import NameMatcher  # noqa: E402
-from babelmill.processors.projection.project import SpanProjector  # noqa: E402
+from babelmill.processors.projection.project import SpanProjector, projector_for  # noqa: E402
 from babelmill.processors.projection.symmetrize import parse_pharaoh, symmetrize  # noqa: E402
 
 FLORES = {"en": "eng", "de": "deu", "es": "spa", "it": "ita", "fr": "fra", "ro": "ron", "ja": "jpn",
@@ -118,22 +118,25 @@ def extra_text(evaldata: Path, src: str, tgt: str, tatoeba: bool = True, flores:
 
 # --- methods ---
 
-def methods(lang: str) -> dict:
+def methods(lang: str, tgt: list) -> dict:
     """name -> (aligner factory(extra), projector).  "plain" is the floor of issue 8
     (contiguous closure over every linked word, nothing else)."""
     plain = SpanProjector(name_matcher=None, max_gap=10**6, length_ratio=100, length_slack=100,
                           trim_punctuation=False, weak_edge=0.0)
-    ours = SpanProjector(edge_stopwords=profiles.get(lang).stopwords)  # the defaults of the align method
+    ours = projector_for(lang, tgt)  # the defaults of the align method
     return {
         "eflomal plain (int)": (lambda extra: EflomalAligner("intersection", extra), plain),
         "eflomal plain (gdfa)": (lambda extra: EflomalAligner("grow-diag-final-and", extra), plain),
-        "eflomal+names (gdfa)": (lambda extra: EflomalAligner("grow-diag-final-and", extra,
-                                                               prior_source=OURS_PRIORS.priors), ours),
+        "ours: eflomal+names/cognates, stems, clean edges (gdfa)": (
+            lambda extra: EflomalAligner("grow-diag-final-and", extra, params=OURS_PARAMS,
+                                         prior_source=OURS_PRIORS.priors), ours),
     }
 
 
 #: name and cognate priors, the default of the ``align`` method
 OURS_PRIORS = NameMatcher(cognate_priors=True)
+#: eflomal on 5-character prefixes: small corpora see each inflected form too rarely
+OURS_PARAMS = EflomalParams(source_prefix_len=5, target_prefix_len=5)
 AER_PAIRS = ("enfr", "roen", "jaen", "zhen")
 
 
@@ -165,9 +168,13 @@ def bench_aer(evaldata: Path) -> None:
         tgt = [line.split(" ||| ")[1].split() for line in lines]
         sure, possible = read_gold_alignments(d / f"{name}.gold")
         extra = extra_text(evaldata, src_lang, tgt_lang)
-        for label, ex, priors in (("evaldata only", [], None), ("+ FLORES/Tatoeba", extra, None),
-                                  ("+ FLORES/Tatoeba", extra, OURS_PRIORS.priors)):
-            aligner = EflomalAligner(extra=ex, prior_source=priors)
+        for label, ex, priors, params in (
+            ("evaldata only", [], None, EflomalParams()),
+            ("+ FLORES/Tatoeba", extra, None, EflomalParams()),
+            ("+ FLORES/Tatoeba", extra, OURS_PRIORS.priors, EflomalParams()),
+            ("+ FLORES/Tatoeba, stems", extra, OURS_PRIORS.priors, OURS_PARAMS),
+        ):
+            aligner = EflomalAligner(extra=ex, prior_source=priors, params=params)
             directional = aligner.directional(src, tgt)
             row = []
             for method in ("intersection", "grow-diag-final-and", "union"):
@@ -253,7 +260,7 @@ def bench_europarl(evaldata: Path, langs: list[str], only: list[str] | None) -> 
         tgt = [t for t, _ in tg]
         gold = [spans_from_iob2(tags) for _, tags in tg]
         src_spans = [spans_from_iob2(tags) for _, tags in en]
-        for name, (factory, projector) in methods(lang).items():
+        for name, (factory, projector) in methods(lang, tgt).items():
             if only and not any(o in name for o in only):
                 continue
             t0 = time.perf_counter()
@@ -275,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--evaldata", type=Path, required=True, help="path of ../shared/evaldata")
     ap.add_argument("--langs", default="de,es,it", help="europarl target languages")
     ap.add_argument("--only", default="", help="comma list: run only methods whose name contains one")
-    ap.add_argument("--parts", default="ner,aer,speed,names", help="which parts to run")
+    ap.add_argument("--parts", default="ner,aer,speed,names",
+                    help="comma list of parts: ner, aer, speed, names")
     args = ap.parse_args(argv)
     if not (args.evaldata / "europarl-ner").is_dir():
         print(f"error: {args.evaldata} has no europarl-ner/ (pass ../shared/evaldata)", file=sys.stderr)

@@ -384,3 +384,21 @@ def test_project_spans_stage_and_eflomal_global_phases():
     assert all((r is None) == ("entity_lost" not in f) for r, f in zip(reasons, flags))
     with pytest.raises(ValueError, match="unknown projection flag"):
         ProjectSpansStage(drop_on=["too_pretty"])
+
+
+def test_capitalisation_rule_from_the_target_corpus():
+    from babelmill.processors.projection.project import capitalised_share, projector_for
+
+    german_like = [["Die", "Kommission", "hat", "den", "Bericht", "gelesen"]] * 3
+    romance_like = [["La", "comisión", "ha", "leído", "el", "informe"]] * 3
+    assert capitalised_share(german_like) > 0.3 > capitalised_share(romance_like)
+    assert projector_for("de", german_like).keep_sole_links is False
+    es = projector_for("es", romance_like)
+    assert es.keep_sole_links is True and "el" in es.edge_stopwords
+    # "Member States" -> "Estados miembros": "miembros" is the only link of "Member"
+    src, tgt = ["the", "Member", "States", "agree"], ["los", "Estados", "miembros", "acuerdan"]
+    links = {(1, 2): 0.5, (2, 1): 1.0, (0, 0): 1.0, (3, 3): 1.0}
+    spans = [Span(1, 3, "ORG")]
+    assert es.project(src, tgt, spans, links).spans == [Span(1, 3, "ORG")]
+    de_rule = projector_for("es", romance_like, keep_sole_links=False)
+    assert de_rule.project(src, tgt, spans, links).spans == [Span(1, 2, "ORG")]
