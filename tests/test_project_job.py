@@ -130,7 +130,8 @@ def test_parallel_eflomal_projects_exactly_resumes_and_round_trips(tmp_path: Pat
     _conserved(third.ledger)
 
 
-@pytest.mark.parametrize("method, aligner", [("align", "eflomal"), ("align", "attention"), ("score", "eflomal")])  # markers: tests/test_markers.py
+# MT + eflomal global step: the parallel test covers the global path; markers: tests/test_markers.py
+@pytest.mark.parametrize("method, aligner", [("align", "attention"), ("score", "eflomal")])
 def test_methods_on_a_tiny_model(method: str, aligner: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, ray_session) -> None:
     """Each MT method through the runner on the tiny random Marian model: conservation
     (rows added by the target expansion included), drop reasons only from the declared
