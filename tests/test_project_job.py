@@ -107,7 +107,9 @@ def test_parallel_eflomal_projects_exactly_resumes_and_round_trips(tmp_path: Pat
     assert names == ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
     for row in ds:
         assert ds.features["ner_tags"].feature.int2str(row["ner_tags"]) == row["tags"]
-    assert "I-PER" in (out / "README.md").read_text() or "B-PER" in (out / "README.md").read_text()
+    assert "B-PER" in (out / "README.md").read_text()  # the card lists the label names
+    report = (out / "report.html").read_text()
+    assert "Label projection" in report and "<td>PER</td>" in report
 
     # resume: a run stopped in the finish phase redoes only that phase ...
     layout = job().layout()
@@ -228,3 +230,14 @@ def test_project_recipe_names_every_option_and_nothing_else() -> None:
     assert keys <= names, f"unknown keys {keys - names}"
     assert names - keys == set(), f"options missing from the recipe: {names - keys}"
     assert "eval" in group.commands  # the evaluation stays a sub-command
+
+
+def test_projection_summary_reads_both_counter_conventions() -> None:
+    from babelmill.processors.projection.pipeline import projection_summary
+
+    aligned = projection_summary({"entities_in": 4, "entities_projected": 3, "entities_lost": 1, "source:PER": 3, "projected:PER": 3, "source:LOC": 1})
+    assert aligned is not None and aligned["rate"] == 0.75 and aligned["lost"] == 1
+    assert aligned["types"] == {"LOC": {"entities": 1, "projected": 0, "rate": 0.0}, "PER": {"entities": 3, "projected": 3, "rate": 1.0}}
+    marked = projection_summary({"entities": 2, "projected": 1, "lost": 1, "entities_ORG": 2, "projected_ORG": 1, "marker_nested": 1})
+    assert marked is not None and marked["types"] == {"ORG": {"entities": 2, "projected": 1, "rate": 0.5}}
+    assert projection_summary({"segments": 5}) is None

@@ -466,3 +466,24 @@ __all__ = [
     "EMPTY_TARGET",
     "NO_TARGET",
 ]
+
+
+def projection_summary(counters: dict[str, int]) -> dict[str, Any] | None:
+    """Entities in / projected / lost and the per-type projection rate from a projection
+    stage's counters (the alignment stages' ``entities_in`` / ``source:<TYPE>`` and the
+    marker stage's ``entities`` / ``entities_<TYPE>`` names alike); None for other stages."""
+    if "entities_in" in counters:
+        total, done, lost = counters["entities_in"], counters.get("entities_projected", 0), counters.get("entities_lost", 0)
+        per = {k.split(":", 1)[1]: (n, counters.get("projected:" + k.split(":", 1)[1], 0)) for k, n in counters.items() if k.startswith("source:")}
+    elif "projected" in counters and "entities" in counters:
+        total, done, lost = counters["entities"], counters["projected"], counters.get("lost", 0)
+        per = {k[len("entities_") :]: (n, counters.get("projected_" + k[len("entities_") :], 0)) for k, n in counters.items() if k.startswith("entities_")}
+    else:
+        return None
+    return {
+        "entities": int(total),
+        "projected": int(done),
+        "lost": int(lost),
+        "rate": done / total if total else None,
+        "types": {t: {"entities": int(n), "projected": int(p), "rate": p / n if n else None} for t, (n, p) in sorted(per.items())},
+    }
