@@ -102,7 +102,9 @@ def test_parallel_eflomal_projects_exactly_resumes_and_round_trips(tmp_path: Pat
     assert counters["entities_projected"] + counters["entities_lost"] == counters["entities_in"]
     assert counters["source:PER"] >= counters["projected:PER"] > 0
     assert led.stage("align_eflomal").counters["pairs_aligned"] == 59
-    ds = datasets.load_dataset("parquet", data_files=str(out / "data" / "de" / "*.parquet"), split="train")
+    # through the dataset card's YAML header, as a user loads it: one config per target
+    ds = datasets.load_dataset(str(out), "de", split="train", cache_dir=str(tmp_path / "hf"))
+    assert ds.num_rows == led.kept
     names = ds.features["ner_tags"].feature.names
     assert names == ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
     for row in ds:
