@@ -149,16 +149,22 @@ def test_methods_on_a_tiny_model(method: str, aligner: str, tmp_path: Path, tmp_
     root = tmp_path_factory.getbasetemp()
     spec = CTranslate2Spec(str(tiny_models.cached("marian", root)), device="cpu", cache_dir=str(root / "ct2-project"))
     _write_conll(tmp_path / "en.conll", _corpus(8, seed=2), ragged_at=3)
-    options = ProjectOptions(method=method, targets=["de"], aligner=aligner, symmetrize="union", drop_on=["type_conflict"])
+    # two targets: rows are added; the tiny model translates into German only, so the
+    # Swahili rows are quarantined (by row, with the engine's reason) and still add up
+    targets = ["de", "sw"] if method == "score" else ["de"]
+    options = ProjectOptions(method=method, targets=targets, aligner=aligner, symmetrize="union", drop_on=["type_conflict"])
     result = run(project_job([str(tmp_path / "en.conll")], tmp_path / "out", options, spec))
     led = result.ledger
     assert not result.failures
-    assert led.input == 8 and led.quarantined == 1
+    assert led.input == 8 and led.quarantined == 1 + 7 * (len(targets) - 1)
+    assert led.stage("targets").added == 7 * (len(targets) - 1)
     _conserved(led)
     assert set(led.drop_reasons()) <= {"type_conflict", "empty_translation", "entity_lost", "marker_mismatch", "span_too_long", "low_confidence"}
-    for row in _rows(tmp_path / "out", "de"):
-        assert len(row["tokens"]) == len(row["tags"]) == len(row["ner_tags"])
-        assert row["id"] == f"{row['source_id']}#de"
+    assert not (tmp_path / "out" / "data" / "sw").exists()
+    for tgt in ["de"]:
+        for row in _rows(tmp_path / "out", tgt):
+            assert len(row["tokens"]) == len(row["tags"]) == len(row["ner_tags"])
+            assert row["id"] == f"{row['source_id']}#{tgt}" and row["lang"] == tgt
     stage = {"markers": "project_markers", "score": "project_score"}.get(method, "project_spans")
     counters = led.stage(stage).counters
     assert counters.get("entities_in", counters.get("entities")) == sum(t.startswith("B-") for i, (_, tags) in enumerate(_corpus(8, seed=2)) if i != 3 for t in tags)
