@@ -125,11 +125,13 @@ def test_parallel_eflomal_projects_exactly_resumes_and_round_trips(tmp_path: Pat
     assert state.stat().st_mtime_ns == stamp, "the global step ran again"
     assert again.shards_skipped == 0 and again.ledger.kept == led.kept and _rows(out, "de") == rows
     # ... and one stopped in the global step redoes the step from the mapped keys
+    mapped = {f.stem: layout.map_marker(f.stem).stat().st_mtime_ns for f in finals}
     shutil.rmtree(layout.global_dir)
     for marker in finals:
         marker.unlink()
     third = run(job())
     assert state.exists() and third.ledger.stage("align_eflomal").counters["pairs_aligned"] == 59
+    assert {k: layout.map_marker(k).stat().st_mtime_ns for k in mapped} == mapped, "the map phase ran again"
     assert third.ledger.kept == led.kept and _rows(out, "de") == rows
     _conserved(third.ledger)
 
