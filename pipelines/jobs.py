@@ -268,7 +268,7 @@ def project_markers_job(
 PROJECT_METHODS = ("markers", "align", "score", "parallel")
 ALIGNERS = ("eflomal", "simalign", "attention")
 #: quality flags dropped by default (the others stay in ``projection_flags``)
-DEFAULT_DROP_ON = ("entity_lost", "type_conflict", "low_alignment_confidence")
+DEFAULT_DROP_ON = ("entity_lost", "type_conflict")
 #: Working columns of the projection chain that the kept data does not need.
 _PROJECT_WORK = tuple(
     dict.fromkeys(
@@ -303,7 +303,10 @@ class ProjectOptions:
     tag_scheme: str = "auto"
     #: quality flags that drop a sentence (the others are kept as flags)
     drop_on: list[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_DROP_ON))
-    min_confidence: float = 0.0
+    #: entities below this confidence are flagged (None: each method's default)
+    min_confidence: float | None = None
+    #: eflomal sees words cut to this many characters (0: whole words)
+    stem_length: int = 5
     #: longest target span, relative to its source span (None: the method's default)
     max_span_ratio: float | None = None
     score_max_extra: int = 2
@@ -412,7 +415,7 @@ def project_job(
         stages += [
             MarkerInserter(pairs, src=src),
             MarkerTranslator(spec, src=src),
-            MarkerProjector(pairs, min_confidence=o.min_confidence, max_span_ratio=ratio),
+            MarkerProjector(pairs, min_confidence=o.min_confidence or 0.0, max_span_ratio=ratio),
         ]
     else:
         from babelmill.processors.translate.stages import TextTranslator
@@ -435,7 +438,7 @@ def project_job(
                 for item in o.extra_parallel:
                     for lang, pairs_ in read_extra(item, src, targets, tokenizers, o.target_pretokenized).items():
                         extra.setdefault(lang, []).extend(pairs_)
-                global_stage = pp.EflomalGlobalAlign(o.symmetrize, extra, o.name_priors)
+                global_stage = pp.EflomalGlobalAlign(o.symmetrize, extra, o.name_priors, o.stem_length)
                 post.append(project)
             else:
                 stages += [pp.WordAlignStage(o.aligner, o.symmetrize, o.encoder, spec, o.simalign_method), project]

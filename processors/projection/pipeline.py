@@ -176,15 +176,19 @@ class EflomalGlobalAlign(GlobalStage):
         symmetrization: str = "grow-diag-final-and",
         extra: dict[str, list[tuple[list[str], list[str]]]] | None = None,
         priors: bool = True,
+        stem_length: int = 5,
     ) -> None:
         self.symmetrization = symmetrization
+        #: eflomal sees words cut to this many characters (0: whole words): a small corpus
+        #: sees each inflected form too rarely (the projection bench's best setting)
+        self.stem_length = stem_length
         #: extra parallel sentences per target language ("*": every target)
         self.extra = extra or {}
         self.priors = priors
 
     def config(self) -> dict[str, Any]:
         digest = hashlib.sha256(repr(sorted((k, v) for k, v in self.extra.items())).encode()).hexdigest()
-        return {"symmetrization": self.symmetrization, "priors": self.priors, "extra": digest}
+        return {"symmetrization": self.symmetrization, "priors": self.priors, "stem_length": self.stem_length, "extra": digest}
 
     def key_schema(self) -> pa.Schema:
         return pa.schema([("src_lang", pa.string()), ("tgt_lang", pa.string()), ("src_tokens", TOKENS), ("tgt_tokens", TOKENS)])
@@ -204,12 +208,13 @@ class EflomalGlobalAlign(GlobalStage):
         return [GlobalStep("align", ("src_lang", "tgt_lang", "src_tokens", "tgt_tokens"))]
 
     def aligner(self, tgt: str | None) -> Any:
-        from babelmill.processors.projection.aligners.eflomal import EflomalAligner
+        from babelmill.processors.projection.aligners.eflomal import EflomalAligner, EflomalParams
         from babelmill.processors.projection.names import NameMatcher
 
         extra = list(self.extra.get("*", [])) + list(self.extra.get(tgt or "", []))
         priors = NameMatcher(cognate_priors=True).priors if self.priors else None
-        return EflomalAligner(self.symmetrization, extra, prior_source=priors)
+        params = EflomalParams(source_prefix_len=self.stem_length, target_prefix_len=self.stem_length)
+        return EflomalAligner(self.symmetrization, extra, params=params, prior_source=priors)
 
     def run_step(self, step: GlobalStep, keys: pa.Table) -> tuple[pa.Array, dict[str, int]]:
         """Train and align once per language pair; returns the links of every document
@@ -337,8 +342,8 @@ class PairwiseProjectSpans(ProjectSpansStage):
 
     def __init__(
         self,
-        drop_on: Sequence[str] = ("entity_lost", "type_conflict", "low_alignment_confidence"),
-        min_confidence: float = 0.0,
+        drop_on: Sequence[str] = ("entity_lost", "type_conflict"),
+        min_confidence: float | None = None,
         length_ratio: float = 2.0,
         name_matching: bool = True,
     ) -> None:
@@ -347,20 +352,23 @@ class PairwiseProjectSpans(ProjectSpansStage):
         self.length_ratio = length_ratio
         self.name_matching = name_matching
 
-    def projector_for(self, src: str | None, tgt: str | None) -> Any:
+    def projector_for(self, src: str | None, tgt: str | None, tgt_tokens: Sequence[Sequence[str]] = ()) -> Any:
+        """The align method's projector (``project.projector_for``: the target's stop
+        words, the capitalisation rule measured on this batch's target text) with the
+        job's thresholds."""
         from babelmill.processors.projection.names import NameMatcher
+        from babelmill.processors.projection.project import projector_for
 
-        stop = _profile(tgt).stopwords if tgt else frozenset()
-        return SpanProjector(
-            length_ratio=self.length_ratio,
-            min_confidence=self.min_confidence,
-            name_matcher=NameMatcher() if self.name_matching else None,
-            edge_stopwords=frozenset(stop),
-        )
+        overrides: dict[str, Any] = {"length_ratio": self.length_ratio, "name_matcher": NameMatcher() if self.name_matching else None}
+        if self.min_confidence is not None:
+            overrides["min_confidence"] = self.min_confidence
+        if tgt is None:
+            return SpanProjector(**overrides)
+        return projector_for(tgt, tgt_tokens, **overrides)
 
     def _project(self, key: Any, batch: pa.Table) -> pa.Table:
         src, tgt = key if key is not None else (None, None)
-        self.projector = self.projector_for(src, tgt)
+        self.projector = self.projector_for(src, tgt, batch.column("tgt_tokens").to_pylist() if "tgt_tokens" in batch.column_names else [])
         return ProjectSpansStage.__call__(self, batch)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -388,7 +396,7 @@ class ScoreProjectStage(PairwiseProjectSpans):
     name: ClassVar[str] = "project_score"
     stateful: ClassVar[bool] = True
 
-    def __init__(self, spec: Any, drop_on: Sequence[str] = ("entity_lost", "type_conflict", "low_alignment_confidence"), max_extra: int = 2) -> None:
+    def __init__(self, spec: Any, drop_on: Sequence[str] = ("entity_lost", "type_conflict"), max_extra: int = 2) -> None:
         super().__init__(drop_on)
         self.spec = spec
         self.max_extra = max_extra
@@ -409,7 +417,7 @@ class ScoreProjectStage(PairwiseProjectSpans):
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in ("_translator", "_scorers", "projector")}
 
-    def projector_for(self, src: str | None, tgt: str | None) -> Any:
+    def projector_for(self, src: str | None, tgt: str | None, tgt_tokens: Sequence[Sequence[str]] = ()) -> Any:
         from babelmill.processors.projection.score import CT2Scorer, ScoreProjector
 
         if "_scorers" not in self.__dict__:
