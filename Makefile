@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip wheel
 	# torch is pinned to the CPU build in pyproject.toml (a bare `torch` would pull GBs of CUDA)
+	# eflomal (GPL-3.0) is an optional extra; the demo and the tests use it
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench,eflomal]'
 	touch $(STAMP)
 
