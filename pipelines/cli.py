@@ -681,14 +681,6 @@ class TagScheme(str, enum.Enum):
     io = "io"
 
 
-@project_app.callback(invoke_without_command=True)
-def project_callback(ctx: typer.Context) -> None:
-    """Label projection; `babelmill project eval` scores tags against gold tags."""
-    if ctx.invoked_subcommand is None:
-        out.print(ctx.get_help())
-        raise typer.Exit(0)
-
-
 def _read_tags(path: str, fmt: NerFormat, scheme: TagScheme, what: str) -> tuple[list[list[str]], list[list[str]]]:
     """Tokens and IOB2 tags of every sentence of an NER file or directory, in order."""
     from babelmill.processors.ner.options import NerOptions
@@ -1158,6 +1150,191 @@ def codeswitch_stats(
         table.add_row(key, f"{val:,.3f}" if isinstance(val, float) else f"{val:,}")
     table.add_row("languages", ", ".join(f"{k} {n:,}" for k, n in result["languages"].items()))
     out.print(table)
+
+
+# ----------------------------------------------------------------- project (the job)
+
+
+class ProjectMethod(str, enum.Enum):
+    markers = "markers"
+    align = "align"
+    score = "score"
+    parallel = "parallel"
+
+
+class AlignerName(str, enum.Enum):
+    eflomal = "eflomal"
+    simalign = "simalign"
+    attention = "attention"
+
+
+class Symmetrize(str, enum.Enum):
+    intersection = "intersection"
+    grow_diag_final_and = "grow-diag-final-and"
+    grow_diag_final = "grow-diag-final"
+    grow_diag = "grow-diag"
+    union = "union"
+
+
+class SimAlignMethod(str, enum.Enum):
+    argmax = "argmax"
+    itermax = "itermax"
+    match = "match"
+
+
+def _marker_pairs(values: list[str] | None) -> list[tuple[str, str]] | None:
+    pairs = []
+    for v in values or []:
+        parts = str(v).split(" ")
+        if len(parts) != 2 or not all(parts):
+            raise BabelmillError(f"--markers {v!r}: give the opening and closing marker separated by one space, e.g. '[ ]'")
+        pairs.append((parts[0], parts[1]))
+    return pairs or None
+
+
+def _project_checks(v: dict[str, Any], method: str) -> None:
+    """Everything about the command line that can be wrong, before Ray starts."""
+    import glob as _glob
+
+    for spec in v["input"]:
+        if not Path(spec).exists() and not _glob.glob(spec):
+            raise BabelmillError(f"--input {spec} does not exist")
+    for name in ("target",):
+        for spec in v[name] or []:
+            for p in str(spec).split(","):
+                if p and not Path(p).exists():
+                    raise BabelmillError(f"--{name} {p} does not exist")
+    for spec in v["extra_parallel"] or []:
+        _, sep, rest = str(spec).partition("=")
+        for p in (rest if sep else str(spec)).split(","):
+            if p and not Path(p).exists():
+                raise BabelmillError(f"--extra-parallel {p} does not exist")
+    if method == "parallel" and not v["target"]:
+        raise BabelmillError("--method parallel needs --target FILE (the target side you already have)")
+
+
+@project_app.callback(invoke_without_command=True)
+@user_errors
+def project_command(
+    ctx: typer.Context,
+    input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Labelled sentences: CoNLL (.conll, .iob2, ...), JSONL with tokens/tags, Parquet or a Hugging Face dataset (ner_tags ClassLabel).")] = None,
+    output: OutputOpt = None,
+    src: Annotated[str, typer.Option("--src", help="Language of the labelled input.")] = "en",
+    tgt: Annotated[Optional[list[str]], typer.Option("--tgt", help="Target language(s), comma-separated or repeated; one subset each (data/<tgt>/).")] = None,
+    method: Annotated[ProjectMethod, typer.Option("--method", help="markers: EasyProject markers through MT; align: translate, word-align, project; score: the MT model scores candidate spans; parallel: align onto a target side you have (--target).")] = ProjectMethod.align,
+    target: Annotated[Optional[list[str]], typer.Option("--target", help="Existing target side: TSV, two Moses files (repeat), JSONL src/tgt, HF translation dataset, or pre-tokenized CoNLL/lines. Either column order.")] = None,
+    target_pretokenized: Annotated[bool, typer.Option("--target-pretokenized/--target-raw", help="Split --target text on whitespace (its tokens are the gold ones) instead of the target tokenizer.")] = False,
+    aligner: Annotated[AlignerName, typer.Option("--aligner", help="Word aligner for align/parallel: eflomal (trains on the run; GPL extra), simalign (--encoder), attention (the MT model's).")] = AlignerName.eflomal,
+    symmetrize: Annotated[Symmetrize, typer.Option("--symmetrize", help="How the two alignment directions are combined.")] = Symmetrize.grow_diag_final_and,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="CTranslate2 translation model (dir, Hugging Face dir, or cached hub id) for markers, align, score and the attention aligner.")] = None,
+    encoder: Annotated[Optional[str], typer.Option("--encoder", help="Local encoder directory for --aligner simalign (mBERT, XLM-R, LaBSE).")] = None,
+    simalign_method: Annotated[SimAlignMethod, typer.Option("--simalign-method", help="SimAlign link extraction.")] = SimAlignMethod.itermax,
+    extra_parallel: Annotated[Optional[list[str]], typer.Option("--extra-parallel", help="More unlabelled parallel text for eflomal, [LANG=]FILE[,FILE2] (same formats as --target); repeat.")] = None,
+    name_priors: Annotated[bool, typer.Option("--name-priors/--no-name-priors", help="Give eflomal name and cognate matches as priors.")] = True,
+    name_matching: Annotated[bool, typer.Option("--name-matching/--no-name-matching", help="Find entities the aligner misses by (transliterated) name match.")] = True,
+    markers: Annotated[Optional[list[str]], typer.Option("--markers", help="Marker pair for --method markers, 'OPEN CLOSE' (default '[ ]'); repeat for several.")] = None,
+    labels: Annotated[Optional[list[str]], typer.Option("--labels", help="IOB2 label names in ClassLabel order, comma-separated (default: from the input).")] = None,
+    tag_scheme: Annotated[TagScheme, typer.Option("--tag-scheme", help="Tag scheme of the input; auto detects it per file.")] = TagScheme.auto,
+    drop_on: Annotated[Optional[list[str]], typer.Option("--drop-on", help="Quality flags that drop a sentence, comma-separated (default: entity_lost, type_conflict; '' drops none). Others stay as flags.")] = None,
+    min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help="Flag entities whose alignment or marker-match confidence is below this, 0-1 (default 0.3 align, 0 markers).")] = None,
+    stem_length: Annotated[int, typer.Option("--stem-length", help="eflomal aligns words cut to this many characters (0: whole words).")] = 5,
+    max_span_ratio: Annotated[Optional[float], typer.Option("--max-span-ratio", help="Longest target span relative to its source span (default 2 for align, 3 for markers).")] = None,
+    score_max_extra: Annotated[int, typer.Option("--score-max-extra", help="score: candidate spans up to this many words longer than the entity.")] = 2,
+    format: Annotated[NerFormat, typer.Option("--format", help="Input format; auto goes by extension.")] = NerFormat.auto,
+    token_column: Annotated[Optional[int], typer.Option("--token-column", help="CoNLL: 0-based column of the token (default: found).")] = None,
+    tag_column: Annotated[Optional[int], typer.Option("--tag-column", help="CoNLL: 0-based column of the tag (default: found).")] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Longer sentences are quarantined.")] = 512,
+    id_field: IdFieldOpt = "id",
+    hf_split: HfSplitOpt = "train",
+    output_format: OutFormatOpt = OutputFormat.parquet,
+    device: Annotated[Device, typer.Option("--device", help="Where the MT model runs: cuda, cpu, or auto.")] = Device.auto,
+    compute_type: Annotated[ComputeType, typer.Option("--compute-type", help="CTranslate2 compute type (default: int8 CPU, float16 CUDA).")] = ComputeType.default,
+    beam_size: Annotated[int, typer.Option("--beam-size", help="Beam width of the translation.")] = 1,
+    max_batch_tokens: Annotated[int, typer.Option("--max-batch-tokens", help="Tokens per translation batch.")] = 2048,
+    intra_threads: Annotated[int, typer.Option("--intra-threads", help="CPU threads per translation batch (0: every CPU of the embedded Ray).")] = 0,
+    model_cache_dir: Annotated[Optional[str], typer.Option("--model-cache-dir", help="Where converted models are cached.")] = None,
+    allow_download: Annotated[bool, typer.Option("--allow-download/--no-download", help="Download and convert hub models missing from the cache.")] = False,
+    recipe: RecipeOpt = None,
+    overwrite: OverwriteOpt = False,
+    ray_address: RayAddressOpt = None,
+    num_cpus: NumCpusOpt = None,
+    num_gpus: NumGpusOpt = None,
+    progress: ProgressOpt = True,
+    log_level: LogLevelOpt = LogLevel.warning,
+) -> None:
+    """Label projection: an NER dataset into each target language.
+
+    `babelmill project --input en.conll --src en --tgt de --method align --model M
+    --output DIR`; `babelmill project eval` scores the result against gold tags.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    given = {k: val for k, val in locals().items() if k != "ctx"}
+    if not given["input"] and recipe is None:
+        out.print(ctx.get_help())
+        raise typer.Exit(0)
+    v = apply_recipe(ctx, recipe, given)
+    setup_logging(LogLevel(_enum_value(v["log_level"])))
+    _need(v, "project")
+    how = str(_enum_value(v["method"]))
+    _project_checks(v, how)
+    targets = _split_codes(v["tgt"])
+    if not targets:
+        raise BabelmillError("project needs --tgt LANG[,LANG...]")
+    from babelmill.pipelines.jobs import DEFAULT_DROP_ON, ProjectOptions, project_job
+    from babelmill.processors.ner.options import NerOptions
+
+    spec = None
+    if v["model"]:
+        from babelmill.processors.translate.engine import CTranslate2Spec, resolve_device
+        from babelmill.processors.translate.models import resolve_model
+
+        dev = resolve_device(_enum_value(v["device"]))
+        intra = int(v["intra_threads"]) or (int(v["num_cpus"] or os.cpu_count() or 1) if dev == "cpu" else 0)
+        spec = CTranslate2Spec(
+            model=str(v["model"]),
+            device=dev,
+            compute_type=_enum_value(v["compute_type"]),
+            intra_threads=intra,
+            beam_size=int(v["beam_size"]),
+            max_batch_tokens=int(v["max_batch_tokens"]),
+            cache_dir=v["model_cache_dir"],
+            allow_download=bool(v["allow_download"]),
+        )
+        resolved = resolve_model(spec.model, quantization=spec.quantization, cache_dir=spec.cache_dir, allow_download=spec.allow_download)
+        for code in targets:  # an unsupported pair is one line now
+            resolved.plan(v["src"], code)
+    options = ProjectOptions(
+        method=how,
+        targets=targets,
+        src=v["src"],
+        target=[p for t in v["target"] or [] for p in str(t).split(",") if p],
+        target_pretokenized=bool(v["target_pretokenized"]),
+        aligner=str(_enum_value(v["aligner"])),
+        symmetrize=str(_enum_value(v["symmetrize"])),
+        encoder=v["encoder"],
+        simalign_method=str(_enum_value(v["simalign_method"])),
+        extra_parallel=list(v["extra_parallel"] or []),
+        name_priors=bool(v["name_priors"]),
+        name_matching=bool(v["name_matching"]),
+        markers=_marker_pairs(v["markers"]),
+        labels=_split_codes(v["labels"]) or None,
+        tag_scheme=str(_enum_value(v["tag_scheme"])),
+        drop_on=_split_codes(v["drop_on"]) if v["drop_on"] else list(DEFAULT_DROP_ON),
+        min_confidence=None if v["min_confidence"] is None else float(v["min_confidence"]),
+        stem_length=int(v["stem_length"]),
+        max_span_ratio=None if v["max_span_ratio"] is None else float(v["max_span_ratio"]),
+        score_max_extra=int(v["score_max_extra"]),
+    )
+    reader = ReaderOptions(
+        id_field=v["id_field"],
+        hf_split=v["hf_split"],
+        ner=NerOptions(token_column=v["token_column"], tag_column=v["tag_column"], max_tokens=int(v["max_tokens"]), lang=v["src"]),
+    )
+    fmt = {"conll": "conll", "jsonl": "jsonl", "parquet": "parquet", "hf": "hf"}.get(str(_enum_value(v["format"])), "auto")
+    job = project_job(list(v["input"]), Path(v["output"]), options, spec, reader, fmt, str(_enum_value(v["output_format"])), _command_line())
+    engine = EngineOptions(ray_address=v["ray_address"], num_cpus=v["num_cpus"], num_gpus=v["num_gpus"])
+    execute(job, engine, bool(v["overwrite"]), bool(v["progress"]))
 
 
 if __name__ == "__main__":

@@ -278,30 +278,206 @@ def project_markers_job(
     output_format: str = "parquet",
     command: str = "",
 ) -> Job:
-    """Label projection by markers: an NER dataset to the same dataset in each target.
+    """Label projection by markers (``project_job`` with ``method="markers"``).
 
     tag scheme -> IOB2, one row per target, wrap entities in markers, translate (actor
     pool), parse markers and assign labels, encode ``ner_tags``.  Kept rows go to
     ``data/<tgt_lang>/`` with ``ner_tags`` as ``Sequence(ClassLabel)``.
     """
+    options = ProjectOptions(
+        method="markers",
+        targets=list(targets),
+        src=src,
+        markers=markers,
+        labels=labels,
+        tag_scheme=tag_scheme,
+        min_confidence=min_confidence,
+        max_span_ratio=max_span_ratio,
+    )
+    return project_job(inputs, output, options, spec, reader, input_format, output_format, command)
+
+
+# ----------------------------------------------------------------- project (every method)
+
+PROJECT_METHODS = ("markers", "align", "score", "parallel")
+ALIGNERS = ("eflomal", "simalign", "attention")
+#: quality flags dropped by default (the others stay in ``projection_flags``)
+DEFAULT_DROP_ON = ("entity_lost", "type_conflict")
+#: Working columns of the projection chain that the kept data does not need.
+_PROJECT_WORK = tuple(
+    dict.fromkeys(
+        _MARKER_WORK
+        + ("src_text", "tgt_text", "tgt_text_score", "tgt_tokens", "alignment", "model", "mt_problems")
+    )
+)
+
+
+@dataclasses.dataclass
+class ProjectOptions:
+    """Every knob of the project job (the recipe's keys map onto these)."""
+
+    method: str = "align"
+    targets: list[str] = dataclasses.field(default_factory=list)
+    src: str = "en"
+    #: the existing target side (``parallel``; ``align``/``score`` use it instead of MT)
+    target: list[str] = dataclasses.field(default_factory=list)
+    #: split given target text on whitespace instead of the target language's tokenizer
+    target_pretokenized: bool = False
+    aligner: str = "eflomal"
+    symmetrize: str = "grow-diag-final-and"
+    encoder: str | None = None
+    simalign_method: str = "itermax"
+    #: extra unlabelled parallel text for eflomal: ``[LANG=]PATH[,PATH2]`` each
+    extra_parallel: list[str] = dataclasses.field(default_factory=list)
+    #: name and cognate matches as eflomal priors; name matching for unaligned entities
+    name_priors: bool = True
+    name_matching: bool = True
+    markers: list[tuple[str, str]] | None = None
+    labels: list[str] | None = None
+    tag_scheme: str = "auto"
+    #: quality flags that drop a sentence (the others are kept as flags)
+    drop_on: list[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_DROP_ON))
+    #: entities below this confidence are flagged (None: each method's default)
+    min_confidence: float | None = None
+    #: eflomal sees words cut to this many characters (0: whole words)
+    stem_length: int = 5
+    #: longest target span, relative to its source span (None: the method's default)
+    max_span_ratio: float | None = None
+    score_max_extra: int = 2
+
+
+def _parallel_targets(inputs: list[str], reader: ReaderOptions, input_format: str, options: ProjectOptions, tgt: str) -> dict[str, list[str]]:
+    """Input row id -> target tokens: the given target side paired with the labelled
+    sentences by position (quarantined sentences keep their place), read on the driver."""
+    import babelmill.langs as langs_mod
+    from babelmill.processors.errors import BabelmillError
+    from babelmill.processors.ner.readers import read_ner
+    from babelmill.processors.projection.parallel import input_ordinals, read_sides, target_side
+
+    table, bad = read_ner(inputs, reader, fmt=input_format)
+    sides = read_sides(options.target)
+    sources = table.column("tokens").to_pylist()
+    tokens, _ = target_side(sides, langs_mod.get(options.src).code, tgt, langs_mod.get(tgt).word_tokenize, sources, options.target_pretokenized)
+    total = table.num_rows + len(bad)
+    if len(tokens) != total:
+        raise BabelmillError(f"--target {','.join(options.target)} has {len(tokens)} sentences but --input has {total}; they must pair line by line")
+    ids = table.column("id").cast("string").to_pylist()
+    if len(set(ids)) != len(ids):
+        raise BabelmillError("--input has duplicate sentence ids; the target side cannot be paired by id")
+    return {rid: tokens[k] for rid, k in zip(ids, input_ordinals(table, bad))}
+
+
+def project_job(
+    inputs: list[str],
+    output: Path,
+    options: ProjectOptions,
+    spec: object | None = None,
+    reader: ReaderOptions | None = None,
+    input_format: str = "auto",
+    output_format: str = "parquet",
+    command: str = "",
+) -> Job:
+    """Label projection: an NER dataset to the same dataset in each target language.
+
+    tag scheme -> IOB2 -> one row per target, then by method: ``markers`` (wrap, translate,
+    parse); ``align`` (translate the clean sentence, tokenize it, word-align, project);
+    ``score`` (translate, let the MT model score candidate spans); ``parallel`` (the given
+    target side, align, project).  eflomal runs as the job's global stage (it trains on
+    every pair of the run).  Quality flags in ``drop_on`` become drop reasons; per-type
+    counters go to the ledger.  Kept rows go to ``data/<tgt_lang>/`` with ``ner_tags`` as
+    ``Sequence(ClassLabel)``.  Every check that can fail on the user's input runs here,
+    before Ray starts.
+    """
+    import babelmill.langs as langs_mod
+    from babelmill.processors.errors import BabelmillError, ModelNotFoundError
     from babelmill.processors.instruct import TargetExpander
     from babelmill.processors.ner.options import NerOptions
     from babelmill.processors.ner.schemes import TagSchemeNormalizer
     from babelmill.processors.ner.writers import NerTagEncoder
-    from babelmill.processors.projection.markers import DEFAULT_MARKERS, MarkerInserter, MarkerProjector, MarkerTranslator
+    from babelmill.processors.projection import pipeline as pp
+    from babelmill.processors.projection.project import FLAGS
+    from babelmill.processors.projection.symmetrize import METHODS as SYMMETRIZATIONS
+
+    o = options
+    if o.method not in PROJECT_METHODS:
+        raise BabelmillError(f"unknown --method {o.method!r}; choose one of {', '.join(PROJECT_METHODS)}")
+    if o.aligner not in ALIGNERS:
+        raise BabelmillError(f"unknown --aligner {o.aligner!r}; choose one of {', '.join(ALIGNERS)}")
+    if o.symmetrize not in SYMMETRIZATIONS:
+        raise BabelmillError(f"unknown --symmetrize {o.symmetrize!r}; choose one of {', '.join(SYMMETRIZATIONS)}")
+    unknown = set(o.drop_on) - set(FLAGS)
+    if unknown:
+        raise BabelmillError(f"unknown --drop-on flag(s) {', '.join(sorted(unknown))}; known: {', '.join(FLAGS)}")
+    src = langs_mod.get(o.src).code
+    targets = [langs_mod.get(t).code for t in o.targets]
+    if not targets:
+        raise BabelmillError("project needs --tgt LANG[,LANG...]")
+    if o.method == "parallel" and not o.target:
+        raise BabelmillError("--method parallel needs --target FILE (the existing target side)")
+    if o.target and o.method == "markers":
+        raise BabelmillError("--target is for --method parallel (or align/score on a given target); markers translates")
+    if o.target and len(targets) != 1:
+        raise BabelmillError(f"--target gives one target side, so --tgt must be one language (got {','.join(targets)})")
+    translates = not o.target
+    aligns = o.method in ("align", "parallel")
+    if (translates or (aligns and o.aligner == "attention") or o.method == "score") and spec is None:
+        what = "translate" if translates else ("score spans" if o.method == "score" else "align by attention")
+        raise ModelNotFoundError(f"--method {o.method} needs --model (a CTranslate2 model to {what} with)")
+    if aligns and o.aligner == "eflomal":
+        from babelmill.processors.projection.aligners.eflomal import _import_eflomal
+
+        _import_eflomal()  # one line naming the extra when it is missing
+    if aligns and o.aligner == "simalign":
+        if not o.encoder:
+            raise BabelmillError("--aligner simalign needs --encoder DIR (a local mBERT / XLM-R / LaBSE directory)")
+        if not (Path(o.encoder) / "config.json").is_file():
+            raise ModelNotFoundError(f"--encoder {o.encoder} is not a model directory (no config.json)")
+    if o.extra_parallel and not (aligns and o.aligner == "eflomal"):
+        raise BabelmillError("--extra-parallel feeds eflomal; use it with --aligner eflomal")
 
     base = reader or ReaderOptions()
     reader = base if base.ner is not None else dataclasses.replace(base, ner=NerOptions())
-    pairs = markers or list(DEFAULT_MARKERS)
-    names = labels or ner_label_names(inputs, reader, input_format, tag_scheme)
-    stages: list[Stage] = [
-        TagSchemeNormalizer(tag_scheme),
-        TargetExpander(targets, src_lang=src),
-        MarkerInserter(pairs, src=src),
-        MarkerTranslator(spec, src=src),
-        MarkerProjector(pairs, min_confidence=min_confidence, max_span_ratio=max_span_ratio),
-        NerTagEncoder(names),
-    ]
+    names = o.labels or ner_label_names(inputs, reader, input_format, o.tag_scheme)
+    stages: list[Stage] = [TagSchemeNormalizer(o.tag_scheme), TargetExpander(targets, src_lang=src)]
+    post: list[Stage] = []
+    global_stage = None
+    if o.method == "markers":
+        from babelmill.processors.projection.markers import DEFAULT_MARKERS, MarkerInserter, MarkerProjector, MarkerTranslator
+
+        pairs = o.markers or list(DEFAULT_MARKERS)
+        ratio = 3.0 if o.max_span_ratio is None else o.max_span_ratio
+        stages += [
+            MarkerInserter(pairs, src=src),
+            MarkerTranslator(spec, src=src),
+            MarkerProjector(pairs, min_confidence=o.min_confidence or 0.0, max_span_ratio=ratio),
+        ]
+    else:
+        from babelmill.processors.translate.stages import TextTranslator
+
+        stages.append(pp.ProjectionSource(src))
+        if translates:
+            stages += [TextTranslator(spec, column="src_text", output="tgt_text"), pp.TargetTokenizer("tgt_text")]
+        else:
+            stages.append(pp.GivenTarget(_parallel_targets(inputs, reader, input_format, o, targets[0]), ",".join(o.target)))
+        ratio = 2.0 if o.max_span_ratio is None else o.max_span_ratio
+        if o.method == "score":
+            stages.append(pp.ScoreProjectStage(spec, drop_on=o.drop_on, max_extra=o.score_max_extra))
+        else:
+            project = pp.PairwiseProjectSpans(o.drop_on, o.min_confidence, ratio, o.name_matching)
+            if o.aligner == "eflomal":
+                tokenizers = {c: langs_mod.get(c).word_tokenize for c in [src, *targets]}
+                extra: dict = {}
+                from babelmill.processors.projection.parallel import read_extra
+
+                for item in o.extra_parallel:
+                    for lang, pairs_ in read_extra(item, src, targets, tokenizers, o.target_pretokenized).items():
+                        extra.setdefault(lang, []).extend(pairs_)
+                global_stage = pp.EflomalGlobalAlign(o.symmetrize, extra, o.name_priors, o.stem_length)
+                post.append(project)
+            else:
+                stages += [pp.WordAlignStage(o.aligner, o.symmetrize, o.encoder, spec, o.simalign_method), project]
+        (post if global_stage is not None else stages).append(pp.ProjectedRows())
+    (post if global_stage is not None else stages).append(NerTagEncoder(names))
     return Job(
         "project",
         inputs,
@@ -311,8 +487,12 @@ def project_markers_job(
         input_format,
         output_format,
         command,
+        global_stage=global_stage,
+        post_stages=post,
         schema="projected_ner",
-        drop_columns=_MARKER_WORK,
+        # the global stage's keys read the token columns in the map phase; ProjectedRows
+        # removes them once they are used
+        drop_columns=tuple(c for c in _PROJECT_WORK if global_stage is None or c not in pp.ProjectedRows.WORK),
         partition="tgt_lang",
     )
 

@@ -411,6 +411,30 @@ def _lid_backends_html(ledger: Ledger) -> list[str]:
     return out
 
 
+def _projection_html(ledger: Ledger) -> list[str]:
+    """Label projection runs: entities in / projected / lost and the rate per type."""
+    from babelmill.processors.projection.pipeline import projection_summary
+
+    out: list[str] = []
+    for s in ledger.stages:
+        summary = projection_summary(dict(s.counters))
+        if summary is None:
+            continue
+        if not out:
+            out.append("<h2 id='projection'>Label projection</h2>")
+        rate = summary["rate"]
+        out.append(
+            f"<p>{_e(s.name)}: {_n(summary['entities'])} source entities, {_n(summary['projected'])} projected, "
+            f"{_n(summary['lost'])} lost ({'-' if rate is None else f'{rate:.1%}'} projected).</p>"
+        )
+        out.append("<table class='projection'><tr><th>type</th><th class='n'>entities</th><th class='n'>projected</th><th class='n'>rate</th></tr>")
+        for name, t in summary["types"].items():
+            r = "-" if t["rate"] is None else f"{t['rate']:.1%}"
+            out.append(f"<tr><td>{_e(name)}</td><td class='n'>{_n(t['entities'])}</td><td class='n'>{_n(t['projected'])}</td><td class='n'>{r}</td></tr>")
+        out.append("</table>")
+    return out
+
+
 def _languages_html(kept: SideStats) -> list[str]:
     if not kept.langs:
         return []
@@ -453,6 +477,7 @@ def _render_html(
     parts += _totals_html(ledger, kept, rejected)
     parts += _stages_html(ledger)
     parts += _lid_backends_html(ledger)
+    parts += _projection_html(ledger)
     parts.append("<h2 id='plots'>Plots</h2>")
     if not plots:
         parts.append("<p>No data to plot.</p>")

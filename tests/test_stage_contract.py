@@ -103,7 +103,7 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
     url_filter.setup()
     _, seen[UrlBlocklistFilter] = _emitted(url_filter, urls)
     instances[UrlBlocklistFilter] = url_filter
-    _run_ner_stages(seen, instances)
+    _ner_projection_stages(seen, instances)
     _run_bilingual_stages(seen, instances, tmp_path)
     for cls, reasons in seen.items():
         undeclared = sorted(r for r in reasons if not instances[cls].declares(r) or not _in_class_list(cls, r))
@@ -116,34 +116,65 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
     assert {c for c in stage_classes()} <= set(seen), {c.__name__ for c in stage_classes()} - {c.__name__ for c in seen}
 
 
-def _run_ner_stages(seen: dict[type, set[str]], instances: dict[type, Stage]) -> None:
-    """NER rows with bad tags and unknown labels, then marker projection with a stand-in
-    translator that loses the markers of one sentence."""
-    from test_markers import Echo
+class _Links:
+    """Stand-in aligner: word i links to word i."""
 
+    def align_scored(self, src, tgt):  # type: ignore[no-untyped-def]
+        return [{(i, i): 1.0 for i in range(min(len(s), len(t)))} for s, t in zip(src, tgt)]
+
+
+def _ner_projection_stages(seen: dict, instances: dict) -> None:
+    """The NER and label-projection stages over NER rows (a broken tag, an entity that
+    cannot be found, a sentence without a target among them), models stood in for."""
     from babelmill.processors.ner.schemes import TagSchemeNormalizer
     from babelmill.processors.ner.writers import NerTagEncoder
+    from babelmill.processors.projection import pipeline as pp
     from babelmill.processors.projection.markers import MarkerInserter, MarkerProjector, MarkerTranslator
+    from babelmill.processors.projection.score import ScoreProjector
+    from babelmill.processors.projection.stages import ProjectSpansStage
 
     ner = pa.table(
         {
             "id": ["s1", "s2", "s3", "s4"],
-            "tokens": [["Ana", "visits", "Lima"], ["no", "names", "here"], ["Ana", "will", "drop", "it"], ["bad", "tag"]],
-            "tags": [["B-PER", "O", "B-LOC"], ["O", "O", "O"], ["B-PER", "O", "O", "O"], ["B-PER", "X-?"]],
+            "tokens": [["Ana", "visits", "Lima"], ["no", "names"], ["Ana", "sleeps"], ["Bad", "tag"]],
+            "tags": [["B-PER", "O", "B-LOC"], ["O", "O"], ["B-PER", "O"], ["X-PER", "O"]],
             "lang": ["en"] * 4,
+            "source": ["t.conll"] * 4,
         }
     )
-    chains = [
-        [TagSchemeNormalizer(), NerTagEncoder(["O", "B-PER", "I-PER"])],
-        [TagSchemeNormalizer(), MarkerInserter(), MarkerTranslator(Echo(), src="en", tgt="de"), MarkerProjector()],
-    ]
-    for chain in chains:
-        table = ner
-        for stage in chain:
-            stage.setup()
-            table, reasons = _emitted(stage, table)
-            seen[type(stage)] |= reasons
-            instances[type(stage)] = stage
+
+    def run(stage: Stage, table: pa.Table) -> pa.Table:
+        out, reasons = _emitted(stage, table)
+        seen[type(stage)] |= reasons
+        instances[type(stage)] = stage
+        return out
+
+    rows = run(TagSchemeNormalizer(), ner)
+    rows = run(TargetExpander(["de"]), rows)
+    marked = run(MarkerInserter(), rows)
+    marked = run(MarkerTranslator(StandInSpec(), src="en"), marked)
+    run(MarkerProjector(), marked)
+    src = run(pp.ProjectionSource(), rows)
+    tgt = run(pp.TargetTokenizer("src_text"), src)  # the source text stands in for a translation
+    run(pp.GivenTarget({"s1": ["Ana", "besucht", "Lima"], "s3": []}), src)
+    other = pp.GivenTarget({"s1": ["eins", "zwei", "drei"], "s2": ["a", "b"], "s3": ["c", "d"]})(src)
+    global_stage = pp.EflomalGlobalAlign()
+    n = other.num_rows
+    links = global_stage.mark(other, list(range(n)), global_stage.combine(n, {"align": (pa.array([[]] * n, pp.ALIGNMENT), {})}))
+    seen[pp.EflomalGlobalAlign] |= set()
+    instances[pp.EflomalGlobalAlign] = global_stage
+    words = pp.WordAlignStage("simalign", encoder="stand-in")
+    words._simalign, words._pairs = _Links(), {}
+    run(words, tgt)
+    projected = run(pp.PairwiseProjectSpans(), links)  # no links: entities are lost
+    run(ProjectSpansStage(), links)
+    score = pp.ScoreProjectStage(StandInSpec())
+    score._translator, score._scorers = None, {("en", "de"): pp._ScoreAdapter(ScoreProjector(lambda s, t: [-float(len(x)) for x in t]))}
+    run(score, tgt)
+    finished = run(pp.ProjectedRows(), tgt.append_column("tgt_lang_", tgt.column("tgt_lang")).drop_columns(["tgt_lang_"]))
+    run(NerTagEncoder(["O", "B-PER", "I-PER"]), finished)
+    assert seen[pp.PairwiseProjectSpans] and seen[pp.GivenTarget], {c.__name__: r for c, r in seen.items()}
+    assert projected.num_rows < links.num_rows
 
 
 def _bilingual_docs(records: list[dict]) -> pa.Table:

@@ -78,7 +78,7 @@ class ProjectSpansStage(Stage):
 
     name: ClassVar[str] = "project_spans"
     resources: ClassVar[Resources] = Resources(num_cpus=1.0)
-    drop_reasons: ClassVar[tuple[str, ...]] = FLAGS
+    reasons: ClassVar[tuple[str, ...]] = FLAGS
 
     def __init__(self, projector: SpanProjector | None = None, drop_on: Sequence[str] = ("entity_lost",)) -> None:
         unknown = set(drop_on) - set(FLAGS)
