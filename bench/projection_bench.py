@@ -12,8 +12,8 @@
 4. Name matching across scripts: FLORES en->ru/zh, how many English name tokens find a
    romanised match in the target sentence (no gold; examples printed to eyeball).
 
-The CoNLL loader and the strict-F1 / AER scorers below are small private copies until
-the NER readers and evaluators land in babelmill; the numbers use the same definitions.
+Sentences are read with babelmill's NER reader and scored with its evaluators (the same
+ones `babelmill project eval` and `babelmill align eval` use).
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ import random
 import resource
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from babelmill.langs import profiles  # noqa: E402
-from babelmill.processors.ner.spans import spans_from_iob2  # noqa: E402
+from babelmill.processors.evaluate import alignment_scores, entity_scores  # noqa: E402
+from babelmill.processors.evaluate.alignment import parse_pharaoh as parse_gold  # noqa: E402
+from babelmill.processors.ner.readers import read_ner  # noqa: E402
+from babelmill.processors.ner.spans import iob2_from_spans, spans_from_iob2  # noqa: E402
 from babelmill.processors.projection.aligners.eflomal import EflomalAligner, EflomalParams  # noqa: E402
 from babelmill.processors.projection.names import NameMatcher  # noqa: E402
 from babelmill.processors.projection.project import SpanProjector, projector_for  # noqa: E402
@@ -41,48 +43,18 @@ FLORES = {"en": "eng", "de": "deu", "es": "spa", "it": "ita", "fr": "fra", "ro":
 TATOEBA = {"de": ("deu-eng", "deu"), "zh": ("eng-zho", "zho")}
 
 
-# --- private loader and scorers (to be replaced by babelmill's NER readers/evaluators) ---
-
 def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
-    sents, tokens, tags = [], [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.rstrip("\r")
-        if not line.strip():
-            if tokens:
-                sents.append((tokens, tags))
-            tokens, tags = [], []
-            continue
-        parts = line.split("\t") if "\t" in line else line.split()
-        tokens.append(parts[0])
-        tags.append(parts[-1])
-    if tokens:
-        sents.append((tokens, tags))
-    return sents
+    """(tokens, IOB2 tags) of every sentence, read by babelmill's NER reader."""
+    table, bad = read_ner([str(path)])
+    assert not bad, f"{path}: {len(bad)} quarantined sentences"
+    return list(zip(table.column("tokens").to_pylist(), table.column("tags").to_pylist()))
 
 
-def strict_f1(pred: list[list], gold: list[list], drop: frozenset[str] = frozenset()) -> tuple[float, float, float]:
-    tp = n_pred = n_gold = 0
-    for p, g in zip(pred, gold):
-        ps = {(s.start, s.end, s.label) for s in p if s.label not in drop}
-        gs = {(s.start, s.end, s.label) for s in g if s.label not in drop}
-        tp += len(ps & gs)
-        n_pred += len(ps)
-        n_gold += len(gs)
-    prec = tp / n_pred if n_pred else 0.0
-    rec = tp / n_gold if n_gold else 0.0
-    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    return 100 * prec, 100 * rec, 100 * f1
-
-
-def aer(pred: list[list[tuple[int, int]]], sure: list[set], possible: list[set]) -> float:
-    a = s = ap = as_ = 0
-    for p, su, po in zip(pred, sure, possible):
-        p = set(p)
-        a += len(p)
-        s += len(su)
-        as_ += len(p & su)
-        ap += len(p & (po | su))
-    return 100 * (1 - (as_ + ap) / (a + s))
+def strict_f1(pred: list[list], gold: list[list], n_tokens: list[int], drop: tuple[str, ...] = ()) -> tuple[float, float, float]:
+    """Strict micro P/R/F1 (babelmill's seqeval-strict evaluator) of predicted spans."""
+    micro = entity_scores([iob2_from_spans(n, p) for n, p in zip(n_tokens, pred)],
+                          [iob2_from_spans(n, g) for n, g in zip(n_tokens, gold)], drop_types=drop).micro
+    return 100 * micro.precision, 100 * micro.recall, 100 * micro.f1
 
 
 # --- data ---
@@ -140,22 +112,6 @@ OURS_PARAMS = EflomalParams(source_prefix_len=5, target_prefix_len=5)
 AER_PAIRS = ("enfr", "roen", "jaen", "zhen")
 
 
-def read_gold_alignments(path: Path) -> tuple[list[set], list[set]]:
-    sure, possible = [], []
-    for line in read_lines(path):
-        s, p = set(), set()
-        for item in line.split():
-            if "p" in item or "?" in item:
-                a, b = item.replace("?", "p").split("p")
-                p.add((int(a) - 1, int(b) - 1))
-            else:
-                a, b = item.split("-")
-                s.add((int(a) - 1, int(b) - 1))
-        sure.append(s)
-        possible.append(p)
-    return sure, possible
-
-
 def bench_aer(evaldata: Path) -> None:
     d = evaldata / "word-align-awesome"
     print("\n## eflomal AER on word-align-awesome (lower is better)\n")
@@ -166,7 +122,7 @@ def bench_aer(evaldata: Path) -> None:
         lines = read_lines(d / f"{name}.src-tgt")
         src = [line.split(" ||| ")[0].split() for line in lines]
         tgt = [line.split(" ||| ")[1].split() for line in lines]
-        sure, possible = read_gold_alignments(d / f"{name}.gold")
+        gold = parse_gold(read_lines(d / f"{name}.gold"), one_based=True)
         extra = extra_text(evaldata, src_lang, tgt_lang)
         for label, ex, priors, params in (
             ("evaldata only", [], None, EflomalParams()),
@@ -179,7 +135,7 @@ def bench_aer(evaldata: Path) -> None:
             row = []
             for method in ("intersection", "grow-diag-final-and", "union"):
                 pred = [symmetrize(f, r, method) for f, r in directional]
-                row.append(f"{aer(pred, sure, possible):.1f}")
+                row.append(f"{100 * alignment_scores([set(x) for x in pred], gold).aer:.1f}")
             print(f"| {src_lang}-{tgt_lang} | {label} | {'names+cognates' if priors else 'none'} | "
                   f"{' | '.join(row)} | {len(src) + len(ex)} |", flush=True)
     print("\npublished eflomal (large corpora): 8.2 en-fr, 25.1 ro-en, 47.5 ja-en, 28.7 zh-en")
@@ -271,8 +227,9 @@ def bench_europarl(evaldata: Path, langs: list[str], only: list[str] | None) -> 
                 pred.append(proj.spans)
                 lost += sum(e.target is None for e in proj.entities)
             wall = time.perf_counter() - t0
-            p, r, f = strict_f1(pred, gold)
-            _, _, f_nm = strict_f1(pred, gold, frozenset({"MISC"}))
+            lengths = [len(t) for t in tgt]
+            p, r, f = strict_f1(pred, gold, lengths)
+            _, _, f_nm = strict_f1(pred, gold, lengths, ("MISC",))
             print(f"| en-{lang} | {name} | {p:.1f} | {r:.1f} | {f:.1f} | {f_nm:.1f} | {lost} | {len(src) / wall:.0f} |",
                   flush=True)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from babelmill.processors.evaluate.alignment import parse_pharaoh_line
+
 Link = tuple[int, int]
 METHODS = ("intersection", "grow-diag-final-and", "grow-diag-final", "grow-diag", "union")
 _NEIGHBOURS = ((-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
@@ -55,15 +57,9 @@ def symmetrize(forward: Iterable[Link], reverse: Iterable[Link], method: str = "
 
 
 def parse_pharaoh(line: str, one_based: bool = False) -> list[Link]:
-    """``"0-1 2-2"`` -> [(0, 1), (2, 2)] (``p``/``?`` possible links read as links)."""
-    out = []
-    for item in line.split():
-        for sep in ("-", "p", "?"):
-            if sep in item:
-                a, b = item.split(sep, 1)
-                out.append((int(a) - one_based, int(b) - one_based))
-                break
-    return out
+    """``"0-1 2-2"`` -> [(0, 1), (2, 2)]: every link of a line, possible ones (``p``/``?``)
+    read as links (the evaluator's parser, which keeps the two kinds apart)."""
+    return sorted(parse_pharaoh_line(line, one_based)[1])
 
 
 def format_pharaoh(links: Iterable[Link]) -> str:
