@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from test_instruct import ALPACA, MESSAGES, SHAREGPT, StandInSpec, docs
+from instruct_doubles import ALPACA, MESSAGES, SHAREGPT, StandInSpec, docs
 from babelmill.pipelines import cli
 from babelmill.pipelines.executor import process_batch
 from babelmill.pipelines.ledger import Ledger
@@ -108,7 +108,7 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
 def _run_ner_stages(seen: dict[type, set[str]], instances: dict[type, Stage]) -> None:
     """NER rows with bad tags and unknown labels, then marker projection with a stand-in
     translator that loses the markers of one sentence."""
-    from test_markers import Echo
+    from echo_translator import Echo
 
     from babelmill.processors.ner.schemes import TagSchemeNormalizer
     from babelmill.processors.ner.writers import NerTagEncoder
@@ -170,7 +170,7 @@ _BILINGUAL_REJECTING: list[type[Stage]] = []
 def _run_bilingual_stages(seen: dict[type, set[str]], instances: dict[type, Stage], tmp_path) -> None:
     """The parallel reader over every kind of bad record, then code-switching (dictionary,
     align, translate), xICL/xCoT and the interleaving modes over its kept rows."""
-    from test_interleave import build_tokenizer
+    from tiny_tokenizer import build_tokenizer
 
     from babelmill.processors.codeswitch.prompts import CrossLingualCoT, CrossLingualICL
     from babelmill.processors.codeswitch.stages import CodeSwitcher
