@@ -37,7 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
 
 SENTENCE_MODES = ("dictionary", "dictionary-phrase", "dictionary-2tgt", "align", "xicl", "xcot", "peer-cosda")
 DOC_MODES = ("interlinear", "alternate", "pack", "translation-instructions")
@@ -160,7 +160,7 @@ def child(mode: str, n_pairs: int, batch: int, mt_pairs: int, workdir: str) -> d
 
         stage = CrossLingualCoT()
     elif mode == "pack":
-        from test_interleave import build_tokenizer
+        from tiny_tokenizer import build_tokenizer
 
         from babelmill.processors.interleave.stages import Packer
 

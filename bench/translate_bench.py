@@ -41,7 +41,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))  # tiny_models: the model builders the tests use
+sys.path.insert(0, str(REPO / "tests" / "helpers"))  # tiny_models: the model builders the tests use
 
 
 @dataclass

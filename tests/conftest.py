@@ -4,9 +4,25 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+HELPERS_DIR = TESTS_DIR / "helpers"
+# Shared test doubles and tiny-model builders live in tests/helpers/ and are imported by
+# module name (``import tiny_models``) from test files anywhere in the tree.
+if str(HELPERS_DIR) not in sys.path:
+    sys.path.insert(0, str(HELPERS_DIR))
+
+
+def worker_pythonpath() -> str:
+    """PYTHONPATH for Ray workers: they unpickle stages defined in test modules (imported by
+    basename from their own folder under pytest's default import mode) and in helpers, and
+    import babelmill from this checkout (not whichever one the venv was installed from)."""
+    test_dirs = sorted({str(f.parent) for f in TESTS_DIR.rglob("test_*.py") if "__pycache__" not in f.parts})
+    return os.pathsep.join([str(HELPERS_DIR), *test_dirs, str(TESTS_DIR.parent)])
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # embedded Ray on loopback only
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -40,10 +56,7 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        # Workers import test modules (stages defined in tests) from this directory, and
-        # babelmill from this checkout (not whichever one the venv was installed from).
-        tests_dir = Path(__file__).resolve().parent
-        pythonpath = os.pathsep.join([str(tests_dir), str(tests_dir.parent)])
+        pythonpath = worker_pythonpath()
         ray.init(
             num_cpus=2,
             include_dashboard=False,

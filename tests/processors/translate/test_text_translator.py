@@ -9,7 +9,7 @@ import pickle
 import pyarrow as pa
 import pytest
 
-from test_instruct import ReverseTranslator, StandInSpec, reverse_words
+from instruct_doubles import ReverseTranslator, StandInSpec, reverse_words
 from babelmill.processors.base import Resources
 from babelmill.processors.instruct import InstructionParser, InstructionTranslator, TargetExpander
 from babelmill.processors.translate import TextTranslator, translate_texts
@@ -84,7 +84,7 @@ def test_text_translator_is_a_picklable_model_stage() -> None:
 
 def test_instruction_translator_and_translate_texts_agree() -> None:
     """The instruction stage is translate_texts per field: same texts, same scores."""
-    from test_instruct import ALPACA, docs
+    from instruct_doubles import ALPACA, docs
 
     table = TargetExpander(["de"])(InstructionParser()(docs([ALPACA], ids=["a"])))
     out = InstructionTranslator(StandInSpec(), fields=("instruction",))(table)

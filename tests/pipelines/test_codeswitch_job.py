@@ -114,7 +114,7 @@ def test_bad_input_is_one_line_before_ray(data, tmp_path) -> None:
 
 
 def test_moses_pair_and_interleave_jobs(ray_session, data, tmp_path) -> None:
-    from test_interleave import build_tokenizer
+    from tiny_tokenizer import build_tokenizer
 
     (tmp_path / "c.en").write_text("The cat.\nA dog.\n\nBird.\n")
     (tmp_path / "c.sw").write_text("Paka.\nMbwa.\nx\nNdege.\n")
@@ -166,7 +166,7 @@ def test_translate_mode_on_a_tiny_model(ray_session, data, tmp_path_factory, tmp
 @pytest.mark.parametrize("recipe, command", [("instruct-codeswitch.yaml", "instruct codeswitch"), ("instruct-interleave.yaml", "instruct interleave")])
 def test_recipes_name_every_option_and_nothing_else(recipe: str, command: str) -> None:
     import yaml
-    from test_cli import _params
+    from cli_params import _params
 
     from babelmill.pipelines import cli
 

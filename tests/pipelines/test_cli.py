@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from babelmill.pipelines import cli
+from cli_params import _params
 
 
 def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
@@ -17,15 +18,6 @@ def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     with pytest.raises(SystemExit) as exc:
         cli.main()
     return int(exc.value.code or 0)
-
-
-def _params(command: str) -> list:
-    import typer.main
-
-    cmd = typer.main.get_command(cli.app)
-    for part in command.split():
-        cmd = cmd.commands[part]  # type: ignore[attr-defined]
-    return list(cmd.params)
 
 
 def test_console_script_help() -> None:

@@ -28,7 +28,7 @@ from babelmill.processors.translate.models import (
     resolve_model,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from test_instruct import ALPACA, MESSAGES, SHAREGPT, StandInSpec, docs
+from instruct_doubles import ALPACA, MESSAGES, SHAREGPT, StandInSpec, docs
 from babelmill.pipelines import cli
 from babelmill.pipelines.executor import process_batch
 from babelmill.pipelines.ledger import Ledger
@@ -212,7 +212,7 @@ _BILINGUAL_REJECTING: list[type[Stage]] = []
 def _run_bilingual_stages(seen: dict[type, set[str]], instances: dict[type, Stage], tmp_path) -> None:
     """The parallel reader over every kind of bad record, then code-switching (dictionary,
     align, translate), xICL/xCoT and the interleaving modes over its kept rows."""
-    from test_interleave import build_tokenizer
+    from tiny_tokenizer import build_tokenizer
 
     from babelmill.processors.codeswitch.prompts import CrossLingualCoT, CrossLingualICL
     from babelmill.processors.codeswitch.stages import CodeSwitcher

@@ -16,24 +16,12 @@ from babelmill.processors.errors import BabelmillError
 from babelmill.processors.interleave.stages import Alternate, Interlinear, Packer, TranslationInstructions
 from babelmill.processors.interleave.tokens import TokenCounter
 from babelmill.processors.io.parallel import ParallelParser
+from tiny_tokenizer import build_tokenizer
 
 
 def _parallel(records: list[dict]) -> pa.Table:
     docs = pa.table({"id": [r["id"] for r in records], "text": [""] * len(records), "meta": [orjson.dumps(r).decode() for r in records], "source": ["x"] * len(records)})
     return ParallelParser("en", "sw")(docs).drop_columns(["drop_reason"])
-
-
-def build_tokenizer(directory: Path) -> Path:
-    """A tiny word-level tokenizer (whitespace + punctuation pre-tokenizer) saved as tokenizer.json."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    texts = [d["src"] + "\n" + d["tgt"] for d in documents(30, seed=9)]
-    tok.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=["[UNK]"]))
-    directory.mkdir(parents=True, exist_ok=True)
-    tok.save(str(directory / "tokenizer.json"))
-    return directory
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from babelmill.processors.projection.markers import (
     tokenize_with_spans,
 )
 from babelmill.processors.ner.spans import Span
-from babelmill.processors.translate.engine import TranslationResult
+from echo_translator import Echo
 
 DE = langs.get("de").word_tokenize
 
@@ -162,26 +162,6 @@ def test_projection_into_unspaced_script() -> None:
 
 
 # ------------------------------------------------------------------ stages
-
-
-class Echo:
-    """A stand-in translator: 'translates' by upper-casing the text (markers kept),
-    except sentences with 'drop' in them, whose markers it loses."""
-
-    name = "echo"
-    stats: dict = {}
-
-    def build(self) -> "Echo":
-        return self
-
-    def translate(self, texts, src, tgt):
-        out = []
-        for t in texts:
-            t = t.upper()
-            if "DROP" in t:
-                t = t.replace("[", "").replace("]", "").replace("ANA", "SHE")
-            out.append(TranslationResult(t, 0.0))
-        return out
 
 
 def _ner_batch() -> pa.Table:
