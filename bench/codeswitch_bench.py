@@ -126,7 +126,16 @@ def child(mode: str, n_pairs: int, batch: int, mt_pairs: int, workdir: str) -> d
         started, cpu0 = time.perf_counter(), time.process_time()
         _, achieved, broken = _cosda(records, lex, seed=1)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
-        return {"mode": mode, "rows": len(records), "units": units, "wall": wall, "cpu": cpu, "ratio": achieved, "protected_broken": broken, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        return {
+            "mode": mode,
+            "rows": len(records),
+            "units": units,
+            "wall": wall,
+            "cpu": cpu,
+            "ratio": achieved,
+            "protected_broken": broken,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
 
     tables = [_docs_table(records[i : i + batch]) for i in range(0, len(records), batch)]
     need_target = mode not in ("dictionary", "dictionary-phrase", "dictionary-2tgt", "translate")
@@ -137,7 +146,14 @@ def child(mode: str, n_pairs: int, batch: int, mt_pairs: int, workdir: str) -> d
 
         targets = ["sw", "yo"] if mode == "dictionary-2tgt" else ["sw"]
         lexicons = {"sw": str(lex_path), "yo": str(yo_path)} if mode == "dictionary-2tgt" else {"sw": str(lex_path)}
-        stage = CodeSwitcher("dictionary", targets, ratio=RATIO, unit="phrase" if mode == "dictionary-phrase" else "word", seed=1, lexicons=lexicons)
+        stage = CodeSwitcher(
+            "dictionary",
+            targets,
+            ratio=RATIO,
+            unit="phrase" if mode == "dictionary-phrase" else "word",
+            seed=1,
+            lexicons=lexicons,
+        )
     elif mode == "align":
         from babelmill.processors.codeswitch.stages import CodeSwitcher
 
@@ -149,7 +165,9 @@ def child(mode: str, n_pairs: int, batch: int, mt_pairs: int, workdir: str) -> d
         from babelmill.processors.translate.engine import CTranslate2Spec
 
         model = build_m2m100(Path(workdir) / "m2m100")
-        spec = CTranslate2Spec(model=str(model), device="cpu", intra_threads=os.cpu_count() or 1, cache_dir=str(Path(workdir) / "ct2"))
+        spec = CTranslate2Spec(
+            model=str(model), device="cpu", intra_threads=os.cpu_count() or 1, cache_dir=str(Path(workdir) / "ct2")
+        )
         stage = CodeSwitcher("translate", ["sw"], ratio=RATIO, seed=1, spec=spec)
     elif mode == "xicl":
         from babelmill.processors.codeswitch.prompts import CrossLingualICL
@@ -171,7 +189,11 @@ def child(mode: str, n_pairs: int, batch: int, mt_pairs: int, workdir: str) -> d
     else:
         from babelmill.processors.interleave import stages as il
 
-        stage = {"interlinear": il.Interlinear(), "alternate": il.Alternate(unit="sentence"), "translation-instructions": il.TranslationInstructions()}[mode]
+        stage = {
+            "interlinear": il.Interlinear(),
+            "alternate": il.Alternate(unit="sentence"),
+            "translation-instructions": il.TranslationInstructions(),
+        }[mode]
     stage.setup()
     started, cpu0 = time.perf_counter(), time.process_time()
     out_rows = kept = 0
@@ -229,7 +251,20 @@ def main() -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     with tempfile.TemporaryDirectory() as work:
         for mode in modes:
-            cmd = [sys.executable, __file__, "--child", mode, "--pairs", str(args.pairs), "--mt-pairs", str(args.mt_pairs), "--batch", str(args.batch), "--workdir", work]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                mode,
+                "--pairs",
+                str(args.pairs),
+                "--mt-pairs",
+                str(args.mt_pairs),
+                "--batch",
+                str(args.batch),
+                "--workdir",
+                work,
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 print(f"{mode}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
@@ -238,8 +273,12 @@ def main() -> None:
             results.append(res)
             print(f"  {mode}: {res['rows'] / res['wall']:,.0f} rows/s", file=sys.stderr, flush=True)
     peer = next((r for r in results if r["mode"] == "peer-cosda"), None)
-    print(f"\nTarget ratio {RATIO}; {args.pairs:,} generated pairs per mode ({args.mt_pairs:,} for translate); batches of {args.batch:,}.\n")
-    print("| mode | input rows | pairs | output rows | wall s | CPU s | rows/s | rows/CPU-s | pairs/s | peak RSS MB | mean ratio | protected spans broken | wall vs peer | CPU vs peer |")
+    print(
+        f"\nTarget ratio {RATIO}; {args.pairs:,} generated pairs per mode ({args.mt_pairs:,} for translate); batches of {args.batch:,}.\n"
+    )
+    print(
+        "| mode | input rows | pairs | output rows | wall s | CPU s | rows/s | rows/CPU-s | pairs/s | peak RSS MB | mean ratio | protected spans broken | wall vs peer | CPU vs peer |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         vs_w = f"{r['wall'] / peer['wall']:.1f}x" if peer and r is not peer and r["mode"] in SENTENCE_MODES else ""
@@ -251,7 +290,9 @@ def main() -> None:
             f"{r['rows'] / r['wall']:,.0f} | {r['rows'] / r['cpu']:,.0f} | {r['units'] / r['wall']:,.0f} | {r['peak_mb']:,.0f} | {ratio} | {broken} | {vs_w} | {vs_c} |"
         )
     print("\nwall/CPU vs peer: seconds of the mode / seconds of the CoSDA-ML loop on the same pairs (>1: slower);")
-    print("the peer neither protects spans nor hits the ratio when the dictionary misses words, and records no spans or metrics.")
+    print(
+        "the peer neither protects spans nor hits the ratio when the dictionary misses words, and records no spans or metrics."
+    )
 
 
 if __name__ == "__main__":

@@ -68,7 +68,18 @@ def full_run(n_docs: int, workdir: Path, files: int = 16) -> dict:
     write_sample(inputs, docs_per_lang=per_lang, files=files, seed=7, malformed=True)
     gen_s = time.perf_counter() - started
     out = workdir / "output"
-    cmd = [sys.executable, "-m", "babelmill.pipelines.cli", "corpus", "--input", str(inputs), "--output", str(out), "--overwrite", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "babelmill.pipelines.cli",
+        "corpus",
+        "--input",
+        str(inputs),
+        "--output",
+        str(out),
+        "--overwrite",
+        "--no-progress",
+    ]
     peak = 0
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -107,7 +118,9 @@ def main() -> None:
     ap.add_argument("--evaldata", type=Path, default=HERE.parent.parent / "shared" / "evaldata")
     ap.add_argument("--limit", type=int, default=None, help="documents per section for LID and filters (default: all)")
     ap.add_argument("--dedup-docs", type=int, default=50_000)
-    ap.add_argument("--full-run", type=int, default=0, help="also run `babelmill corpus` on this many generated documents")
+    ap.add_argument(
+        "--full-run", type=int, default=0, help="also run `babelmill corpus` on this many generated documents"
+    )
     ap.add_argument("--sections", default="lid,filters,dedup", help="comma-separated subset of lid,filters,dedup")
     ap.add_argument("--json", type=Path, default=None, help="write all numbers to this file")
     args = ap.parse_args()

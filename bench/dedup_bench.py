@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -349,7 +348,9 @@ def run_in_subprocess(args: list[str], log: Path) -> tuple[int, float]:
 
     peak = 0
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), *args], cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT
+        )
         root = psutil.Process(proc.pid)
         while proc.poll() is None:
             total = 0
@@ -402,7 +403,9 @@ def components(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
     return connected_components(g, directed=False)[1]
 
 
-def evaluate(table: pa.Table, variant: np.ndarray, original: np.ndarray, clusters: dict[str, np.ndarray], threshold: float) -> dict:
+def evaluate(
+    table: pa.Table, variant: np.ndarray, original: np.ndarray, clusters: dict[str, np.ndarray], threshold: float
+) -> dict:
     rng = random.Random(0)
     sets = ShingleSets(table)
     n = table.num_rows
@@ -424,7 +427,13 @@ def evaluate(table: pa.Table, variant: np.ndarray, original: np.ndarray, cluster
         curve = []
         for lo, hi in pairwise(BINS):
             m = (sims >= lo) & (sims < hi)
-            curve.append({"bin": f"{lo:.1f}-{min(hi, 1.0):.1f}", "pairs": int(m.sum()), "recall": float(same[m].mean()) if m.any() else None})
+            curve.append(
+                {
+                    "bin": f"{lo:.1f}-{min(hi, 1.0):.1f}",
+                    "pairs": int(m.sum()),
+                    "recall": float(same[m].mean()) if m.any() else None,
+                }
+            )
         out[name] = {
             "precision": tp / len(pred) if pred else 1.0,
             "recall": found / len(truth_pairs) if truth_pairs else 1.0,
@@ -479,7 +488,9 @@ def plagiarism_check(evaldata: Path) -> dict | None:
     d = MinHashDeduplicator()
     doc = np.arange(len(texts))
     sig = d.signatures(table)
-    res = d.resolve(len(texts), d.exact_edges(doc, sig.column("exact_hash").to_numpy()), d.near_edges(doc, d.band_matrix(sig)))
+    res = d.resolve(
+        len(texts), d.exact_edges(doc, sig.column("exact_hash").to_numpy()), d.near_edges(doc, d.band_matrix(sig))
+    )
     cluster = np.arange(len(texts))
     cluster[res.column("doc").to_numpy()] = res.column("cluster").to_numpy()
     orig = {t: i for i, (t, c) in enumerate(zip(tasks, cats)) if c == "orig"}
@@ -489,7 +500,11 @@ def plagiarism_check(evaldata: Path) -> dict | None:
         idx = [i for i, c in enumerate(cats) if c == cat]
         with_src = [cluster[i] == cluster[orig[tasks[i]]] for i in idx]
         sims = [sets.jaccard(i, orig[tasks[i]]) for i in idx]
-        summary[cat] = {"answers": len(idx), "clustered_with_source": float(np.mean(with_src)), "mean_jaccard": float(np.mean(sims))}
+        summary[cat] = {
+            "answers": len(idx),
+            "clustered_with_source": float(np.mean(with_src)),
+            "mean_jaccard": float(np.mean(sims)),
+        }
     summary["dropped"] = int(sum(r is not None for r in out.column("drop_reason").to_pylist()))
     return summary
 
@@ -535,7 +550,13 @@ def synthetic_worker(n_docs: int, work: Path, seed: int = 0) -> None:
         np.cumsum([len(x) for x in docs], out=offsets[1:])
         lists = pa.ListArray.from_arrays(pa.array(offsets), vocab.take(pa.array(flat)))
         text = pl.Series("text", lists).list.join(" ").to_arrow()
-        batch = pa.table({"id": pa.array(np.arange(b * BATCH, b * BATCH + size).astype(str)), "text": text, "lang": pa.array(["en"] * size)})
+        batch = pa.table(
+            {
+                "id": pa.array(np.arange(b * BATCH, b * BATCH + size).astype(str)),
+                "text": text,
+                "lang": pa.array(["en"] * size),
+            }
+        )
         t1 = time.perf_counter()
         sigs.append(d.signatures(batch))
         t2 = time.perf_counter()
@@ -564,7 +585,9 @@ def synthetic_worker(n_docs: int, work: Path, seed: int = 0) -> None:
 
 def synthetic(n_docs: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="dedup-bench-") as tmp:
-        status, rss = run_in_subprocess(["--_worker", "synthetic", "--_dir", tmp, "--synthetic", str(n_docs)], Path(tmp) / "worker.log")
+        status, rss = run_in_subprocess(
+            ["--_worker", "synthetic", "--_dir", tmp, "--synthetic", str(n_docs)], Path(tmp) / "worker.log"
+        )
         if status != 0:
             raise SystemExit(f"synthetic worker failed ({status})")
         t = json.loads((Path(tmp) / "synthetic.json").read_text())
@@ -614,7 +637,11 @@ def run(evaldata: Path, docs: int, systems: tuple[str, ...] = SYSTEMS, threshold
                 continue
             seconds = json.loads((sub / f"{system}.json").read_text())["seconds"]
             clusters[system] = np.load(sub / f"{system}.npy")
-            results[system] = {"seconds": round(seconds, 2), "docs_per_s": round(table.num_rows / seconds), "peak_rss_mb": round(rss)}
+            results[system] = {
+                "seconds": round(seconds, 2),
+                "docs_per_s": round(table.num_rows / seconds),
+                "peak_rss_mb": round(rss),
+            }
     quality = evaluate(table, variant, original, clusters, threshold)
     results["truth"] = quality.pop("truth")
     for name, q in quality.items():
@@ -649,13 +676,18 @@ def print_table(r: dict) -> None:
     for k, lo in enumerate(BINS[:-1]):
         mid = (lo + min(BINS[k + 1], 1.0)) / 2
         row = r[names[0]]["curve"][k] if names else {"bin": "", "pairs": 0}
-        vals = " ".join(f"{(r[n]['curve'][k]['recall'] if r[n]['curve'][k]['recall'] is not None else float('nan')):>10.3f}" for n in names)
+        vals = " ".join(
+            f"{(r[n]['curve'][k]['recall'] if r[n]['curve'][k]['recall'] is not None else float('nan')):>10.3f}"
+            for n in names
+        )
         print(f"{row['bin']:<9} {row['pairs']:>6} {1 - (1 - mid**ROWS) ** BANDS:>7.3f} {vals}")
     if r.get("plagiarism"):
         print("\nClough & Stevenson short answers (real, en): share clustered with their source")
         for cat, v in r["plagiarism"].items():
             if isinstance(v, dict):
-                print(f"  {cat:<6} {v['answers']:>3} answers, mean Jaccard {v['mean_jaccard']:.2f}, clustered {v['clustered_with_source']:.2f}")
+                print(
+                    f"  {cat:<6} {v['answers']:>3} answers, mean Jaccard {v['mean_jaccard']:.2f}, clustered {v['clustered_with_source']:.2f}"
+                )
     print(f"\nplot: {r['plot']}")
 
 
@@ -668,7 +700,9 @@ def main() -> None:
     ap.add_argument("--dup-frac", type=float, default=0.3, help="share of documents that are generated variants")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=HERE / "out")
-    ap.add_argument("--synthetic", type=int, default=0, help="only: N generated docs (10%% near-dups), our time and RSS")
+    ap.add_argument(
+        "--synthetic", type=int, default=0, help="only: N generated docs (10%% near-dups), our time and RSS"
+    )
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--_worker", help=argparse.SUPPRESS)
     ap.add_argument("--_dir", type=Path, help=argparse.SUPPRESS)

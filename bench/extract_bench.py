@@ -140,7 +140,9 @@ def part1(evaldata: Path) -> list[dict]:
 def print_part1(table: list[dict]) -> None:
     base = next(r for r in table if r["extractor"] == "trafilatura extract() defaults")
     print("\n## Extraction on trafilatura's gold pages (one core)\n")
-    print("| extractor | P | R | F1 | F1 tune half | F1 check half | pages/s | CPU s | x traf (wall) | x traf (CPU) | fallback |")
+    print(
+        "| extractor | P | R | F1 | F1 tune half | F1 check half | pages/s | CPU s | x traf (wall) | x traf (CPU) | fallback |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in table:
         p, rec, f = r["all"]
@@ -178,7 +180,11 @@ def repeated_warc(src: Path, pages: int, dest: Path) -> Path:
                 lines = []
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"warc-record-id:"):
-                        line = line + b"" if copy == 0 else line.replace(b"<urn:uuid:", f"<urn:uuid:{copy:04d}-".encode(), 1)
+                        line = (
+                            line + b""
+                            if copy == 0
+                            else line.replace(b"<urn:uuid:", f"<urn:uuid:{copy:04d}-".encode(), 1)
+                        )
                     lines.append(line)
                 if b"WARC-Type: response" in head:
                     n += 1
@@ -192,7 +198,19 @@ def run_corpus(warc: Path, out: Path, extractor: str, extra: list[str]) -> dict:
     import psutil
 
     exe = Path(sys.executable).with_name("babelmill")
-    cmd = [str(exe), "corpus", "--input", str(warc), "--output", str(out), "--no-progress", "--overwrite", "--extractor", extractor, *extra]
+    cmd = [
+        str(exe),
+        "corpus",
+        "--input",
+        str(warc),
+        "--output",
+        str(out),
+        "--no-progress",
+        "--overwrite",
+        "--extractor",
+        extractor,
+        *extra,
+    ]
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -237,7 +255,9 @@ def run_corpus(warc: Path, out: Path, extractor: str, extra: list[str]) -> dict:
     }
 
 
-def part2(evaldata: Path, workdir: Path, repeat_pages: int, skip_large_traf: bool, num_cpus: int) -> list[tuple[str, dict]]:
+def part2(
+    evaldata: Path, workdir: Path, repeat_pages: int, skip_large_traf: bool, num_cpus: int
+) -> list[tuple[str, dict]]:
     src = evaldata / "web-extraction" / "pages.warc.gz"
     big = repeated_warc(src, repeat_pages, workdir / f"pages_x{repeat_pages}.warc.gz")
     cpus = ["--num-cpus", str(num_cpus)]
@@ -291,11 +311,18 @@ def main() -> None:
     ap.add_argument("--repeat-pages", type=int, default=20_000, help="pages of the repeated WARC (end-to-end runs)")
     ap.add_argument("--num-cpus", type=int, default=2, help="--num-cpus of the end-to-end runs")
     ap.add_argument("--skip-e2e", action="store_true", help="only the extraction table")
-    ap.add_argument("--skip-large-trafilatura", action="store_true", help="no trafilatura run on the repeated WARC (slowest run)")
-    ap.add_argument("--workdir", type=Path, default=None, help="where the repeated WARC and the outputs go (default: a temp dir)")
+    ap.add_argument(
+        "--skip-large-trafilatura", action="store_true", help="no trafilatura run on the repeated WARC (slowest run)"
+    )
+    ap.add_argument(
+        "--workdir", type=Path, default=None, help="where the repeated WARC and the outputs go (default: a temp dir)"
+    )
     args = ap.parse_args()
     if not (args.evaldata / "web-extraction" / "gold.json").is_file():
-        print(f"error: {args.evaldata}/web-extraction/gold.json not found; pass --evaldata ../shared/evaldata", file=sys.stderr)
+        print(
+            f"error: {args.evaldata}/web-extraction/gold.json not found; pass --evaldata ../shared/evaldata",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     table = part1(args.evaldata)
     print_part1(table)

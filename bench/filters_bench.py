@@ -36,7 +36,18 @@ import langs  # noqa: E402
 from babelmill.processors.quality import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter  # noqa: E402
 
 #: FLORES file names (OPUS-MT style) of the multilingual set.
-MULTI = {"de": "deu", "fr": "fra", "es": "spa", "ru": "rus", "zh": "cmn_Hans", "ar": "ara", "sw": "swh", "tr": "tur", "th": "tha", "vi": "vie"}
+MULTI = {
+    "de": "deu",
+    "fr": "fra",
+    "es": "spa",
+    "ru": "rus",
+    "zh": "cmn_Hans",
+    "ar": "ara",
+    "sw": "swh",
+    "tr": "tur",
+    "th": "tha",
+    "vi": "vie",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +105,10 @@ def english_sources(evaldata: Path) -> list[list[str]]:
     for f in sorted(glob.glob(str(evaldata / "tatoeba-test" / "*" / "*.eng"))):
         sources.append(_lines(f, 6000))
     # student answers are already paragraphs of real prose: keep each file as one source run
-    answers = [Path(f).read_text(encoding="utf-8", errors="replace") for f in sorted(glob.glob(str(evaldata / "dedup-plagiarism-short-answers" / "*.txt")))]
+    answers = [
+        Path(f).read_text(encoding="utf-8", errors="replace")
+        for f in sorted(glob.glob(str(evaldata / "dedup-plagiarism-short-answers" / "*.txt")))
+    ]
     sources.append([a.strip() for a in answers if a.strip()])
     return [s for s in sources if s]
 
@@ -269,7 +283,13 @@ def run_datatrove(docs: list[str], codes: list[str], english_defaults: bool) -> 
         for k, f in enumerate(filters[codes[i]]):
             if i not in per_filter[k]:
                 per_filter[k][i] = _reason(f.filter(doc))
-    return {"seconds": seconds, "chain": chain, "per_filter": per_filter, "usable": usable, "languages": sorted(filters)}
+    return {
+        "seconds": seconds,
+        "chain": chain,
+        "per_filter": per_filter,
+        "usable": usable,
+        "languages": sorted(filters),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +352,9 @@ def compare(docs: list[str], codes: list[str], batch: int, english_defaults: boo
     result["speedup"] = round(result["babelmill_docs_per_s"] / result["datatrove_docs_per_s"], 1)
     agree = sum(dt["chain"][i] == ours["chain"][i] for i in usable)
     result["chain_agreement"] = round(agree / max(n, 1), 4)
-    result["chain_keep_drop_agreement"] = round(sum((dt["chain"][i] is None) == (ours["chain"][i] is None) for i in usable) / max(n, 1), 4)
+    result["chain_keep_drop_agreement"] = round(
+        sum((dt["chain"][i] is None) == (ours["chain"][i] is None) for i in usable) / max(n, 1), 4
+    )
     result["kept_datatrove"] = sum(dt["chain"][i] is None for i in usable)
     result["kept_babelmill"] = sum(ours["chain"][i] is None for i in usable)
     result["per_filter_agreement"] = {}
@@ -340,7 +362,11 @@ def compare(docs: list[str], codes: list[str], batch: int, english_defaults: boo
     for k, name in enumerate(names):
         same = [i for i in usable if dt["per_filter"][k][i] == ours["per_filter"][k][i]]
         result["per_filter_agreement"][name] = round(len(same) / max(n, 1), 4)
-        diff = Counter((dt["per_filter"][k][i], ours["per_filter"][k][i]) for i in usable if dt["per_filter"][k][i] != ours["per_filter"][k][i])
+        diff = Counter(
+            (dt["per_filter"][k][i], ours["per_filter"][k][i])
+            for i in usable
+            if dt["per_filter"][k][i] != ours["per_filter"][k][i]
+        )
         if diff:
             disagreements.append((name, diff.most_common(6)))
     result["reasons_datatrove"] = dict(Counter(dt["chain"][i] for i in usable).most_common())
@@ -350,7 +376,9 @@ def compare(docs: list[str], codes: list[str], batch: int, english_defaults: boo
             idx = [i for i in usable if codes[i] == code]
             per_lang[code] = round(sum(dt["chain"][i] == ours["chain"][i] for i in idx) / max(len(idx), 1), 4)
         result["chain_agreement_per_language"] = per_lang
-    result["disagreements"] = [{"filter": name, "pairs": [[a, b, c] for (a, b), c in pairs]} for name, pairs in disagreements]
+    result["disagreements"] = [
+        {"filter": name, "pairs": [[a, b, c] for (a, b), c in pairs]} for name, pairs in disagreements
+    ]
     return result
 
 
@@ -372,15 +400,21 @@ def run(evaldata: Path, limit: int | None = None, batch: int = 2000, seed: int =
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--evaldata", type=Path, default=HERE.parent.parent / "shared" / "evaldata")
-    ap.add_argument("--limit", type=int, default=None, help="documents per set (default 3000 English, 2000 multilingual)")
+    ap.add_argument(
+        "--limit", type=int, default=None, help="documents per set (default 3000 English, 2000 multilingual)"
+    )
     ap.add_argument("--batch", type=int, default=2000, help="rows per batch on the babelmill side")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     results = run(args.evaldata, args.limit, args.batch)
     for name, r in results.items():
         print(f"== {name}: {r['docs']} docs ({', '.join(r['languages'])})")
-        print(f"   datatrove {r['datatrove_docs_per_s']:>9.1f} docs/s   babelmill {r['babelmill_docs_per_s']:>9.1f} docs/s   speedup {r['speedup']}x")
-        print(f"   agreement (same keep/drop and reason, 3-filter chain): {r['chain_agreement']:.2%}   keep/drop only: {r['chain_keep_drop_agreement']:.2%}")
+        print(
+            f"   datatrove {r['datatrove_docs_per_s']:>9.1f} docs/s   babelmill {r['babelmill_docs_per_s']:>9.1f} docs/s   speedup {r['speedup']}x"
+        )
+        print(
+            f"   agreement (same keep/drop and reason, 3-filter chain): {r['chain_agreement']:.2%}   keep/drop only: {r['chain_keep_drop_agreement']:.2%}"
+        )
         print("   per filter: " + ", ".join(f"{k} {v:.2%}" for k, v in r["per_filter_agreement"].items()))
         if "chain_agreement_per_language" in r:
             print("   per language: " + ", ".join(f"{k} {v:.1%}" for k, v in r["chain_agreement_per_language"].items()))

@@ -98,7 +98,9 @@ def main() -> None:
             data = Path(f).read_bytes()
             mid = data.index(b"\n", len(data) // 2) + 1
             (bad_dir / Path(f).name).write_bytes(data[:mid] + b'{"id": "broken", "text": "unterminated\n' + data[mid:])
-        rows_bad, secs_bad, _ = min((babelmill_copy(str(bad_dir), work / f"bad{i}", a.num_cpus) for i in range(a.repeat)), key=lambda r: r[1])
+        rows_bad, secs_bad, _ = min(
+            (babelmill_copy(str(bad_dir), work / f"bad{i}", a.num_cpus) for i in range(a.repeat)), key=lambda r: r[1]
+        )
         pa_rate = best_pa[0] / best_pa[1]
         bm_rate = rows_bm / secs_bm
         print()
@@ -110,7 +112,9 @@ def main() -> None:
             rows_rd, secs_rd = ray_data_copy(files, work / "ray-data")
             print(f"{'Ray Data read+write':28}{rows_rd:>12,}{secs_rd:>10.2f}{rows_rd / secs_rd:>12,.0f}")
         print(f"Ray start-up (apart): {ray_s:.2f} s")
-        print(f"ratio babelmill / pyarrow: {bm_rate / pa_rate:.2f}x (clean), {rows_bad / secs_bad / pa_rate:.2f}x (1 bad line per file)")
+        print(
+            f"ratio babelmill / pyarrow: {bm_rate / pa_rate:.2f}x (clean), {rows_bad / secs_bad / pa_rate:.2f}x (1 bad line per file)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -87,7 +87,9 @@ def load_lingua_docs(evaldata: Path, limit: int | None) -> tuple[list[str], list
     per_lang: dict[str, list[str]] = {}
     for path in sorted(folder.glob("*.txt")):
         lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        per_lang[path.stem] = ["\n".join(lines[i : i + SENTENCES_PER_DOC]) for i in range(0, len(lines), SENTENCES_PER_DOC)]
+        per_lang[path.stem] = [
+            "\n".join(lines[i : i + SENTENCES_PER_DOC]) for i in range(0, len(lines), SENTENCES_PER_DOC)
+        ]
     texts, golds = [], []
     for i in range(max(map(len, per_lang.values()), default=0)):
         for lang, docs in per_lang.items():
@@ -205,9 +207,13 @@ def speed(texts: list[str], model_file: Path, repeats: int, batch_size: int) -> 
         "batch_size": batch_size,
         "auto_share_sent_to_lid176": round(float(deferred.mean()), 4) if n else 0.0,
         "docs_per_s": {name: round(r) for name, r in rates.items()},
-        "ratio_vs_raw_fasttext": {name: round(r / rates["raw_fasttext"], 3) for name, r in rates.items() if name != "raw_fasttext"},
+        "ratio_vs_raw_fasttext": {
+            name: round(r / rates["raw_fasttext"], 3) for name, r in rates.items() if name != "raw_fasttext"
+        },
         "docs_per_cpu_s": {name: round(r) for name, r in cpu_rates.items()},
-        "cpu_ratio_vs_raw_fasttext": {name: round(r / cpu_rates["raw_fasttext"], 3) for name, r in cpu_rates.items() if name != "raw_fasttext"},
+        "cpu_ratio_vs_raw_fasttext": {
+            name: round(r / cpu_rates["raw_fasttext"], 3) for name, r in cpu_rates.items() if name != "raw_fasttext"
+        },
     }
 
 
@@ -233,7 +239,10 @@ def flores_accuracy(flores: dict[str, list[str]]) -> dict:
             hits[label][0] += gold == p
             hits[label][1] += 1
         per[backend] = {label: round(h / n, 4) for label, (h, n) in hits.items()}
-    covers = {b: {lab for lab in flores if _code(lab) in codes[b] and _script_ok(lab, _code(lab))} for b in ("lid176", "heliport")}
+    covers = {
+        b: {lab for lab in flores if _code(lab) in codes[b] and _script_ok(lab, _code(lab))}
+        for b in ("lid176", "heliport")
+    }
     any_cov = covers["lid176"] | covers["heliport"]
     # varieties at least one shipped model identifies to WELL_COVERED (what auto accepts as a target)
     well = {lab for lab in any_cov if max(per["lid176"][lab], per["heliport"][lab]) >= WELL_COVERED}
@@ -278,13 +287,24 @@ def per_target(flores: dict[str, list[str]]) -> dict:
     return {"targets": len(out), "losses_over_0.01": losses, "per_target": out}
 
 
-def run(evaldata: Path, limit: int | None = None, model_path: str | None = None, repeats: int = 3, batch_size: int = 10_000, targets: bool = True) -> dict:
+def run(
+    evaldata: Path,
+    limit: int | None = None,
+    model_path: str | None = None,
+    repeats: int = 3,
+    batch_size: int = 10_000,
+    targets: bool = True,
+) -> dict:
     """All LID numbers as a dict (the corpus benchmark prints them in its table)."""
     evaldata = Path(evaldata)
     model_file = resolve_model_path(model_path)
     texts, _ = load_lingua_docs(evaldata, limit)
     flores = load_flores(evaldata, limit)
-    res = {"model": str(model_file), "speed": speed(texts, model_file, repeats, batch_size), "flores_accuracy": flores_accuracy(flores)}
+    res = {
+        "model": str(model_file),
+        "speed": speed(texts, model_file, repeats, batch_size),
+        "flores_accuracy": flores_accuracy(flores),
+    }
     if targets:
         res["per_target"] = per_target(flores)
     return res
@@ -293,7 +313,9 @@ def run(evaldata: Path, limit: int | None = None, model_path: str | None = None,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--evaldata", type=Path, default=HERE.parent.parent / "shared" / "evaldata")
-    ap.add_argument("--limit", type=int, default=None, help="documents for the speed run and FLORES sentences in all (default: all)")
+    ap.add_argument(
+        "--limit", type=int, default=None, help="documents for the speed run and FLORES sentences in all (default: all)"
+    )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=10_000)
     ap.add_argument("--no-targets", action="store_true", help="skip the per-target kept-share comparison")
@@ -301,13 +323,19 @@ def main() -> None:
     args = ap.parse_args()
     res = run(args.evaldata, args.limit, None, args.repeats, args.batch_size, not args.no_targets)
     s = res["speed"]
-    print(f"LID speed on {s['docs']} lingua documents (avg {s['avg_chars']} chars), best of {args.repeats}; auto sends {s['auto_share_sent_to_lid176']:.1%} to lid.176:")
+    print(
+        f"LID speed on {s['docs']} lingua documents (avg {s['avg_chars']} chars), best of {args.repeats}; auto sends {s['auto_share_sent_to_lid176']:.1%} to lid.176:"
+    )
     for name, rate in s["docs_per_s"].items():
         ratio = s["ratio_vs_raw_fasttext"].get(name, 1.0)
         cpu_rate, cpu_ratio = s["docs_per_cpu_s"][name], s["cpu_ratio_vs_raw_fasttext"].get(name, 1.0)
-        print(f"  {name:18s} {rate:>9,} docs/s  {ratio:5.2f}x raw fastText  | {cpu_rate:>9,} docs/CPU-s  {cpu_ratio:5.2f}x")
+        print(
+            f"  {name:18s} {rate:>9,} docs/s  {ratio:5.2f}x raw fastText  | {cpu_rate:>9,} docs/CPU-s  {cpu_ratio:5.2f}x"
+        )
     fa = res["flores_accuracy"]
-    print(f"FLORES-200 devtest, {fa['varieties']} varieties ({fa['covered_by_any']} covered by a shipped model; lid176 {fa['covered_by']['lid176']}, heliport {fa['covered_by']['heliport']}):")
+    print(
+        f"FLORES-200 devtest, {fa['varieties']} varieties ({fa['covered_by_any']} covered by a shipped model; lid176 {fa['covered_by']['lid176']}, heliport {fa['covered_by']['heliport']}):"
+    )
     print(f"  {'macro accuracy':28s} " + "  ".join(f"{b:>8s}" for b in BACKENDS))
     for key in ("macro_all", "macro_covered_by_any", "macro_covered_well_by_any", "macro_own_coverage"):
         print(f"  {key:28s} " + "  ".join(f"{fa[key][b]:8.4f}" for b in BACKENDS))
@@ -316,11 +344,20 @@ def main() -> None:
     print(f"  ({fa['covered_well_by_any']} varieties covered well: a shipped model reaches {WELL_COVERED} on them)")
     print(f"  focus varieties (goal auto >= {FOCUS_MIN}):")
     for lab, accs in fa["focus"].items():
-        print(f"    {lab:10s} " + "  ".join(f"{b} {accs[b]:.3f}" for b in BACKENDS) + ("" if accs["auto"] >= FOCUS_MIN else "  <- below goal"))
-    print("  worst covered varieties under auto: " + ", ".join(f"{k} {v:.3f}" for k, v in fa["worst_auto_covered"].items()))
+        print(
+            f"    {lab:10s} "
+            + "  ".join(f"{b} {accs[b]:.3f}" for b in BACKENDS)
+            + ("" if accs["auto"] >= FOCUS_MIN else "  <- below goal")
+        )
+    print(
+        "  worst covered varieties under auto: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in fa["worst_auto_covered"].items())
+    )
     if "per_target" in res:
         pt = res["per_target"]
-        print(f"per target (kept share of its FLORES variety, {pt['targets']} targets with a lid.176 label): {len(pt['losses_over_0.01'])} lose > {MAX_LOSS} vs lid.176")
+        print(
+            f"per target (kept share of its FLORES variety, {pt['targets']} targets with a lid.176 label): {len(pt['losses_over_0.01'])} lose > {MAX_LOSS} vs lid.176"
+        )
         for code, r in pt["losses_over_0.01"].items():
             print(f"    {code:6s} lid176 {r['lid176']:.3f}  auto {r['auto']:.3f}")
         refused = {c: r["auto"] for c, r in pt["per_target"].items() if isinstance(r["auto"], str)}

@@ -33,7 +33,16 @@ def make_files(out: Path, rows: int, files: int, seed: int = 0, bad_every: int =
         for i in range(per_file):
             n = f * per_file + i
             text = " ".join(words[i]).capitalize() + "."
-            lines.append(json.dumps({"id": f"doc-{n:08d}", "text": text, "url": f"https://example.com/{n}", "date": "2024-05-01T00:00:00Z"}))
+            lines.append(
+                json.dumps(
+                    {
+                        "id": f"doc-{n:08d}",
+                        "text": text,
+                        "url": f"https://example.com/{n}",
+                        "date": "2024-05-01T00:00:00Z",
+                    }
+                )
+            )
             if bad_every and i % bad_every == bad_every - 1:
                 lines.append('{"id": "broken", "text": "unterminated')
         path.write_text("\n".join(lines) + "\n")

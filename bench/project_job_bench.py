@@ -54,7 +54,13 @@ def run_job(args: list[str]) -> tuple[float, int, int]:
     """(wall seconds, peak tree RSS bytes, return code) of one CLI run."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "babelmill.pipelines.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "babelmill.pipelines.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     peak = 0
     stop = threading.Event()
 
@@ -105,11 +111,31 @@ def main(argv: list[str] | None = None) -> int:
             gold_table, _ = read_ner([str(gold_file)])
             gold = gold_table.column("tags").to_pylist()
             out = Path(tmp) / f"out-{lang}"
-            args = ["project", "--method", "parallel", "--input", str(en), "--target", str(gold_file), "--src", "en", "--tgt", lang,
-                    "--output", str(out), "--drop-on", "", "--no-progress", "--overwrite"]
+            args = [
+                "project",
+                "--method",
+                "parallel",
+                "--input",
+                str(en),
+                "--target",
+                str(gold_file),
+                "--src",
+                "en",
+                "--tgt",
+                lang,
+                "--output",
+                str(out),
+                "--drop-on",
+                "",
+                "--no-progress",
+                "--overwrite",
+            ]
             if not a.no_flores:
                 d = a.evaldata / "flores200-devtest" / "devtest"
-                args += ["--extra-parallel", f"{lang}={d / (FLORES['en'] + '.devtest')},{d / (FLORES[lang] + '.devtest')}"]
+                args += [
+                    "--extra-parallel",
+                    f"{lang}={d / (FLORES['en'] + '.devtest')},{d / (FLORES[lang] + '.devtest')}",
+                ]
             if a.num_cpus:
                 args += ["--num-cpus", str(a.num_cpus)]
             wall, peak, rc = run_job(args)
@@ -122,13 +148,19 @@ def main(argv: list[str] | None = None) -> int:
             f_all = entity_scores(pred_full, gold).micro.f1 * 100
             f_nomisc = entity_scores(pred_full, gold, drop_types=["MISC"]).micro.f1 * 100
             ratio = f"{f_all / ours[lang]:.3f}" if lang in ours else "-"
-            rows.append((f"en-{lang}", f_all, f_nomisc, ratio, len(gold), missing, wall, len(gold) / wall, peak / 2**20))
-    print("| pair | strict F1 all | strict F1 no MISC | F1 / in-process ours | sentences | not in output | wall s | sentences/s | peak RSS MiB |")
+            rows.append(
+                (f"en-{lang}", f_all, f_nomisc, ratio, len(gold), missing, wall, len(gold) / wall, peak / 2**20)
+            )
+    print(
+        "| pair | strict F1 all | strict F1 no MISC | F1 / in-process ours | sentences | not in output | wall s | sentences/s | peak RSS MiB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r[0]} | {r[1]:.1f} | {r[2]:.1f} | {r[3]} | {r[4]} | {r[5]} | {r[6]:.1f} | {r[7]:.1f} | {r[8]:.0f} |")
     if rows:
-        print(f"| mean | {sum(r[1] for r in rows) / len(rows):.1f} | {sum(r[2] for r in rows) / len(rows):.1f} | | | | | | |")
+        print(
+            f"| mean | {sum(r[1] for r in rows) / len(rows):.1f} | {sum(r[2] for r in rows) / len(rows):.1f} | | | | | | |"
+        )
     return 0
 
 

@@ -36,10 +36,19 @@ from babelmill.processors.ner.spans import iob2_from_spans, spans_from_iob2  # n
 from babelmill.processors.projection.aligners.eflomal import EflomalAligner, EflomalParams  # noqa: E402
 from babelmill.processors.projection.names import NameMatcher  # noqa: E402
 from babelmill.processors.projection.project import SpanProjector, projector_for  # noqa: E402
-from babelmill.processors.projection.symmetrize import parse_pharaoh, symmetrize  # noqa: E402
+from babelmill.processors.projection.symmetrize import symmetrize  # noqa: E402
 
-FLORES = {"en": "eng", "de": "deu", "es": "spa", "it": "ita", "fr": "fra", "ro": "ron", "ja": "jpn",
-          "zh": "cmn_Hans", "ru": "rus"}
+FLORES = {
+    "en": "eng",
+    "de": "deu",
+    "es": "spa",
+    "it": "ita",
+    "fr": "fra",
+    "ro": "ron",
+    "ja": "jpn",
+    "zh": "cmn_Hans",
+    "ru": "rus",
+}
 TATOEBA = {"de": ("deu-eng", "deu"), "zh": ("eng-zho", "zho")}
 
 
@@ -50,14 +59,20 @@ def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
     return list(zip(table.column("tokens").to_pylist(), table.column("tags").to_pylist()))
 
 
-def strict_f1(pred: list[list], gold: list[list], n_tokens: list[int], drop: tuple[str, ...] = ()) -> tuple[float, float, float]:
+def strict_f1(
+    pred: list[list], gold: list[list], n_tokens: list[int], drop: tuple[str, ...] = ()
+) -> tuple[float, float, float]:
     """Strict micro P/R/F1 (babelmill's seqeval-strict evaluator) of predicted spans."""
-    micro = entity_scores([iob2_from_spans(n, p) for n, p in zip(n_tokens, pred)],
-                          [iob2_from_spans(n, g) for n, g in zip(n_tokens, gold)], drop_types=drop).micro
+    micro = entity_scores(
+        [iob2_from_spans(n, p) for n, p in zip(n_tokens, pred)],
+        [iob2_from_spans(n, g) for n, g in zip(n_tokens, gold)],
+        drop_types=drop,
+    ).micro
     return 100 * micro.precision, 100 * micro.recall, 100 * micro.f1
 
 
 # --- data ---
+
 
 def read_lines(path: Path, limit: int | None = None) -> list[str]:
     with open(path, encoding="utf-8") as f:
@@ -90,18 +105,23 @@ def extra_text(evaldata: Path, src: str, tgt: str, tatoeba: bool = True, flores:
 
 # --- methods ---
 
+
 def methods(lang: str, tgt: list) -> dict:
     """name -> (aligner factory(extra), projector).  "plain" is the floor of issue 8
     (contiguous closure over every linked word, nothing else)."""
-    plain = SpanProjector(name_matcher=None, max_gap=10**6, length_ratio=100, length_slack=100,
-                          trim_punctuation=False, weak_edge=0.0)
+    plain = SpanProjector(
+        name_matcher=None, max_gap=10**6, length_ratio=100, length_slack=100, trim_punctuation=False, weak_edge=0.0
+    )
     ours = projector_for(lang, tgt)  # the defaults of the align method
     return {
         "eflomal plain (int)": (lambda extra: EflomalAligner("intersection", extra), plain),
         "eflomal plain (gdfa)": (lambda extra: EflomalAligner("grow-diag-final-and", extra), plain),
         "ours: eflomal+names/cognates, stems, clean edges (gdfa)": (
-            lambda extra: EflomalAligner("grow-diag-final-and", extra, params=OURS_PARAMS,
-                                         prior_source=OURS_PRIORS.priors), ours),
+            lambda extra: EflomalAligner(
+                "grow-diag-final-and", extra, params=OURS_PARAMS, prior_source=OURS_PRIORS.priors
+            ),
+            ours,
+        ),
     }
 
 
@@ -136,8 +156,11 @@ def bench_aer(evaldata: Path) -> None:
             for method in ("intersection", "grow-diag-final-and", "union"):
                 pred = [symmetrize(f, r, method) for f, r in directional]
                 row.append(f"{100 * alignment_scores([set(x) for x in pred], gold).aer:.1f}")
-            print(f"| {src_lang}-{tgt_lang} | {label} | {'names+cognates' if priors else 'none'} | "
-                  f"{' | '.join(row)} | {len(src) + len(ex)} |", flush=True)
+            print(
+                f"| {src_lang}-{tgt_lang} | {label} | {'names+cognates' if priors else 'none'} | "
+                f"{' | '.join(row)} | {len(src) + len(ex)} |",
+                flush=True,
+            )
     print("\npublished eflomal (large corpora): 8.2 en-fr, 25.1 ro-en, 47.5 ja-en, 28.7 zh-en")
 
 
@@ -161,15 +184,21 @@ def bench_speed(evaldata: Path) -> None:
     print("|---|---|---|---|---|")
     t0, c0 = time.perf_counter(), _cpu()
     with tempfile.TemporaryDirectory() as tmp:
-        eflomal.Aligner().align([" ".join(s) + "\n" for s in src], [" ".join(t) + "\n" for t in tgt],
-                                links_filename_fwd=os.path.join(tmp, "f"), links_filename_rev=os.path.join(tmp, "r"))
+        eflomal.Aligner().align(
+            [" ".join(s) + "\n" for s in src],
+            [" ".join(t) + "\n" for t in tgt],
+            links_filename_fwd=os.path.join(tmp, "f"),
+            links_filename_rev=os.path.join(tmp, "r"),
+        )
     ref_wall, ref_cpu = time.perf_counter() - t0, _cpu() - c0
     t0, c0 = time.perf_counter(), _cpu()
     EflomalAligner().align(src, tgt)
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     print(f"| eflomal.Aligner (its own API) | {ref_wall:.1f} | {ref_cpu:.1f} | {len(pairs) / ref_wall:.0f} | 1.00 |")
-    print(f"| babelmill EflomalAligner (+gdfa) | {wall:.1f} | {cpu:.1f} | {len(pairs) / wall:.0f} | "
-          f"{ref_wall / wall:.2f} |")
+    print(
+        f"| babelmill EflomalAligner (+gdfa) | {wall:.1f} | {cpu:.1f} | {len(pairs) / wall:.0f} | "
+        f"{ref_wall / wall:.2f} |"
+    )
 
 
 def bench_names(evaldata: Path) -> None:
@@ -195,7 +224,7 @@ def bench_names(evaldata: Path) -> None:
                 if hit:
                     found += 1
                     if len(ex) < 8 and random.Random(names).random() < 0.1:
-                        ex.append(f"{tok}={' '.join(t[hit[0]:hit[1]])}")
+                        ex.append(f"{tok}={' '.join(t[hit[0] : hit[1]])}")
         examples[lang] = ex
         print(f"| en-{lang} | {names} | {found} | {100 * found / max(1, names):.1f}% |")
     for lang, ex in examples.items():
@@ -230,8 +259,10 @@ def bench_europarl(evaldata: Path, langs: list[str], only: list[str] | None) -> 
             lengths = [len(t) for t in tgt]
             p, r, f = strict_f1(pred, gold, lengths)
             _, _, f_nm = strict_f1(pred, gold, lengths, ("MISC",))
-            print(f"| en-{lang} | {name} | {p:.1f} | {r:.1f} | {f:.1f} | {f_nm:.1f} | {lost} | {len(src) / wall:.0f} |",
-                  flush=True)
+            print(
+                f"| en-{lang} | {name} | {p:.1f} | {r:.1f} | {f:.1f} | {f_nm:.1f} | {lost} | {len(src) / wall:.0f} |",
+                flush=True,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,8 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--evaldata", type=Path, required=True, help="path of ../shared/evaldata")
     ap.add_argument("--langs", default="de,es,it", help="europarl target languages")
     ap.add_argument("--only", default="", help="comma list: run only methods whose name contains one")
-    ap.add_argument("--parts", default="ner,aer,speed,names",
-                    help="comma list of parts: ner, aer, speed, names")
+    ap.add_argument("--parts", default="ner,aer,speed,names", help="comma list of parts: ner, aer, speed, names")
     args = ap.parse_args(argv)
     if not (args.evaldata / "europarl-ner").is_dir():
         print(f"error: {args.evaldata} has no europarl-ner/ (pass ../shared/evaldata)", file=sys.stderr)

@@ -123,10 +123,16 @@ def uncovered_message(codes: list[str]) -> str:
     parts = []
     for code in codes:
         backend, acc = get(code).best()
-        best = f"best shipped: {backend} {acc:.2f} on FLORES-200" if backend and acc is not None else "no shipped model has a label for it"
+        best = (
+            f"best shipped: {backend} {acc:.2f} on FLORES-200"
+            if backend and acc is not None
+            else "no shipped model has a label for it"
+        )
         parts.append(f"{get_profile(code).name} ({code}; {best})")
     macro = any(code in members for code in codes for members in MACROLANGUAGES.values())
     return (
         f"no shipped LID model identifies {', '.join(parts)} well; pass --lid-model PATH to a GlotLID or OpenLID "
-        "fastText model" + (", --lid-accept-macro to take macrolanguage answers (hbs, msa)" if macro else "") + ", or --lid-backend fasttext|heliport to force one"
+        "fastText model"
+        + (", --lid-accept-macro to take macrolanguage answers (hbs, msa)" if macro else "")
+        + ", or --lid-backend fasttext|heliport to force one"
     )

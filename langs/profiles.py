@@ -145,7 +145,7 @@ class LanguageProfile:
 
     @property
     def stopwords_source(self) -> str:
-        """"stopwordsiso", "fineweb2" or "none"."""
+        """ "stopwordsiso", "fineweb2" or "none"."""
         return _stopwords(self.code)[1]
 
     # -- plumbing -------------------------------------------------------------------------

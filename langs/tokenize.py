@@ -80,7 +80,7 @@ _PERIOD_KEEPERS = (
     "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u064b-\u065f\u0670\u06d6-\u06ed"
 )
 
-_URL = "(?:[hH][tT][tT][pP][sS]?://|www\\.)[^\\s<>\"]*[^\\s<>\"'.,;:!?)\\]}]"
+_URL = '(?:[hH][tT][tT][pP][sS]?://|www\\.)[^\\s<>"]*[^\\s<>"\'.,;:!?)\\]}]'
 #: "U.S.", "e.g.", "z.B.", "т.е.": letters each followed by a period.
 _DOTTED = "(?:\\p{L}\\.){2,}"
 _ELLIPSIS = "\\.{2,}|…"
@@ -122,19 +122,31 @@ _MT_ARTICLES = (
 #: create (spaCy's fr / ca / ro / hu exceptions).
 _CLITICS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
     "fr": (
-        (("([\\p{L}])(-(?:t-)?(?:il|elle|on|ils|elles|je|tu|nous|vous|ce|le|la|les|lui|leur|moi|toi|y|en))\\b", "${1} ${2}"),
-         ("(-t)(-(?:il|elle|on))\\b", "${1} ${2}")),
+        (
+            (
+                "([\\p{L}])(-(?:t-)?(?:il|elle|on|ils|elles|je|tu|nous|vous|ce|le|la|les|lui|leur|moi|toi|y|en))\\b",
+                "${1} ${2}",
+            ),
+            ("(-t)(-(?:il|elle|on))\\b", "${1} ${2}"),
+        ),
         ("-t", "-(?:il|elle|on|ils|elles|je|tu|nous|vous|ce|le|la|les|lui|leur|moi|toi|y|en)"),
     ),
     "ca": (
-        (("([\\p{L}])(-(?:ho|hi|en|ne|la|les|lo|los|li|lis|me|te|se|nos|vos|us))\\b", "${1} ${2}"),
-         ("\\b([DdPp])(els?)([\\s,.;:!?)]|$)", "${1} ${2}${3}"),
-         ("\\b(a)(ls?)([\\s,.;:!?)]|$)", "${1} ${2}${3}"),
-         ("([\\p{L}])(['’](?:n|l|ls|m|t|s|hi|ho))\\b", "${1} ${2}")),
+        (
+            ("([\\p{L}])(-(?:ho|hi|en|ne|la|les|lo|los|li|lis|me|te|se|nos|vos|us))\\b", "${1} ${2}"),
+            ("\\b([DdPp])(els?)([\\s,.;:!?)]|$)", "${1} ${2}${3}"),
+            ("\\b(a)(ls?)([\\s,.;:!?)]|$)", "${1} ${2}${3}"),
+            ("([\\p{L}])(['’](?:n|l|ls|m|t|s|hi|ho))\\b", "${1} ${2}"),
+        ),
         ("-(?:ho|hi|en|ne|la|les|lo|los|li|lis|me|te|se|nos|vos|us)", "['’](?:n|l|ls|m|t|s|hi|ho)"),
     ),
     "ro": (
-        (("\\b((?i:într|dintr|printr|s|l|m|n|v|i|c|d|ne|mi|ți|și|să|nu|le|te|se|ce|de|a|o)-)(\\p{L}{1,4})\\b", "${1} ${2}"),),
+        (
+            (
+                "\\b((?i:într|dintr|printr|s|l|m|n|v|i|c|d|ne|mi|ți|și|să|nu|le|te|se|ce|de|a|o)-)(\\p{L}{1,4})\\b",
+                "${1} ${2}",
+            ),
+        ),
         (),
     ),
     "hu": (
@@ -246,7 +258,12 @@ _EN_PRESPLIT: tuple[tuple[str, str], ...] = (
     ("([\\p{L}\\p{N}])(['’](?:s|S|m|d|ll|re|ve))\\b", "${1} ${2}"),
     _combine(
         [
-            (_caps("ai are ca could dare did does do had has have is may might must need ought sha should was were wo would"), "nt"),
+            (
+                _caps(
+                    "ai are ca could dare did does do had has have is may might must need ought sha should was were wo would"
+                ),
+                "nt",
+            ),
             ("[Ii]", "m|ve"),
             (_caps("he"), "s|d"),
             (_caps("she"), "s"),
@@ -306,14 +323,26 @@ _BASE_CORE = _core(frozenset())
 #: one or two kana).  Whole runs average ~4 characters, too long for FineWeb-2's Japanese bounds,
 #: which were computed on SudachiPy morphemes (~2 characters).
 JAPANESE_REGEX = _alternation(
-    ["[\\p{Han}々〆ヵヶ]{1,2}", "[\\p{Katakana}ー゛゜]+", "[\\p{Hiragana}ー゛゜]{1,2}", _URL, _ELLIPSIS, _BASE_CORE, _ANY]
+    [
+        "[\\p{Han}々〆ヵヶ]{1,2}",
+        "[\\p{Katakana}ー゛゜]+",
+        "[\\p{Hiragana}ー゛゜]{1,2}",
+        _URL,
+        _ELLIPSIS,
+        _BASE_CORE,
+        _ANY,
+    ]
 )
 
 #: Burmese orthographic syllable: a base (consonant / independent vowel) with its dependent
 #: signs, stacked consonants (virama U+1039) and killed consonants (asat U+103A).
-_MY_BASE = "[\u1000-\u102a\u103f\u104c-\u104f\u1050-\u1055\u105a-\u105d\u1061\u1065\u1066\u106e-\u1070\u1075-\u1081\u108e]"
+_MY_BASE = (
+    "[\u1000-\u102a\u103f\u104c-\u104f\u1050-\u1055\u105a-\u105d\u1061\u1065\u1066\u106e-\u1070\u1075-\u1081\u108e]"
+)
 _MY_CONS = "[\u1000-\u1021\u1050-\u1055\u105a-\u105d\u1061\u1065\u1066\u106e-\u1070\u1075-\u1081\u108e]"
-_MY_SIGN = "[\u102b-\u103e\u1056-\u1059\u105e-\u1060\u1062-\u1064\u1067-\u106d\u1071-\u1074\u1082-\u108d\u108f\u109a-\u109d]"
+_MY_SIGN = (
+    "[\u102b-\u103e\u1056-\u1059\u105e-\u1060\u1062-\u1064\u1067-\u106d\u1071-\u1074\u1082-\u108d\u108f\u109a-\u109d]"
+)
 _MY_SYLLABLE = f"{_MY_BASE}(?:{_MY_SIGN}|\u1039{_MY_CONS}|{_MY_CONS}\u103a|{_MY_CONS}\u1039)*"
 BURMESE_REGEX = _alternation([_MY_SYLLABLE, _URL, _ELLIPSIS, _BASE_CORE, _ANY])
 

@@ -90,7 +90,13 @@ def finalize(job: "Job", ledger: "Ledger", info: dict[str, Any] | None = None) -
         lines.append(f"- **{key}**: `{value}`")
     shown = [c for c in METRICS if c in cols]
     if shown:
-        lines += ["", "Distributions over the kept rows:", "", "| column | mean | sd | p10 | median | p90 |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "Distributions over the kept rows:",
+            "",
+            "| column | mean | sd | p10 | median | p90 |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         lines += [f"| `{c}` {_summary(cols[c])}" for c in shown]
     lines += [
         "",
@@ -105,19 +111,40 @@ def finalize(job: "Job", ledger: "Ledger", info: dict[str, Any] | None = None) -
         text = card.read_text(encoding="utf-8")
         if languages and "\nlanguage:\n" not in text.split("\n---\n", 1)[0]:
             # the rows carry src_lang / tgt_lang, not the `lang` the generic card reads
-            text = text.replace("\nsize_categories:", "\nlanguage:\n" + "".join(f"- {c}\n" for c in languages) + "size_categories:", 1)
+            text = text.replace(
+                "\nsize_categories:", "\nlanguage:\n" + "".join(f"- {c}\n" for c in languages) + "size_categories:", 1
+            )
         atomic_write_bytes(card, (text + "\n".join(lines)).encode("utf-8"))
     plots = []
     report_dir = root / "report"
     report_dir.mkdir(exist_ok=True)
-    if "ratio" in cols and _plot(cols["ratio"], "Achieved switch ratio per row", "share of source words switched", report_dir / "cs_ratio.png", np.linspace(0, 1, 21)):
+    if "ratio" in cols and _plot(
+        cols["ratio"],
+        "Achieved switch ratio per row",
+        "share of source words switched",
+        report_dir / "cs_ratio.png",
+        np.linspace(0, 1, 21),
+    ):
         plots.append(("cs_ratio", "Achieved switch ratio per row."))
-    if "cmi" in cols and _plot(cols["cmi"], "Code-Mixing Index (Das & Gambäck 2014) per row", "CMI", report_dir / "cs_cmi.png", np.linspace(0, 100, 21)):
+    if "cmi" in cols and _plot(
+        cols["cmi"],
+        "Code-Mixing Index (Das & Gambäck 2014) per row",
+        "CMI",
+        report_dir / "cs_cmi.png",
+        np.linspace(0, 100, 21),
+    ):
         plots.append(("cs_cmi", "CMI per row (0: monolingual, 50: two languages in equal parts)."))
-    if "tokens" in cols and _plot(cols["tokens"], "Tokens per packed context", "tokens", report_dir / "pack_tokens.png", 20):
+    if "tokens" in cols and _plot(
+        cols["tokens"], "Tokens per packed context", "tokens", report_dir / "pack_tokens.png", 20
+    ):
         plots.append(("pack_tokens", "Tokens per packed context."))
     html = root / "report.html"
     if plots and html.exists():
-        figs = "\n".join(f"<figure><img src='report/{name}.png' alt='{name}' loading='lazy'><figcaption>{cap}</figcaption></figure>" for name, cap in plots)
-        text = html.read_text(encoding="utf-8").replace("</body></html>", f"<h2 id='bilingual'>Bilingual data</h2>\n{figs}\n</body></html>")
+        figs = "\n".join(
+            f"<figure><img src='report/{name}.png' alt='{name}' loading='lazy'><figcaption>{cap}</figcaption></figure>"
+            for name, cap in plots
+        )
+        text = html.read_text(encoding="utf-8").replace(
+            "</body></html>", f"<h2 id='bilingual'>Bilingual data</h2>\n{figs}\n</body></html>"
+        )
         atomic_write_bytes(html, text.encode("utf-8"))

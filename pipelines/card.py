@@ -18,7 +18,13 @@ if TYPE_CHECKING:
 
 
 def _size_category(n: int) -> str:
-    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+    for limit, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+    ):
         if n < limit:
             return label
     return "10M<n<100M" if n < 100_000_000 else "n>1B"
@@ -36,9 +42,18 @@ def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kep
     chars = kept.chars
     nbytes = sum(os.path.getsize(f) for f in files)
     lang_codes = [lang for lang in langs if lang != UNDETERMINED]
-    header = ["---", "configs:", "- config_name: default", "  data_files:", "  - split: train", f"    path: {data_glob}"]
+    header = [
+        "---",
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+        "  - split: train",
+        f"    path: {data_glob}",
+    ]
     if job.partition:
-        subsets = sorted(os.path.basename(p) for p in glob.glob(os.path.join(glob.escape(root), "data", "*")) if os.path.isdir(p))
+        subsets = sorted(
+            os.path.basename(p) for p in glob.glob(os.path.join(glob.escape(root), "data", "*")) if os.path.isdir(p)
+        )
         for name in subsets:
             header += [f"- config_name: {name}", "  data_files:", "  - split: train", f"    path: data/{name}/*.{fmt}"]
     if lang_codes:
@@ -84,7 +99,10 @@ def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kep
         "| stage | in | kept | dropped | errored |",
         "|---|---:|---:|---:|---:|",
     ]
-    lines += [f"| {s.name} | {s.rows_in:,} | {s.kept:,} | {sum(s.dropped.values()):,} | {s.errored:,} |" for s in ledger.stages]
+    lines += [
+        f"| {s.name} | {s.rows_in:,} | {s.kept:,} | {sum(s.dropped.values()):,} | {s.errored:,} |"
+        for s in ledger.stages
+    ]
     lines += [
         "",
         "## Loading",
@@ -113,7 +131,14 @@ def _labels_section(files: list[str], fmt: str) -> list[str]:
     labels = label_names_in(pq.read_schema(files[0]))
     lines: list[str] = []
     for column, names in labels.items():
-        lines += [f"## Labels (`{column}`)", "", f"`{column}` is a `Sequence(ClassLabel)`; `datasets` returns these names:", "", "| id | label |", "|---:|---|"]
+        lines += [
+            f"## Labels (`{column}`)",
+            "",
+            f"`{column}` is a `Sequence(ClassLabel)`; `datasets` returns these names:",
+            "",
+            "| id | label |",
+            "|---:|---|",
+        ]
         lines += [f"| {i} | {name} |" for i, name in enumerate(names)]
         lines.append("")
     return lines
@@ -141,4 +166,7 @@ def _columns_line(job: "Job") -> str:
     extra = ""
     if job.global_stage is not None:
         extra = " `dup_cluster_size`: how many near-identical documents this one stands for."
-    return "Columns: `id`, `text`, `lang`, `lang_score`, `source` (input file), `meta` (the other input fields, as a JSON object)." + extra
+    return (
+        "Columns: `id`, `text`, `lang`, `lang_score`, `source` (input file), `meta` (the other input fields, as a JSON object)."
+        + extra
+    )

@@ -75,34 +75,161 @@ class LogLevel(str, enum.Enum):
 
 InputOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--input", "-i", help="Input file, directory or glob; repeat for several. Reads .jsonl/.json/.ndjson (plain, .gz, .zst), .parquet, .txt, .warc(.gz), and Hugging Face datasets (save_to_disk directories; any load_dataset-able local path with --format hf).", rich_help_panel="Input"),
+    typer.Option(
+        "--input",
+        "-i",
+        help="Input file, directory or glob; repeat for several. Reads .jsonl/.json/.ndjson (plain, .gz, .zst), .parquet, .txt, .warc(.gz), and Hugging Face datasets (save_to_disk directories; any load_dataset-able local path with --format hf).",
+        rich_help_panel="Input",
+    ),
 ]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Output directory: data/, rejected/, quarantine/, ledger.json and a dataset card README.md.", rich_help_panel="Output")]
-FormatOpt = Annotated[InputFormat, typer.Option("--format", help="Input format; 'auto' goes by file extension. 'hf' reads a local Hugging Face dataset.", rich_help_panel="Input")]
-TextFieldOpt = Annotated[str, typer.Option("--text-field", help="Input field holding the document text.", rich_help_panel="Input")]
-IdFieldOpt = Annotated[str, typer.Option("--id-field", help="Input field holding the document id; missing ids become '<file>:<record number>'.", rich_help_panel="Input")]
-TextModeOpt = Annotated[TextMode, typer.Option("--text-mode", help="Plain-text inputs: one document per 'line' or per 'file'.", rich_help_panel="Input")]
-HfSplitOpt = Annotated[str, typer.Option("--hf-split", help="Split to read from Hugging Face dataset inputs.", rich_help_panel="Input")]
-MaxBytesOpt = Annotated[int, typer.Option("--max-record-bytes", help="Records larger than this are quarantined instead of processed.", rich_help_panel="Input")]
-OutFormatOpt = Annotated[OutputFormat, typer.Option("--output-format", help="Format of the kept data: Parquet (zstd) or JSONL.", rich_help_panel="Output")]
-RecipeOpt = Annotated[Optional[Path], typer.Option("--recipe", help="YAML file of option values (keys are option names); command-line options override it.")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an output directory made by a different command instead of refusing.", rich_help_panel="Output")]
-RayAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="Join a running Ray cluster (e.g. 127.0.0.1:6379 or 'auto'); default: start an embedded local one.", rich_help_panel="Ray")]
-NumCpusOpt = Annotated[Optional[int], typer.Option("--num-cpus", help="CPUs for the embedded Ray (default: all of this machine).", rich_help_panel="Ray")]
-NumGpusOpt = Annotated[Optional[int], typer.Option("--num-gpus", help="GPUs for the embedded Ray (default: all detected).", rich_help_panel="Ray")]
+OutputOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        help="Output directory: data/, rejected/, quarantine/, ledger.json and a dataset card README.md.",
+        rich_help_panel="Output",
+    ),
+]
+FormatOpt = Annotated[
+    InputFormat,
+    typer.Option(
+        "--format",
+        help="Input format; 'auto' goes by file extension. 'hf' reads a local Hugging Face dataset.",
+        rich_help_panel="Input",
+    ),
+]
+TextFieldOpt = Annotated[
+    str, typer.Option("--text-field", help="Input field holding the document text.", rich_help_panel="Input")
+]
+IdFieldOpt = Annotated[
+    str,
+    typer.Option(
+        "--id-field",
+        help="Input field holding the document id; missing ids become '<file>:<record number>'.",
+        rich_help_panel="Input",
+    ),
+]
+TextModeOpt = Annotated[
+    TextMode,
+    typer.Option(
+        "--text-mode", help="Plain-text inputs: one document per 'line' or per 'file'.", rich_help_panel="Input"
+    ),
+]
+HfSplitOpt = Annotated[
+    str, typer.Option("--hf-split", help="Split to read from Hugging Face dataset inputs.", rich_help_panel="Input")
+]
+MaxBytesOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-record-bytes",
+        help="Records larger than this are quarantined instead of processed.",
+        rich_help_panel="Input",
+    ),
+]
+OutFormatOpt = Annotated[
+    OutputFormat,
+    typer.Option("--output-format", help="Format of the kept data: Parquet (zstd) or JSONL.", rich_help_panel="Output"),
+]
+RecipeOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--recipe", help="YAML file of option values (keys are option names); command-line options override it."
+    ),
+]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an output directory made by a different command instead of refusing.",
+        rich_help_panel="Output",
+    ),
+]
+RayAddressOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--ray-address",
+        help="Join a running Ray cluster (e.g. 127.0.0.1:6379 or 'auto'); default: start an embedded local one.",
+        rich_help_panel="Ray",
+    ),
+]
+NumCpusOpt = Annotated[
+    Optional[int],
+    typer.Option("--num-cpus", help="CPUs for the embedded Ray (default: all of this machine).", rich_help_panel="Ray"),
+]
+NumGpusOpt = Annotated[
+    Optional[int],
+    typer.Option("--num-gpus", help="GPUs for the embedded Ray (default: all detected).", rich_help_panel="Ray"),
+]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a live progress bar.")]
-LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Logging verbosity; 'debug' also prints tracebacks.")]
-ExtractHtmlOpt = Annotated[Optional[bool], typer.Option("--extract-html/--no-extract-html", help="Extract the main text of HTML pages with --extractor (default: on when an input is WARC).", rich_help_panel="Input")]
-ExtractorOpt = Annotated[Extractor, typer.Option("--extractor", help="HTML extractor: 'auto' (resiliparse, trafilatura only where the fast result looks poor), 'resiliparse' (fastest) or 'trafilatura' (slowest).", rich_help_panel="Input")]
-PageBudgetOpt = Annotated[float, typer.Option("--page-time-budget", help="Seconds one page may take to extract; slower pages are rejected as extract_timeout (0: no limit, no worker process).", rich_help_panel="Input")]
-MaxPageCharsOpt = Annotated[int, typer.Option("--max-page-chars", help="Pages longer than this many characters are rejected as page_too_large before parsing.", rich_help_panel="Input")]
-UrlBlocklistOpt = Annotated[Optional[list[str]], typer.Option("--url-blocklist", help="Blocklist file (UT1 layout: a domain or a URL prefix per line); repeatable. Matching pages are rejected as url_blocked_domain / url_blocked_url.", rich_help_panel="Input")]
-UrlWordsOpt = Annotated[Optional[list[str]], typer.Option("--url-block-words", help="File of words (one per line) that reject a URL containing one as a token (url_blocked_word); repeatable.", rich_help_panel="Input")]
-SplitBytesOpt = Annotated[int, typer.Option("--split-bytes", help="Cut WARC, JSONL (uncompressed) and Parquet files larger than this into shards of about this size (by records, lines, row groups), so one big file uses every core; 0: one shard per file.", rich_help_panel="Input")]
+LogLevelOpt = Annotated[
+    LogLevel, typer.Option("--log-level", help="Logging verbosity; 'debug' also prints tracebacks.")
+]
+ExtractHtmlOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--extract-html/--no-extract-html",
+        help="Extract the main text of HTML pages with --extractor (default: on when an input is WARC).",
+        rich_help_panel="Input",
+    ),
+]
+ExtractorOpt = Annotated[
+    Extractor,
+    typer.Option(
+        "--extractor",
+        help="HTML extractor: 'auto' (resiliparse, trafilatura only where the fast result looks poor), 'resiliparse' (fastest) or 'trafilatura' (slowest).",
+        rich_help_panel="Input",
+    ),
+]
+PageBudgetOpt = Annotated[
+    float,
+    typer.Option(
+        "--page-time-budget",
+        help="Seconds one page may take to extract; slower pages are rejected as extract_timeout (0: no limit, no worker process).",
+        rich_help_panel="Input",
+    ),
+]
+MaxPageCharsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-page-chars",
+        help="Pages longer than this many characters are rejected as page_too_large before parsing.",
+        rich_help_panel="Input",
+    ),
+]
+UrlBlocklistOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--url-blocklist",
+        help="Blocklist file (UT1 layout: a domain or a URL prefix per line); repeatable. Matching pages are rejected as url_blocked_domain / url_blocked_url.",
+        rich_help_panel="Input",
+    ),
+]
+UrlWordsOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--url-block-words",
+        help="File of words (one per line) that reject a URL containing one as a token (url_blocked_word); repeatable.",
+        rich_help_panel="Input",
+    ),
+]
+SplitBytesOpt = Annotated[
+    int,
+    typer.Option(
+        "--split-bytes",
+        help="Cut WARC, JSONL (uncompressed) and Parquet files larger than this into shards of about this size (by records, lines, row groups), so one big file uses every core; 0: one shard per file.",
+        rich_help_panel="Input",
+    ),
+]
 
 
 def setup_logging(level: LogLevel) -> None:
-    logging.basicConfig(level=level.value.upper(), format="%(message)s", handlers=[RichHandler(console=console, show_path=False)], force=True)
+    logging.basicConfig(
+        level=level.value.upper(),
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+        force=True,
+    )
 
 
 def apply_recipe(ctx: typer.Context, recipe: Path | None, values: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +248,9 @@ def apply_recipe(ctx: typer.Context, recipe: Path | None, values: dict[str, Any]
     for key, value in data.items():
         name = str(key).replace("-", "_")
         if name not in known:
-            raise BabelmillError(f"--recipe {recipe}: unknown option {key!r}; known: {', '.join(sorted(k.replace('_', '-') for k in known))}")
+            raise BabelmillError(
+                f"--recipe {recipe}: unknown option {key!r}; known: {', '.join(sorted(k.replace('_', '-') for k in known))}"
+            )
         source = ctx.get_parameter_source(name)
         if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
             continue
@@ -146,9 +275,16 @@ def execute(job: Job, engine: EngineOptions, overwrite: bool, progress: bool) ->
         hook("finish", {})
     out.print(summary_table(result))
     if result.failures:
-        console.print(f"[red]error:[/red] {len(result.failures)} shard(s) failed, first: {escape(result.failures[0])}; rerun the same command to retry only those", highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]error:[/red] {len(result.failures)} shard(s) failed, first: {escape(result.failures[0])}; rerun the same command to retry only those",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
-    out.print(f"ledger: {result.output / 'ledger.json'}\nreport: {result.output / 'report.html'}\ndataset card: {result.output / 'README.md'}", soft_wrap=True)
+    out.print(
+        f"ledger: {result.output / 'ledger.json'}\nreport: {result.output / 'report.html'}\ndataset card: {result.output / 'README.md'}",
+        soft_wrap=True,
+    )
     return result
 
 
@@ -171,7 +307,11 @@ def user_errors(fn: Any) -> Any:
         except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become one line
             if log.isEnabledFor(logging.DEBUG):
                 raise
-            console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} (rerun with --log-level debug for the traceback)", highlight=False, soft_wrap=True)
+            console.print(
+                f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} (rerun with --log-level debug for the traceback)",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(1) from None
 
     return wrapper
@@ -223,7 +363,7 @@ def copy(
         raise BabelmillError("copy needs --input (or an 'input' key in --recipe)")
     if v["output"] is None:
         raise BabelmillError("copy needs --output DIR")
-    from babelmill.pipelines.jobs import ExtractOptions, copy_job
+    from babelmill.pipelines.jobs import copy_job
 
     job = copy_job(
         inputs=list(v["input"]),
@@ -297,7 +437,15 @@ def corpus(
     ctx: typer.Context,
     input: InputOpt = None,
     output: OutputOpt = None,
-    lang: Annotated[Optional[list[str]], typer.Option("--lang", "-l", help="Target language(s), comma-separated or repeated (any ISO 639-1/3, FLORES code or name; see `babelmill langs`). Documents in other languages are rejected as lang_not_target. Empty: keep every language, one subset each.", rich_help_panel="Language ID")] = None,
+    lang: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--lang",
+            "-l",
+            help="Target language(s), comma-separated or repeated (any ISO 639-1/3, FLORES code or name; see `babelmill langs`). Documents in other languages are rejected as lang_not_target. Empty: keep every language, one subset each.",
+            rich_help_panel="Language ID",
+        ),
+    ] = None,
     format: FormatOpt = InputFormat.auto,
     text_field: TextFieldOpt = "text",
     id_field: IdFieldOpt = "id",
@@ -312,27 +460,159 @@ def corpus(
     url_blocklist: UrlBlocklistOpt = None,
     url_block_words: UrlWordsOpt = None,
     split_bytes: SplitBytesOpt = DEFAULT_SPLIT_BYTES,
-    normalize: Annotated[bool, typer.Option("--normalize/--no-normalize", help="Repair mojibake with ftfy and apply Unicode NFC before language ID.", rich_help_panel="Input")] = True,
-    lid_backend: Annotated[LidBackend, typer.Option("--lid-backend", "--lid", help="LID backend: auto (per target the shipped model that identifies it best; see `babelmill langs CODE`), fasttext (lid.176 or --lid-model) or heliport.", rich_help_panel="Language ID")] = LidBackend.auto,
-    lid_model: Annotated[Optional[str], typer.Option("--lid-model", help="fastText LID model file (GlotLID, OpenLID, lid.176.bin; label format detected, GlotLID gets FineWeb-2's per-language thresholds). Implies the fasttext backend.", rich_help_panel="Language ID")] = None,
-    lid_accept_macro: Annotated[bool, typer.Option("--lid-accept-macro/--no-lid-accept-macro", help="Let a macrolanguage answer (heliport's hbs, msa) count as a member target (hr/bs/sr, ms/id); counted in the ledger.", rich_help_panel="Language ID")] = False,
-    lid_threshold: Annotated[Optional[float], typer.Option("--lid-threshold", help="Minimum LID confidence for every language (default: each language's own threshold from langs/).", rich_help_panel="Language ID")] = None,
-    lid_top_k: Annotated[int, typer.Option("--lid-top-k", help="Top LID labels and scores stored per document (lid_labels, lid_scores).", rich_help_panel="Language ID")] = 3,
-    script_check: Annotated[bool, typer.Option("--script-check/--no-script-check", help="Reject documents whose writing system does not match the detected language (script_mismatch).", rich_help_panel="Language ID")] = True,
-    line_level_lid: Annotated[bool, typer.Option("--line-level-lid/--doc-level-lid", help="Keep only the lines in a target language from mixed documents (the removed share is recorded).", rich_help_panel="Language ID")] = False,
-    gopher_quality: Annotated[bool, typer.Option("--gopher-quality/--no-gopher-quality", help="Gopher quality rules (word counts, word length, symbols, bullets, ellipses, alphabetic words, stop words) with per-language thresholds.", rich_help_panel="Quality")] = True,
-    gopher_repetition: Annotated[bool, typer.Option("--gopher-repetition/--no-gopher-repetition", help="Gopher repetition rules (duplicated lines, paragraphs and n-grams).", rich_help_panel="Quality")] = True,
-    fineweb_quality: Annotated[bool, typer.Option("--fineweb-quality/--no-fineweb-quality", help="FineWeb quality rules (line punctuation, short lines, duplicated characters, newlines).", rich_help_panel="Quality")] = True,
-    c4_quality: Annotated[Optional[bool], typer.Option("--c4-quality/--no-c4-quality", help="C4 rules (terminal punctuation, javascript, lorem ipsum, curly braces). Default: English only, as FineWeb-2 found they hurt other languages.", rich_help_panel="Quality")] = None,
-    dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Global deduplication across all inputs (exact and MinHash near-duplicates).", rich_help_panel="Dedup")] = True,
-    exact_dedup: Annotated[bool, typer.Option("--exact-dedup/--no-exact-dedup", help="Remove documents whose normalised text is identical.", rich_help_panel="Dedup")] = True,
-    near_dedup: Annotated[bool, typer.Option("--near-dedup/--no-near-dedup", help="Remove MinHash LSH near-duplicates (clusters by connected components, first document kept).", rich_help_panel="Dedup")] = True,
-    dedup_ngram: Annotated[int, typer.Option("--dedup-ngram", help="Word n-gram size of the MinHash shingles.", rich_help_panel="Dedup")] = 5,
-    dedup_bands: Annotated[int, typer.Option("--dedup-bands", help="LSH bands (more bands: higher recall at lower similarity).", rich_help_panel="Dedup")] = 14,
-    dedup_rows: Annotated[int, typer.Option("--dedup-rows", help="MinHash values per band (more rows: stricter).", rich_help_panel="Dedup")] = 8,
-    dedup_seed: Annotated[int, typer.Option("--dedup-seed", help="Seed of the MinHash permutations.", rich_help_panel="Dedup")] = 1,
-    rehydrate: Annotated[bool, typer.Option("--rehydrate/--no-rehydrate", help="Store FineWeb-2-style rehydration weights (from cluster sizes) on kept documents.", rich_help_panel="Dedup")] = False,
-    pii: Annotated[bool, typer.Option("--pii/--no-pii", help="Replace e-mail addresses, IP addresses and phone numbers by placeholders (counts in the ledger).", rich_help_panel="Quality")] = True,
+    normalize: Annotated[
+        bool,
+        typer.Option(
+            "--normalize/--no-normalize",
+            help="Repair mojibake with ftfy and apply Unicode NFC before language ID.",
+            rich_help_panel="Input",
+        ),
+    ] = True,
+    lid_backend: Annotated[
+        LidBackend,
+        typer.Option(
+            "--lid-backend",
+            "--lid",
+            help="LID backend: auto (per target the shipped model that identifies it best; see `babelmill langs CODE`), fasttext (lid.176 or --lid-model) or heliport.",
+            rich_help_panel="Language ID",
+        ),
+    ] = LidBackend.auto,
+    lid_model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--lid-model",
+            help="fastText LID model file (GlotLID, OpenLID, lid.176.bin; label format detected, GlotLID gets FineWeb-2's per-language thresholds). Implies the fasttext backend.",
+            rich_help_panel="Language ID",
+        ),
+    ] = None,
+    lid_accept_macro: Annotated[
+        bool,
+        typer.Option(
+            "--lid-accept-macro/--no-lid-accept-macro",
+            help="Let a macrolanguage answer (heliport's hbs, msa) count as a member target (hr/bs/sr, ms/id); counted in the ledger.",
+            rich_help_panel="Language ID",
+        ),
+    ] = False,
+    lid_threshold: Annotated[
+        Optional[float],
+        typer.Option(
+            "--lid-threshold",
+            help="Minimum LID confidence for every language (default: each language's own threshold from langs/).",
+            rich_help_panel="Language ID",
+        ),
+    ] = None,
+    lid_top_k: Annotated[
+        int,
+        typer.Option(
+            "--lid-top-k",
+            help="Top LID labels and scores stored per document (lid_labels, lid_scores).",
+            rich_help_panel="Language ID",
+        ),
+    ] = 3,
+    script_check: Annotated[
+        bool,
+        typer.Option(
+            "--script-check/--no-script-check",
+            help="Reject documents whose writing system does not match the detected language (script_mismatch).",
+            rich_help_panel="Language ID",
+        ),
+    ] = True,
+    line_level_lid: Annotated[
+        bool,
+        typer.Option(
+            "--line-level-lid/--doc-level-lid",
+            help="Keep only the lines in a target language from mixed documents (the removed share is recorded).",
+            rich_help_panel="Language ID",
+        ),
+    ] = False,
+    gopher_quality: Annotated[
+        bool,
+        typer.Option(
+            "--gopher-quality/--no-gopher-quality",
+            help="Gopher quality rules (word counts, word length, symbols, bullets, ellipses, alphabetic words, stop words) with per-language thresholds.",
+            rich_help_panel="Quality",
+        ),
+    ] = True,
+    gopher_repetition: Annotated[
+        bool,
+        typer.Option(
+            "--gopher-repetition/--no-gopher-repetition",
+            help="Gopher repetition rules (duplicated lines, paragraphs and n-grams).",
+            rich_help_panel="Quality",
+        ),
+    ] = True,
+    fineweb_quality: Annotated[
+        bool,
+        typer.Option(
+            "--fineweb-quality/--no-fineweb-quality",
+            help="FineWeb quality rules (line punctuation, short lines, duplicated characters, newlines).",
+            rich_help_panel="Quality",
+        ),
+    ] = True,
+    c4_quality: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--c4-quality/--no-c4-quality",
+            help="C4 rules (terminal punctuation, javascript, lorem ipsum, curly braces). Default: English only, as FineWeb-2 found they hurt other languages.",
+            rich_help_panel="Quality",
+        ),
+    ] = None,
+    dedup: Annotated[
+        bool,
+        typer.Option(
+            "--dedup/--no-dedup",
+            help="Global deduplication across all inputs (exact and MinHash near-duplicates).",
+            rich_help_panel="Dedup",
+        ),
+    ] = True,
+    exact_dedup: Annotated[
+        bool,
+        typer.Option(
+            "--exact-dedup/--no-exact-dedup",
+            help="Remove documents whose normalised text is identical.",
+            rich_help_panel="Dedup",
+        ),
+    ] = True,
+    near_dedup: Annotated[
+        bool,
+        typer.Option(
+            "--near-dedup/--no-near-dedup",
+            help="Remove MinHash LSH near-duplicates (clusters by connected components, first document kept).",
+            rich_help_panel="Dedup",
+        ),
+    ] = True,
+    dedup_ngram: Annotated[
+        int, typer.Option("--dedup-ngram", help="Word n-gram size of the MinHash shingles.", rich_help_panel="Dedup")
+    ] = 5,
+    dedup_bands: Annotated[
+        int,
+        typer.Option(
+            "--dedup-bands", help="LSH bands (more bands: higher recall at lower similarity).", rich_help_panel="Dedup"
+        ),
+    ] = 14,
+    dedup_rows: Annotated[
+        int,
+        typer.Option("--dedup-rows", help="MinHash values per band (more rows: stricter).", rich_help_panel="Dedup"),
+    ] = 8,
+    dedup_seed: Annotated[
+        int, typer.Option("--dedup-seed", help="Seed of the MinHash permutations.", rich_help_panel="Dedup")
+    ] = 1,
+    rehydrate: Annotated[
+        bool,
+        typer.Option(
+            "--rehydrate/--no-rehydrate",
+            help="Store FineWeb-2-style rehydration weights (from cluster sizes) on kept documents.",
+            rich_help_panel="Dedup",
+        ),
+    ] = False,
+    pii: Annotated[
+        bool,
+        typer.Option(
+            "--pii/--no-pii",
+            help="Replace e-mail addresses, IP addresses and phone numbers by placeholders (counts in the ledger).",
+            rich_help_panel="Quality",
+        ),
+    ] = True,
     recipe: RecipeOpt = None,
     overwrite: OverwriteOpt = False,
     ray_address: RayAddressOpt = None,
@@ -356,7 +636,11 @@ def corpus(
     v["lid_backend"] = _enum_value(v["lid_backend"])
     options = CorpusOptions(**{k: v[k] for k in fields if k in v and k != "langs"}, langs=_split_codes(v["lang"]))
     ex = _extract_options(v)
-    options.extractor, options.url_blocklist, options.url_block_words = ex.extractor, ex.url_blocklist, ex.url_block_words
+    options.extractor, options.url_blocklist, options.url_block_words = (
+        ex.extractor,
+        ex.url_blocklist,
+        ex.url_block_words,
+    )
     job = corpus_job(
         inputs=list(v["input"]),
         output=Path(v["output"]),
@@ -416,27 +700,166 @@ def instruct_translate(
     ctx: typer.Context,
     input: InputOpt = None,
     output: OutputOpt = None,
-    instruction_format: Annotated[InstructionFormat, typer.Option("--instruction-format", help="Instruction format of the input records: alpaca (instruction/input/output), sharegpt (conversations of from/value), messages (role/content); auto detects it per record.", rich_help_panel="Input")] = InstructionFormat.auto,
-    src: Annotated[str, typer.Option("--src", help="Language of the input dataset (any code or name; see `babelmill langs`).", rich_help_panel="Input")] = "en",
-    tgt: Annotated[Optional[list[str]], typer.Option("--tgt", help="Target language(s), comma-separated or repeated; one output row per record and target.", rich_help_panel="Output")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Translation model: a CTranslate2 directory, a local Hugging Face model directory (converted once and cached), or a hub id such as facebook/nllb-200-distilled-600M (used from the local cache; downloaded only with --allow-download).", rich_help_panel="Model")] = None,
-    device: Annotated[Device, typer.Option("--device", help="Where to translate: cuda (one Ray actor per GPU), cpu, or auto (cuda when a GPU is visible).", rich_help_panel="Model")] = Device.auto,
-    compute_type: Annotated[ComputeType, typer.Option("--compute-type", help="CTranslate2 compute type; default: int8 on CPU, float16 on CUDA.", rich_help_panel="Model")] = ComputeType.default,
-    quantization: Annotated[Quantization, typer.Option("--quantization", help="Weight type written when a Hugging Face model is converted to CTranslate2.", rich_help_panel="Model")] = Quantization.int8,
-    beam_size: Annotated[int, typer.Option("--beam-size", help="Beam width (1: greedy, fastest).", rich_help_panel="Decoding")] = 1,
-    max_batch_tokens: Annotated[int, typer.Option("--max-batch-tokens", help="Tokens per batch; segments are sorted by length and batched by tokens.", rich_help_panel="Decoding")] = 2048,
-    inter_threads: Annotated[int, typer.Option("--inter-threads", help="Batches translated in parallel per worker.", rich_help_panel="Decoding")] = 1,
-    intra_threads: Annotated[int, typer.Option("--intra-threads", help="Threads per batch on CPU (0: all CPUs of the embedded Ray / CTranslate2's default).", rich_help_panel="Decoding")] = 0,
-    repetition_penalty: Annotated[float, typer.Option("--repetition-penalty", help="Penalty on tokens already generated (>1 discourages loops).", rich_help_panel="Decoding")] = 1.0,
-    no_repeat_ngram_size: Annotated[int, typer.Option("--no-repeat-ngram-size", help="Forbid repeating any n-gram of this size in an output (0: off).", rich_help_panel="Decoding")] = 0,
-    max_length_ratio: Annotated[float, typer.Option("--max-length-ratio", help="Cap on output length: this many times the longest input's tokens, plus 10.", rich_help_panel="Decoding")] = 2.0,
-    cache_size: Annotated[int, typer.Option("--cache-size", help="Segments remembered per worker; identical segments are translated once (0: off).", rich_help_panel="Decoding")] = 100_000,
-    model_cache_dir: Annotated[Optional[str], typer.Option("--model-cache-dir", help="Where converted models are cached (default ~/.cache/babelmill/ct2).", rich_help_panel="Model")] = None,
-    allow_download: Annotated[bool, typer.Option("--allow-download/--no-download", help="Download and convert hub models when they are not in the local cache.", rich_help_panel="Model")] = False,
-    roles: Annotated[Optional[list[str]], typer.Option("--roles", help="Roles to translate, comma-separated (system, user, assistant; ShareGPT names like human/gpt work too). Default: all.", rich_help_panel="Input")] = None,
-    fields: Annotated[Optional[list[str]], typer.Option("--fields", help="Alpaca fields to translate, comma-separated (instruction, input, output). Default: all.", rich_help_panel="Input")] = None,
-    skip_checks: Annotated[Optional[list[str]], typer.Option("--skip-check", help="Output checks to turn off: wrong_language, length_ratio, repetition_loop, untranslated, lost_placeholder.", rich_help_panel="Quality")] = None,
-    input_format: Annotated[InputFormat, typer.Option("--input-format", help="File format of the inputs; 'auto' goes by extension ('hf' reads a local Hugging Face dataset).", rich_help_panel="Input")] = InputFormat.auto,
+    instruction_format: Annotated[
+        InstructionFormat,
+        typer.Option(
+            "--instruction-format",
+            help="Instruction format of the input records: alpaca (instruction/input/output), sharegpt (conversations of from/value), messages (role/content); auto detects it per record.",
+            rich_help_panel="Input",
+        ),
+    ] = InstructionFormat.auto,
+    src: Annotated[
+        str,
+        typer.Option(
+            "--src",
+            help="Language of the input dataset (any code or name; see `babelmill langs`).",
+            rich_help_panel="Input",
+        ),
+    ] = "en",
+    tgt: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--tgt",
+            help="Target language(s), comma-separated or repeated; one output row per record and target.",
+            rich_help_panel="Output",
+        ),
+    ] = None,
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model",
+            "-m",
+            help="Translation model: a CTranslate2 directory, a local Hugging Face model directory (converted once and cached), or a hub id such as facebook/nllb-200-distilled-600M (used from the local cache; downloaded only with --allow-download).",
+            rich_help_panel="Model",
+        ),
+    ] = None,
+    device: Annotated[
+        Device,
+        typer.Option(
+            "--device",
+            help="Where to translate: cuda (one Ray actor per GPU), cpu, or auto (cuda when a GPU is visible).",
+            rich_help_panel="Model",
+        ),
+    ] = Device.auto,
+    compute_type: Annotated[
+        ComputeType,
+        typer.Option(
+            "--compute-type",
+            help="CTranslate2 compute type; default: int8 on CPU, float16 on CUDA.",
+            rich_help_panel="Model",
+        ),
+    ] = ComputeType.default,
+    quantization: Annotated[
+        Quantization,
+        typer.Option(
+            "--quantization",
+            help="Weight type written when a Hugging Face model is converted to CTranslate2.",
+            rich_help_panel="Model",
+        ),
+    ] = Quantization.int8,
+    beam_size: Annotated[
+        int, typer.Option("--beam-size", help="Beam width (1: greedy, fastest).", rich_help_panel="Decoding")
+    ] = 1,
+    max_batch_tokens: Annotated[
+        int,
+        typer.Option(
+            "--max-batch-tokens",
+            help="Tokens per batch; segments are sorted by length and batched by tokens.",
+            rich_help_panel="Decoding",
+        ),
+    ] = 2048,
+    inter_threads: Annotated[
+        int,
+        typer.Option("--inter-threads", help="Batches translated in parallel per worker.", rich_help_panel="Decoding"),
+    ] = 1,
+    intra_threads: Annotated[
+        int,
+        typer.Option(
+            "--intra-threads",
+            help="Threads per batch on CPU (0: all CPUs of the embedded Ray / CTranslate2's default).",
+            rich_help_panel="Decoding",
+        ),
+    ] = 0,
+    repetition_penalty: Annotated[
+        float,
+        typer.Option(
+            "--repetition-penalty",
+            help="Penalty on tokens already generated (>1 discourages loops).",
+            rich_help_panel="Decoding",
+        ),
+    ] = 1.0,
+    no_repeat_ngram_size: Annotated[
+        int,
+        typer.Option(
+            "--no-repeat-ngram-size",
+            help="Forbid repeating any n-gram of this size in an output (0: off).",
+            rich_help_panel="Decoding",
+        ),
+    ] = 0,
+    max_length_ratio: Annotated[
+        float,
+        typer.Option(
+            "--max-length-ratio",
+            help="Cap on output length: this many times the longest input's tokens, plus 10.",
+            rich_help_panel="Decoding",
+        ),
+    ] = 2.0,
+    cache_size: Annotated[
+        int,
+        typer.Option(
+            "--cache-size",
+            help="Segments remembered per worker; identical segments are translated once (0: off).",
+            rich_help_panel="Decoding",
+        ),
+    ] = 100_000,
+    model_cache_dir: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model-cache-dir",
+            help="Where converted models are cached (default ~/.cache/babelmill/ct2).",
+            rich_help_panel="Model",
+        ),
+    ] = None,
+    allow_download: Annotated[
+        bool,
+        typer.Option(
+            "--allow-download/--no-download",
+            help="Download and convert hub models when they are not in the local cache.",
+            rich_help_panel="Model",
+        ),
+    ] = False,
+    roles: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--roles",
+            help="Roles to translate, comma-separated (system, user, assistant; ShareGPT names like human/gpt work too). Default: all.",
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    fields: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--fields",
+            help="Alpaca fields to translate, comma-separated (instruction, input, output). Default: all.",
+            rich_help_panel="Input",
+        ),
+    ] = None,
+    skip_checks: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--skip-check",
+            help="Output checks to turn off: wrong_language, length_ratio, repetition_loop, untranslated, lost_placeholder.",
+            rich_help_panel="Quality",
+        ),
+    ] = None,
+    input_format: Annotated[
+        InputFormat,
+        typer.Option(
+            "--input-format",
+            help="File format of the inputs; 'auto' goes by extension ('hf' reads a local Hugging Face dataset).",
+            rich_help_panel="Input",
+        ),
+    ] = InputFormat.auto,
     id_field: IdFieldOpt = "id",
     hf_split: HfSplitOpt = "train",
     max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
@@ -463,7 +886,9 @@ def instruct_translate(
     if not targets:
         raise BabelmillError("instruct translate needs --tgt LANG[,LANG...]")
     if not v["model"]:
-        raise BabelmillError("instruct translate needs --model (a CTranslate2 or Hugging Face model directory, or a hub id in the local cache)")
+        raise BabelmillError(
+            "instruct translate needs --model (a CTranslate2 or Hugging Face model directory, or a hub id in the local cache)"
+        )
     from babelmill.pipelines.jobs import instruct_translate_job
     from babelmill.processors.translate.engine import CTranslate2Spec, resolve_device
 
@@ -491,7 +916,9 @@ def instruct_translate(
     # failure in every worker, and workers find the converted copy in the cache.
     from babelmill.processors.translate.models import resolve_model
 
-    resolved = resolve_model(spec.model, quantization=spec.quantization, cache_dir=spec.cache_dir, allow_download=spec.allow_download)
+    resolved = resolve_model(
+        spec.model, quantization=spec.quantization, cache_dir=spec.cache_dir, allow_download=spec.allow_download
+    )
     for code in targets:  # an unsupported pair is one line now, not every row quarantined later
         resolved.plan(v["src"], code)
     job = instruct_translate_job(
@@ -504,7 +931,9 @@ def instruct_translate(
         roles=_split_codes(v["roles"]) or None,
         fields=_split_codes(v["fields"]) or None,
         skip_checks=_split_codes(v["skip_checks"]),
-        reader=ReaderOptions(id_field=v["id_field"], max_record_bytes=int(v["max_record_bytes"]), hf_split=v["hf_split"]),
+        reader=ReaderOptions(
+            id_field=v["id_field"], max_record_bytes=int(v["max_record_bytes"]), hf_split=v["hf_split"]
+        ),
         input_format=_enum_value(v["input_format"]),
         output_format=_enum_value(v["output_format"]),
         command=_command_line(),
@@ -516,11 +945,14 @@ def instruct_translate(
 @app.command("langs")
 @user_errors
 def langs_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the profiles as JSON (one object per language) instead of a table.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the profiles as JSON (one object per language) instead of a table.")
+    ] = False,
     lang: Annotated[Optional[str], typer.Argument(help="Show one language (any code or name) instead of all.")] = None,
 ) -> None:
     """List the language profiles: codes, script, LID labels, tokenizer, thresholds."""
     import babelmill.langs as langs_mod
+
     rows = langs_mod.table_rows()
     if lang:
         code = langs_mod.get(lang).code
@@ -567,11 +999,19 @@ def _print_lid_coverage(code: str) -> None:
 @app.command()
 @user_errors
 def sample(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the sample input into.")] = Path("babelmill-sample"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the sample input into.")] = Path(
+        "babelmill-sample"
+    ),
     docs: Annotated[int, typer.Option("--docs", help="Documents per language.")] = 200,
     files: Annotated[int, typer.Option("--files", help="JSONL files to spread the documents over.")] = 4,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same files.")] = 0,
-    malformed: Annotated[bool, typer.Option("--malformed/--clean", help="Include malformed records (bad JSON, invalid UTF-8, missing text) to show quarantine at work.")] = True,
+    malformed: Annotated[
+        bool,
+        typer.Option(
+            "--malformed/--clean",
+            help="Include malformed records (bad JSON, invalid UTF-8, missing text) to show quarantine at work.",
+        ),
+    ] = True,
 ) -> None:
     """Generate a small multilingual JSONL corpus (with duplicates and some broken records)."""
     from babelmill.sample import write_sample
@@ -583,7 +1023,9 @@ def sample(
 @app.command()
 @user_errors
 def demo(
-    workdir: Annotated[Path, typer.Option("--workdir", help="Where the sample input and the output go (replaced on every run).")] = Path("babelmill-demo"),
+    workdir: Annotated[
+        Path, typer.Option("--workdir", help="Where the sample input and the output go (replaced on every run).")
+    ] = Path("babelmill-demo"),
     docs: Annotated[int, typer.Option("--docs", help="Generated documents per language.")] = 200,
     num_cpus: NumCpusOpt = None,
     progress: ProgressOpt = True,
@@ -601,7 +1043,9 @@ def demo(
 
 
 @app.callback(invoke_without_command=True)
-def main_callback(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False) -> None:
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
     """babelmill: corpus building, synthetic instruction data and label projection for any language."""
     if version:
         out.print(f"babelmill {__version__}")
@@ -613,15 +1057,15 @@ def main() -> None:
     app()
 
 
-
-
 # ----------------------------------------------------------------- babelmill stages
 
 
 @app.command("stages")
 @user_errors
 def stages_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the stages as JSON (one object per stage) instead of a table.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the stages as JSON (one object per stage) instead of a table.")
+    ] = False,
 ) -> None:
     """List every stage: name, class, module, the drop reasons it declares, its resources."""
     from babelmill.processors.catalog import describe, stage_classes
@@ -639,11 +1083,20 @@ def stages_command(
         table.add_column(key, overflow="fold")
     for r in rows:
         res = r["resources"]
-        used = f"{res['num_cpus']:g} CPU" + (f", {res['num_gpus']:g} GPU" if res["num_gpus"] else "") + (f", {res['memory'] / 2**30:g} GiB" if res["memory"] else "")
-        table.add_row(r["name"], r["class"], r["module"].removeprefix("babelmill."), r["kind"], ", ".join(r["reasons"]) or "-", used)
+        used = (
+            f"{res['num_cpus']:g} CPU"
+            + (f", {res['num_gpus']:g} GPU" if res["num_gpus"] else "")
+            + (f", {res['memory'] / 2**30:g} GiB" if res["memory"] else "")
+        )
+        table.add_row(
+            r["name"],
+            r["class"],
+            r["module"].removeprefix("babelmill."),
+            r["kind"],
+            ", ".join(r["reasons"]) or "-",
+            used,
+        )
     out.print(table)
-
-
 
 
 # ----------------------------------------------------------------- project / align evaluation
@@ -695,7 +1148,9 @@ def _read_tags(path: str, fmt: NerFormat, scheme: TagScheme, what: str) -> tuple
     except ValueError as exc:
         raise BabelmillError(f"--{what} {path}: {exc}") from None
     if bad:
-        raise BabelmillError(f"--{what} {path}: {len(bad)} malformed sentence(s), first: record {bad[0].record}: {bad[0].error}")
+        raise BabelmillError(
+            f"--{what} {path}: {len(bad)} malformed sentence(s), first: record {bad[0].record}: {bad[0].error}"
+        )
     tokens = table.column("tokens").to_pylist()
     tags = table.column("tags").to_pylist()
     if scheme != TagScheme.iob2:
@@ -721,13 +1176,40 @@ def _type_map(values: list[str] | None) -> dict[str, str]:
 @project_app.command("eval")
 @user_errors
 def project_eval(
-    pred: Annotated[str, typer.Option("--pred", help="Predicted (projected) NER data: CoNLL, JSONL, Parquet or HF dataset; a file or a directory.")],
+    pred: Annotated[
+        str,
+        typer.Option(
+            "--pred", help="Predicted (projected) NER data: CoNLL, JSONL, Parquet or HF dataset; a file or a directory."
+        ),
+    ],
     gold: Annotated[str, typer.Option("--gold", help="Gold NER data, the same sentences in the same order.")],
-    drop_types: Annotated[Optional[list[str]], typer.Option("--drop-types", help="Entity types to leave out on both sides (comma-separated or repeated), e.g. MISC.")] = None,
-    map_types: Annotated[Optional[list[str]], typer.Option("--map", help="Rename a type before scoring, OLD=NEW (repeatable), e.g. ORG=ORGANIZATION.")] = None,
-    scheme: Annotated[TagScheme, typer.Option("--scheme", help="Tag scheme of both inputs; iob2 scores them as written (seqeval strict), others convert to IOB2 first.")] = TagScheme.iob2,
-    format: Annotated[NerFormat, typer.Option("--format", help="Input format of both; 'auto' goes by file extension.")] = NerFormat.auto,
-    by_position: Annotated[bool, typer.Option("--by-position", help="Score sentences whose tokens differ between the inputs by position instead of refusing them.")] = False,
+    drop_types: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--drop-types", help="Entity types to leave out on both sides (comma-separated or repeated), e.g. MISC."
+        ),
+    ] = None,
+    map_types: Annotated[
+        Optional[list[str]],
+        typer.Option("--map", help="Rename a type before scoring, OLD=NEW (repeatable), e.g. ORG=ORGANIZATION."),
+    ] = None,
+    scheme: Annotated[
+        TagScheme,
+        typer.Option(
+            "--scheme",
+            help="Tag scheme of both inputs; iob2 scores them as written (seqeval strict), others convert to IOB2 first.",
+        ),
+    ] = TagScheme.iob2,
+    format: Annotated[
+        NerFormat, typer.Option("--format", help="Input format of both; 'auto' goes by file extension.")
+    ] = NerFormat.auto,
+    by_position: Annotated[
+        bool,
+        typer.Option(
+            "--by-position",
+            help="Score sentences whose tokens differ between the inputs by position instead of refusing them.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Entity-level precision, recall and F1 (seqeval strict IOB2), per type and micro."""
@@ -738,11 +1220,15 @@ def project_eval(
     p_tokens, p_tags = _read_tags(pred, format, scheme, "pred")
     g_tokens, g_tags = _read_tags(gold, format, scheme, "gold")
     if len(p_tags) != len(g_tags):
-        raise BabelmillError(f"--pred has {len(p_tags)} sentences but --gold has {len(g_tags)}; they must be the same sentences in the same order")
+        raise BabelmillError(
+            f"--pred has {len(p_tags)} sentences but --gold has {len(g_tags)}; they must be the same sentences in the same order"
+        )
     if not by_position:
         for i, (a, b) in enumerate(zip(p_tokens, g_tokens)):
             if a != b:
-                raise BabelmillError(f"sentence {i}: tokens differ between --pred and --gold ({len(a)} vs {len(b)} tokens); pass --by-position to score them anyway")
+                raise BabelmillError(
+                    f"sentence {i}: tokens differ between --pred and --gold ({len(a)} vs {len(b)} tokens); pass --by-position to score them anyway"
+                )
     try:
         scores = entity_scores(p_tags, g_tags, _type_map(map_types), _split_codes(drop_types))
     except ValueError as exc:
@@ -756,10 +1242,19 @@ def project_eval(
 @align_app.command("eval")
 @user_errors
 def align_eval(
-    pred: Annotated[Path, typer.Option("--pred", help="Predicted alignment, Pharaoh format (i-j per link, one line per sentence pair).")],
-    gold: Annotated[Path, typer.Option("--gold", help="Gold alignment, Pharaoh format: i-j sure, i?j or ipj possible.")],
-    one_based: Annotated[bool, typer.Option("--one-based", help="The gold file counts words from 1 (several published gold sets do).")] = False,
-    pred_one_based: Annotated[bool, typer.Option("--pred-one-based", help="The predicted file counts words from 1.")] = False,
+    pred: Annotated[
+        Path,
+        typer.Option("--pred", help="Predicted alignment, Pharaoh format (i-j per link, one line per sentence pair)."),
+    ],
+    gold: Annotated[
+        Path, typer.Option("--gold", help="Gold alignment, Pharaoh format: i-j sure, i?j or ipj possible.")
+    ],
+    one_based: Annotated[
+        bool, typer.Option("--one-based", help="The gold file counts words from 1 (several published gold sets do).")
+    ] = False,
+    pred_one_based: Annotated[
+        bool, typer.Option("--pred-one-based", help="The predicted file counts words from 1.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Alignment error rate (AER), precision and recall against gold links."""
@@ -782,9 +1277,10 @@ def align_eval(
     if json_out:
         out.print_json(_json.dumps(scores.to_dict()))
     else:
-        out.print(f"AER {scores.aer * 100:.2f}  precision {scores.precision * 100:.2f}  recall {scores.recall * 100:.2f}  ({scores.sentences} sentences, {scores.predicted} predicted links, {scores.sure} sure gold links)", highlight=False)
-
-
+        out.print(
+            f"AER {scores.aer * 100:.2f}  precision {scores.precision * 100:.2f}  recall {scores.recall * 100:.2f}  ({scores.sentences} sentences, {scores.predicted} predicted links, {scores.sure} sure gold links)",
+            highlight=False,
+        )
 
 
 # ----------------------------------------------------------------- code-switching and interleaving (issue 9)
@@ -826,15 +1322,29 @@ class AskSide(str, enum.Enum):
     tgt = "tgt"
 
 
-MosesOpt = Annotated[Optional[list[str]], typer.Option("--moses", help="Moses file pair PREFIX.SRC / PREFIX.TGT (line-aligned); repeat for several. Replaces --input.")]
+MosesOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--moses", help="Moses file pair PREFIX.SRC / PREFIX.TGT (line-aligned); repeat for several. Replaces --input."
+    ),
+]
 ParallelInputOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--input", "-i", help="Parallel input: JSONL/Parquet with src/tgt, a translation dataset, instruct translate output, or TSV (src<TAB>tgt[<TAB>alignment]); repeat for several."),
+    typer.Option(
+        "--input",
+        "-i",
+        help="Parallel input: JSONL/Parquet with src/tgt, a translation dataset, instruct translate output, or TSV (src<TAB>tgt[<TAB>alignment]); repeat for several.",
+    ),
 ]
-TemplatesOpt = Annotated[Optional[Path], typer.Option("--templates", help="YAML of per-language instruction templates, overriding langs/templates.yaml.")]
+TemplatesOpt = Annotated[
+    Optional[Path],
+    typer.Option("--templates", help="YAML of per-language instruction templates, overriding langs/templates.yaml."),
+]
 
 
-def _bilingual_inputs(v: dict[str, Any], src: str, tgt: str, command: str) -> tuple[list[str], dict[str, tuple[str, str]], str]:
+def _bilingual_inputs(
+    v: dict[str, Any], src: str, tgt: str, command: str
+) -> tuple[list[str], dict[str, tuple[str, str]], str]:
     """Inputs, the Moses source-name -> target-file map and the input format, checked
     before Ray starts (unaligned Moses pairs are one line here)."""
     from babelmill.processors.io.parallel import check_moses
@@ -889,28 +1399,76 @@ def instruct_codeswitch(
     output: OutputOpt = None,
     moses: MosesOpt = None,
     src: Annotated[str, typer.Option("--src", help="Source language (code or name).")] = "en",
-    tgt: Annotated[Optional[list[str]], typer.Option("--tgt", help="Target language(s), comma-separated; several: each switched unit draws one.")] = None,
-    mode: Annotated[CodeSwitchMode, typer.Option("--mode", help="dictionary, align (Pharaoh 'alignment' column), translate (MT), xicl or xcot prompts.")] = CodeSwitchMode.dictionary,
-    ratio: Annotated[float, typer.Option("--ratio", help="Target share of switchable source words to switch (xicl: of demo sentences).")] = 0.3,
-    unit: Annotated[SwitchUnit, typer.Option("--unit", help="Switch single words or multi-word phrases.")] = SwitchUnit.word,
+    tgt: Annotated[
+        Optional[list[str]],
+        typer.Option("--tgt", help="Target language(s), comma-separated; several: each switched unit draws one."),
+    ] = None,
+    mode: Annotated[
+        CodeSwitchMode,
+        typer.Option(
+            "--mode", help="dictionary, align (Pharaoh 'alignment' column), translate (MT), xicl or xcot prompts."
+        ),
+    ] = CodeSwitchMode.dictionary,
+    ratio: Annotated[
+        float,
+        typer.Option("--ratio", help="Target share of switchable source words to switch (xicl: of demo sentences)."),
+    ] = 0.3,
+    unit: Annotated[
+        SwitchUnit, typer.Option("--unit", help="Switch single words or multi-word phrases.")
+    ] = SwitchUnit.word,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives byte-identical output.")] = 1,
-    lexicon: Annotated[Optional[list[str]], typer.Option("--lexicon", help="Bilingual lexicon (MUSE 'src tgt' lines or TSV); LANG=FILE per target; repeat.")] = None,
-    induce_lexicon: Annotated[Optional[list[str]], typer.Option("--induce-lexicon", help="Induce the lexicon from word-aligned pairs (JSONL src/tgt/alignment or TSV); LANG=FILE.")] = None,
-    match_stats: Annotated[Optional[Path], typer.Option("--match-stats", help="JSON of `codeswitch stats --json`: each row samples its ratio from it.")] = None,
-    max_phrase: Annotated[int, typer.Option("--max-phrase", help="Longest phrase (words) taken from an alignment.")] = 4,
+    lexicon: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--lexicon", help="Bilingual lexicon (MUSE 'src tgt' lines or TSV); LANG=FILE per target; repeat."
+        ),
+    ] = None,
+    induce_lexicon: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--induce-lexicon",
+            help="Induce the lexicon from word-aligned pairs (JSONL src/tgt/alignment or TSV); LANG=FILE.",
+        ),
+    ] = None,
+    match_stats: Annotated[
+        Optional[Path],
+        typer.Option("--match-stats", help="JSON of `codeswitch stats --json`: each row samples its ratio from it."),
+    ] = None,
+    max_phrase: Annotated[
+        int, typer.Option("--max-phrase", help="Longest phrase (words) taken from an alignment.")
+    ] = 4,
     shots: Annotated[int, typer.Option("--shots", help="xicl: demonstrations per prompt.")] = 3,
-    ask: Annotated[AskSide, typer.Option("--ask", help="xcot: ask in the src language (answer in tgt) or the reverse.")] = AskSide.src,
+    ask: Annotated[
+        AskSide, typer.Option("--ask", help="xcot: ask in the src language (answer in tgt) or the reverse.")
+    ] = AskSide.src,
     templates: TemplatesOpt = None,
-    drop_unswitched: Annotated[bool, typer.Option("--drop-unswitched/--keep-unswitched", help="Reject rows where nothing could be switched.")] = False,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="translate mode: CTranslate2 or HF model directory, or a cached hub id.")] = None,
+    drop_unswitched: Annotated[
+        bool, typer.Option("--drop-unswitched/--keep-unswitched", help="Reject rows where nothing could be switched.")
+    ] = False,
+    model: Annotated[
+        Optional[str],
+        typer.Option("--model", "-m", help="translate mode: CTranslate2 or HF model directory, or a cached hub id."),
+    ] = None,
     device: Annotated[Device, typer.Option("--device", help="translate mode: cuda, cpu or auto.")] = Device.auto,
-    compute_type: Annotated[ComputeType, typer.Option("--compute-type", help="translate mode: CTranslate2 compute type.")] = ComputeType.default,
+    compute_type: Annotated[
+        ComputeType, typer.Option("--compute-type", help="translate mode: CTranslate2 compute type.")
+    ] = ComputeType.default,
     beam_size: Annotated[int, typer.Option("--beam-size", help="translate mode: beam width.")] = 1,
-    max_batch_tokens: Annotated[int, typer.Option("--max-batch-tokens", help="translate mode: tokens per MT batch.")] = 2048,
-    cache_size: Annotated[int, typer.Option("--cache-size", help="translate mode: segments cached per worker.")] = 100_000,
-    model_cache_dir: Annotated[Optional[str], typer.Option("--model-cache-dir", help="Where converted models are cached.")] = None,
-    allow_download: Annotated[bool, typer.Option("--allow-download/--no-download", help="Download hub models not in the cache.")] = False,
-    input_format: Annotated[InputFormat, typer.Option("--input-format", help="File format; 'auto' by extension (.tsv: text).")] = InputFormat.auto,
+    max_batch_tokens: Annotated[
+        int, typer.Option("--max-batch-tokens", help="translate mode: tokens per MT batch.")
+    ] = 2048,
+    cache_size: Annotated[
+        int, typer.Option("--cache-size", help="translate mode: segments cached per worker.")
+    ] = 100_000,
+    model_cache_dir: Annotated[
+        Optional[str], typer.Option("--model-cache-dir", help="Where converted models are cached.")
+    ] = None,
+    allow_download: Annotated[
+        bool, typer.Option("--allow-download/--no-download", help="Download hub models not in the cache.")
+    ] = False,
+    input_format: Annotated[
+        InputFormat, typer.Option("--input-format", help="File format; 'auto' by extension (.tsv: text).")
+    ] = InputFormat.auto,
     id_field: IdFieldOpt = "id",
     hf_split: HfSplitOpt = "train",
     max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
@@ -946,14 +1504,18 @@ def instruct_codeswitch(
     induce = _lexicon_map(v["induce_lexicon"], targets)
     if m == "dictionary":
         if not lexicons and not induce:
-            raise BabelmillError("--mode dictionary needs --lexicon FILE or --induce-lexicon FILE (LANG=FILE per target)")
+            raise BabelmillError(
+                "--mode dictionary needs --lexicon FILE or --induce-lexicon FILE (LANG=FILE per target)"
+            )
         from babelmill.processors.codeswitch.lexicon import Lexicon, induce_from_file
 
         for path in lexicons.values():
             Lexicon.from_file(path)  # a malformed lexicon is one line now
         for path in induce.values():
             if not len(induce_from_file(path)):
-                raise BabelmillError(f"--induce-lexicon {path}: no word pair is linked 1-1 at least twice; give more aligned data or a --lexicon")
+                raise BabelmillError(
+                    f"--induce-lexicon {path}: no word pair is linked 1-1 at least twice; give more aligned data or a --lexicon"
+                )
         missing = [t for t in targets if t not in lexicons and t not in induce]
         if missing:
             raise BabelmillError(f"no --lexicon for target(s) {', '.join(missing)}")
@@ -981,7 +1543,9 @@ def instruct_codeswitch(
             cache_dir=v["model_cache_dir"],
             allow_download=bool(v["allow_download"]),
         )
-        resolved = resolve_model(spec.model, quantization=spec.quantization, cache_dir=spec.cache_dir, allow_download=spec.allow_download)
+        resolved = resolve_model(
+            spec.model, quantization=spec.quantization, cache_dir=spec.cache_dir, allow_download=spec.allow_download
+        )
         for code in targets:
             resolved.plan(src_code, code)
     if v["templates"] is not None and not Path(v["templates"]).is_file():
@@ -1007,7 +1571,9 @@ def instruct_codeswitch(
         templates=None if v["templates"] is None else str(v["templates"]),
         drop_unswitched=bool(v["drop_unswitched"]),
         moses=moses_map,
-        reader=ReaderOptions(id_field=v["id_field"], max_record_bytes=int(v["max_record_bytes"]), hf_split=v["hf_split"]),
+        reader=ReaderOptions(
+            id_field=v["id_field"], max_record_bytes=int(v["max_record_bytes"]), hf_split=v["hf_split"]
+        ),
         input_format=fmt,
         output_format=_enum_value(v["output_format"]),
         command=_command_line(),
@@ -1025,17 +1591,35 @@ def instruct_interleave(
     moses: MosesOpt = None,
     src: Annotated[str, typer.Option("--src", help="Source language (code or name).")] = "en",
     tgt: Annotated[Optional[str], typer.Option("--tgt", help="Target language (code or name).")] = None,
-    mode: Annotated[InterleaveMode, typer.Option("--mode", help="interlinear, alternate, pack or translation-instructions.")] = InterleaveMode.interlinear,
-    unit: Annotated[AlignUnit, typer.Option("--unit", help="Aligned unit: sentence or paragraph.")] = AlignUnit.sentence,
-    order: Annotated[InterlinearOrder, typer.Option("--order", help="interlinear: src-tgt, tgt-src or alternate.")] = InterlinearOrder.src_tgt,
+    mode: Annotated[
+        InterleaveMode, typer.Option("--mode", help="interlinear, alternate, pack or translation-instructions.")
+    ] = InterleaveMode.interlinear,
+    unit: Annotated[
+        AlignUnit, typer.Option("--unit", help="Aligned unit: sentence or paragraph.")
+    ] = AlignUnit.sentence,
+    order: Annotated[
+        InterlinearOrder, typer.Option("--order", help="interlinear: src-tgt, tgt-src or alternate.")
+    ] = InterlinearOrder.src_tgt,
     sep: Annotated[str, typer.Option("--sep", help="Separator between parts (escapes like \\n are read).")] = "\\n",
-    tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="pack: local HF tokenizer directory or a tiktoken encoding name.")] = None,
+    tokenizer: Annotated[
+        Optional[str],
+        typer.Option("--tokenizer", help="pack: local HF tokenizer directory or a tiktoken encoding name."),
+    ] = None,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="pack: tokens per context.")] = 2048,
     overlap: Annotated[int, typer.Option("--overlap", help="pack: units shared by neighbouring windows.")] = 1,
-    template_lang: Annotated[Optional[str], typer.Option("--template-lang", help="translation-instructions: language of the instruction (default: source).")] = None,
+    template_lang: Annotated[
+        Optional[str],
+        typer.Option(
+            "--template-lang", help="translation-instructions: language of the instruction (default: source)."
+        ),
+    ] = None,
     templates: TemplatesOpt = None,
-    reverse: Annotated[bool, typer.Option("--reverse/--no-reverse", help="translation-instructions: also emit tgt-to-src rows.")] = False,
-    input_format: Annotated[InputFormat, typer.Option("--input-format", help="File format; 'auto' by extension (.tsv: text).")] = InputFormat.auto,
+    reverse: Annotated[
+        bool, typer.Option("--reverse/--no-reverse", help="translation-instructions: also emit tgt-to-src rows.")
+    ] = False,
+    input_format: Annotated[
+        InputFormat, typer.Option("--input-format", help="File format; 'auto' by extension (.tsv: text).")
+    ] = InputFormat.auto,
     id_field: IdFieldOpt = "id",
     hf_split: HfSplitOpt = "train",
     max_record_bytes: MaxBytesOpt = DEFAULT_MAX_RECORD_BYTES,
@@ -1065,7 +1649,9 @@ def instruct_interleave(
     m = _enum_value(v["mode"])
     if m == "pack":
         if not v["tokenizer"]:
-            raise BabelmillError("--mode pack needs --tokenizer (a local HF tokenizer directory or a tiktoken encoding name)")
+            raise BabelmillError(
+                "--mode pack needs --tokenizer (a local HF tokenizer directory or a tiktoken encoding name)"
+            )
         if int(v["max_tokens"]) < 1 or int(v["overlap"]) < 0:
             raise BabelmillError("--max-tokens must be >= 1 and --overlap >= 0")
         from babelmill.processors.interleave.tokens import TokenCounter
@@ -1091,7 +1677,9 @@ def instruct_interleave(
         templates=None if v["templates"] is None else str(v["templates"]),
         reverse=bool(v["reverse"]),
         moses=moses_map,
-        reader=ReaderOptions(id_field=v["id_field"], max_record_bytes=int(v["max_record_bytes"]), hf_split=v["hf_split"]),
+        reader=ReaderOptions(
+            id_field=v["id_field"], max_record_bytes=int(v["max_record_bytes"]), hf_split=v["hf_split"]
+        ),
         input_format=fmt,
         output_format=_enum_value(v["output_format"]),
         command=_command_line(),
@@ -1113,12 +1701,25 @@ app.add_typer(codeswitch_app, name="codeswitch")
 @codeswitch_app.command("stats")
 @user_errors
 def codeswitch_stats(
-    file: Annotated[Path, typer.Argument(help="word/lang tokens per line, JSONL with tokens + langs, or CoNLL token<TAB>label lines (blank line between utterances).")],
-    independent: Annotated[Optional[list[str]], typer.Option("--independent", help="Language-independent labels, comma-separated (default: univ,ne,undef,mixed,other,...).")] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="word/lang tokens per line, JSONL with tokens + langs, or CoNLL token<TAB>label lines (blank line between utterances)."
+        ),
+    ],
+    independent: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--independent",
+            help="Language-independent labels, comma-separated (default: univ,ne,undef,mixed,other,...).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (input of --match-stats).")] = False,
     lid: Annotated[bool, typer.Option("--lid/--no-lid", help="Untagged text: label words with fastText LID.")] = False,
     lid_model: Annotated[Optional[str], typer.Option("--lid-model", help="fastText LID model for --lid.")] = None,
-    lid_langs: Annotated[Optional[list[str]], typer.Option("--lid-langs", help="--lid: allowed languages, comma-separated.")] = None,
+    lid_langs: Annotated[
+        Optional[list[str]], typer.Option("--lid-langs", help="--lid: allowed languages, comma-separated.")
+    ] = None,
 ) -> None:
     """Code-mixing metrics of language-tagged text (compare synthetic with natural)."""
     from babelmill.processors.codeswitch.metrics import DEFAULT_INDEPENDENT
@@ -1145,7 +1746,20 @@ def codeswitch_stats(
     table = Table(title=f"{file.name}: {result['utterances']:,} utterances")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in ("utterances", "tokens", "independent_tokens", "mixed_utterances", "cmi_mean", "cmi_mean_mixed", "cmi_2016_mean", "m_index", "i_index", "switch_points_mean", "burstiness", "span_mean"):
+    for key in (
+        "utterances",
+        "tokens",
+        "independent_tokens",
+        "mixed_utterances",
+        "cmi_mean",
+        "cmi_mean_mixed",
+        "cmi_2016_mean",
+        "m_index",
+        "i_index",
+        "switch_points_mean",
+        "burstiness",
+        "span_mean",
+    ):
         val = result[key]
         table.add_row(key, f"{val:,.3f}" if isinstance(val, float) else f"{val:,}")
     table.add_row("languages", ", ".join(f"{k} {n:,}" for k, n in result["languages"].items()))
@@ -1187,7 +1801,9 @@ def _marker_pairs(values: list[str] | None) -> list[tuple[str, str]] | None:
     for v in values or []:
         parts = str(v).split(" ")
         if len(parts) != 2 or not all(parts):
-            raise BabelmillError(f"--markers {v!r}: give the opening and closing marker separated by one space, e.g. '[ ]'")
+            raise BabelmillError(
+                f"--markers {v!r}: give the opening and closing marker separated by one space, e.g. '[ ]'"
+            )
         pairs.append((parts[0], parts[1]))
     return pairs or None
 
@@ -1217,43 +1833,158 @@ def _project_checks(v: dict[str, Any], method: str) -> None:
 @user_errors
 def project_command(
     ctx: typer.Context,
-    input: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="Labelled sentences: CoNLL (.conll, .iob2, ...), JSONL with tokens/tags, Parquet or a Hugging Face dataset (ner_tags ClassLabel).")] = None,
+    input: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--input",
+            "-i",
+            help="Labelled sentences: CoNLL (.conll, .iob2, ...), JSONL with tokens/tags, Parquet or a Hugging Face dataset (ner_tags ClassLabel).",
+        ),
+    ] = None,
     output: OutputOpt = None,
     src: Annotated[str, typer.Option("--src", help="Language of the labelled input.")] = "en",
-    tgt: Annotated[Optional[list[str]], typer.Option("--tgt", help="Target language(s), comma-separated or repeated; one subset each (data/<tgt>/).")] = None,
-    method: Annotated[ProjectMethod, typer.Option("--method", help="markers: EasyProject markers through MT; align: translate, word-align, project; score: the MT model scores candidate spans; parallel: align onto a target side you have (--target).")] = ProjectMethod.align,
-    target: Annotated[Optional[list[str]], typer.Option("--target", help="Existing target side: TSV, two Moses files (repeat), JSONL src/tgt, HF translation dataset, or pre-tokenized CoNLL/lines. Either column order.")] = None,
-    target_pretokenized: Annotated[bool, typer.Option("--target-pretokenized/--target-raw", help="Split --target text on whitespace (its tokens are the gold ones) instead of the target tokenizer.")] = False,
-    aligner: Annotated[AlignerName, typer.Option("--aligner", help="Word aligner for align/parallel: eflomal (trains on the run; GPL extra), simalign (--encoder), attention (the MT model's).")] = AlignerName.eflomal,
-    symmetrize: Annotated[Symmetrize, typer.Option("--symmetrize", help="How the two alignment directions are combined.")] = Symmetrize.grow_diag_final_and,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="CTranslate2 translation model (dir, Hugging Face dir, or cached hub id) for markers, align, score and the attention aligner.")] = None,
-    encoder: Annotated[Optional[str], typer.Option("--encoder", help="Local encoder directory for --aligner simalign (mBERT, XLM-R, LaBSE).")] = None,
-    simalign_method: Annotated[SimAlignMethod, typer.Option("--simalign-method", help="SimAlign link extraction.")] = SimAlignMethod.itermax,
-    extra_parallel: Annotated[Optional[list[str]], typer.Option("--extra-parallel", help="More unlabelled parallel text for eflomal, [LANG=]FILE[,FILE2] (same formats as --target); repeat.")] = None,
-    name_priors: Annotated[bool, typer.Option("--name-priors/--no-name-priors", help="Give eflomal name and cognate matches as priors.")] = True,
-    name_matching: Annotated[bool, typer.Option("--name-matching/--no-name-matching", help="Find entities the aligner misses by (transliterated) name match.")] = True,
-    markers: Annotated[Optional[list[str]], typer.Option("--markers", help="Marker pair for --method markers, 'OPEN CLOSE' (default '[ ]'); repeat for several.")] = None,
-    labels: Annotated[Optional[list[str]], typer.Option("--labels", help="IOB2 label names in ClassLabel order, comma-separated (default: from the input).")] = None,
-    tag_scheme: Annotated[TagScheme, typer.Option("--tag-scheme", help="Tag scheme of the input; auto detects it per file.")] = TagScheme.auto,
-    drop_on: Annotated[Optional[list[str]], typer.Option("--drop-on", help="Quality flags that drop a sentence, comma-separated (default: entity_lost, type_conflict; '' drops none). Others stay as flags.")] = None,
-    min_confidence: Annotated[Optional[float], typer.Option("--min-confidence", help="Flag entities whose alignment or marker-match confidence is below this, 0-1 (default 0.3 align, 0 markers).")] = None,
-    stem_length: Annotated[int, typer.Option("--stem-length", help="eflomal aligns words cut to this many characters (0: whole words).")] = 5,
-    max_span_ratio: Annotated[Optional[float], typer.Option("--max-span-ratio", help="Longest target span relative to its source span (default 2 for align, 3 for markers).")] = None,
-    score_max_extra: Annotated[int, typer.Option("--score-max-extra", help="score: candidate spans up to this many words longer than the entity.")] = 2,
-    format: Annotated[NerFormat, typer.Option("--format", help="Input format; auto goes by extension.")] = NerFormat.auto,
-    token_column: Annotated[Optional[int], typer.Option("--token-column", help="CoNLL: 0-based column of the token (default: found).")] = None,
-    tag_column: Annotated[Optional[int], typer.Option("--tag-column", help="CoNLL: 0-based column of the tag (default: found).")] = None,
+    tgt: Annotated[
+        Optional[list[str]],
+        typer.Option("--tgt", help="Target language(s), comma-separated or repeated; one subset each (data/<tgt>/)."),
+    ] = None,
+    method: Annotated[
+        ProjectMethod,
+        typer.Option(
+            "--method",
+            help="markers: EasyProject markers through MT; align: translate, word-align, project; score: the MT model scores candidate spans; parallel: align onto a target side you have (--target).",
+        ),
+    ] = ProjectMethod.align,
+    target: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--target",
+            help="Existing target side: TSV, two Moses files (repeat), JSONL src/tgt, HF translation dataset, or pre-tokenized CoNLL/lines. Either column order.",
+        ),
+    ] = None,
+    target_pretokenized: Annotated[
+        bool,
+        typer.Option(
+            "--target-pretokenized/--target-raw",
+            help="Split --target text on whitespace (its tokens are the gold ones) instead of the target tokenizer.",
+        ),
+    ] = False,
+    aligner: Annotated[
+        AlignerName,
+        typer.Option(
+            "--aligner",
+            help="Word aligner for align/parallel: eflomal (trains on the run; GPL extra), simalign (--encoder), attention (the MT model's).",
+        ),
+    ] = AlignerName.eflomal,
+    symmetrize: Annotated[
+        Symmetrize, typer.Option("--symmetrize", help="How the two alignment directions are combined.")
+    ] = Symmetrize.grow_diag_final_and,
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model",
+            "-m",
+            help="CTranslate2 translation model (dir, Hugging Face dir, or cached hub id) for markers, align, score and the attention aligner.",
+        ),
+    ] = None,
+    encoder: Annotated[
+        Optional[str],
+        typer.Option("--encoder", help="Local encoder directory for --aligner simalign (mBERT, XLM-R, LaBSE)."),
+    ] = None,
+    simalign_method: Annotated[
+        SimAlignMethod, typer.Option("--simalign-method", help="SimAlign link extraction.")
+    ] = SimAlignMethod.itermax,
+    extra_parallel: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--extra-parallel",
+            help="More unlabelled parallel text for eflomal, [LANG=]FILE[,FILE2] (same formats as --target); repeat.",
+        ),
+    ] = None,
+    name_priors: Annotated[
+        bool, typer.Option("--name-priors/--no-name-priors", help="Give eflomal name and cognate matches as priors.")
+    ] = True,
+    name_matching: Annotated[
+        bool,
+        typer.Option(
+            "--name-matching/--no-name-matching",
+            help="Find entities the aligner misses by (transliterated) name match.",
+        ),
+    ] = True,
+    markers: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--markers", help="Marker pair for --method markers, 'OPEN CLOSE' (default '[ ]'); repeat for several."
+        ),
+    ] = None,
+    labels: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--labels", help="IOB2 label names in ClassLabel order, comma-separated (default: from the input)."
+        ),
+    ] = None,
+    tag_scheme: Annotated[
+        TagScheme, typer.Option("--tag-scheme", help="Tag scheme of the input; auto detects it per file.")
+    ] = TagScheme.auto,
+    drop_on: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--drop-on",
+            help="Quality flags that drop a sentence, comma-separated (default: entity_lost, type_conflict; '' drops none). Others stay as flags.",
+        ),
+    ] = None,
+    min_confidence: Annotated[
+        Optional[float],
+        typer.Option(
+            "--min-confidence",
+            help="Flag entities whose alignment or marker-match confidence is below this, 0-1 (default 0.3 align, 0 markers).",
+        ),
+    ] = None,
+    stem_length: Annotated[
+        int, typer.Option("--stem-length", help="eflomal aligns words cut to this many characters (0: whole words).")
+    ] = 5,
+    max_span_ratio: Annotated[
+        Optional[float],
+        typer.Option(
+            "--max-span-ratio",
+            help="Longest target span relative to its source span (default 2 for align, 3 for markers).",
+        ),
+    ] = None,
+    score_max_extra: Annotated[
+        int,
+        typer.Option("--score-max-extra", help="score: candidate spans up to this many words longer than the entity."),
+    ] = 2,
+    format: Annotated[
+        NerFormat, typer.Option("--format", help="Input format; auto goes by extension.")
+    ] = NerFormat.auto,
+    token_column: Annotated[
+        Optional[int], typer.Option("--token-column", help="CoNLL: 0-based column of the token (default: found).")
+    ] = None,
+    tag_column: Annotated[
+        Optional[int], typer.Option("--tag-column", help="CoNLL: 0-based column of the tag (default: found).")
+    ] = None,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Longer sentences are quarantined.")] = 512,
     id_field: IdFieldOpt = "id",
     hf_split: HfSplitOpt = "train",
     output_format: OutFormatOpt = OutputFormat.parquet,
-    device: Annotated[Device, typer.Option("--device", help="Where the MT model runs: cuda, cpu, or auto.")] = Device.auto,
-    compute_type: Annotated[ComputeType, typer.Option("--compute-type", help="CTranslate2 compute type (default: int8 CPU, float16 CUDA).")] = ComputeType.default,
+    device: Annotated[
+        Device, typer.Option("--device", help="Where the MT model runs: cuda, cpu, or auto.")
+    ] = Device.auto,
+    compute_type: Annotated[
+        ComputeType, typer.Option("--compute-type", help="CTranslate2 compute type (default: int8 CPU, float16 CUDA).")
+    ] = ComputeType.default,
     beam_size: Annotated[int, typer.Option("--beam-size", help="Beam width of the translation.")] = 1,
     max_batch_tokens: Annotated[int, typer.Option("--max-batch-tokens", help="Tokens per translation batch.")] = 2048,
-    intra_threads: Annotated[int, typer.Option("--intra-threads", help="CPU threads per translation batch (0: every CPU of the embedded Ray).")] = 0,
-    model_cache_dir: Annotated[Optional[str], typer.Option("--model-cache-dir", help="Where converted models are cached.")] = None,
-    allow_download: Annotated[bool, typer.Option("--allow-download/--no-download", help="Download and convert hub models missing from the cache.")] = False,
+    intra_threads: Annotated[
+        int,
+        typer.Option("--intra-threads", help="CPU threads per translation batch (0: every CPU of the embedded Ray)."),
+    ] = 0,
+    model_cache_dir: Annotated[
+        Optional[str], typer.Option("--model-cache-dir", help="Where converted models are cached.")
+    ] = None,
+    allow_download: Annotated[
+        bool,
+        typer.Option("--allow-download/--no-download", help="Download and convert hub models missing from the cache."),
+    ] = False,
     recipe: RecipeOpt = None,
     overwrite: OverwriteOpt = False,
     ray_address: RayAddressOpt = None,
@@ -1301,7 +2032,9 @@ def project_command(
             cache_dir=v["model_cache_dir"],
             allow_download=bool(v["allow_download"]),
         )
-        resolved = resolve_model(spec.model, quantization=spec.quantization, cache_dir=spec.cache_dir, allow_download=spec.allow_download)
+        resolved = resolve_model(
+            spec.model, quantization=spec.quantization, cache_dir=spec.cache_dir, allow_download=spec.allow_download
+        )
         for code in targets:  # an unsupported pair is one line now
             resolved.plan(v["src"], code)
     options = ProjectOptions(
@@ -1329,10 +2062,23 @@ def project_command(
     reader = ReaderOptions(
         id_field=v["id_field"],
         hf_split=v["hf_split"],
-        ner=NerOptions(token_column=v["token_column"], tag_column=v["tag_column"], max_tokens=int(v["max_tokens"]), lang=v["src"]),
+        ner=NerOptions(
+            token_column=v["token_column"], tag_column=v["tag_column"], max_tokens=int(v["max_tokens"]), lang=v["src"]
+        ),
     )
-    fmt = {"conll": "conll", "jsonl": "jsonl", "parquet": "parquet", "hf": "hf"}.get(str(_enum_value(v["format"])), "auto")
-    job = project_job(list(v["input"]), Path(v["output"]), options, spec, reader, fmt, str(_enum_value(v["output_format"])), _command_line())
+    fmt = {"conll": "conll", "jsonl": "jsonl", "parquet": "parquet", "hf": "hf"}.get(
+        str(_enum_value(v["format"])), "auto"
+    )
+    job = project_job(
+        list(v["input"]),
+        Path(v["output"]),
+        options,
+        spec,
+        reader,
+        fmt,
+        str(_enum_value(v["output_format"])),
+        _command_line(),
+    )
     engine = EngineOptions(ray_address=v["ray_address"], num_cpus=v["num_cpus"], num_gpus=v["num_gpus"])
     execute(job, engine, bool(v["overwrite"]), bool(v["progress"]))
 

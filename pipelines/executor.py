@@ -135,7 +135,9 @@ def _call_stage(stage: Stage, table: pa.Table, counts: StageCounts, quarantine: 
         if expands:
             counts.added += out.num_rows - n
         elif out.num_rows != n:
-            raise RuntimeError(f"stage {stage.name} returned {out.num_rows} rows for {n}; filters must mark rows, not remove them")
+            raise RuntimeError(
+                f"stage {stage.name} returned {out.num_rows} rows for {n}; filters must mark rows, not remove them"
+            )
         return out
     except Exception as exc:  # noqa: BLE001 - isolate the bad rows, keep the rest
         log.warning("stage %s failed on a batch of %d rows (%s); retrying row by row", stage.name, n, exc)
@@ -152,7 +154,15 @@ def _call_stage(stage: Stage, table: pa.Table, counts: StageCounts, quarantine: 
             counts.errored += 1
             source = row.column("source")[0].as_py() if "source" in row.column_names else ""
             rid = row.column("id")[0].as_py() if "id" in row.column_names else i
-            quarantine.append(QuarantineRecord(source or "", rid, f"{stage.name}: {type(exc).__name__}: {exc}", stage=stage.name, raw=_row_json(row)))
+            quarantine.append(
+                QuarantineRecord(
+                    source or "",
+                    rid,
+                    f"{stage.name}: {type(exc).__name__}: {exc}",
+                    stage=stage.name,
+                    raw=_row_json(row),
+                )
+            )
     if not pieces:
         return table.slice(0, 0)
     return pa.concat_tables(pieces, promote_options="permissive")
@@ -229,7 +239,9 @@ class PartitionedSink:
 
     def _sink(self, part: str) -> TableSink:
         if part not in self.sinks:
-            self.sinks[part] = TableSink(self.layout.data(self.shard_id, _safe_part(part)), self.layout.fmt, always_write=True)
+            self.sinks[part] = TableSink(
+                self.layout.data(self.shard_id, _safe_part(part)), self.layout.fmt, always_write=True
+            )
             if self._empty is not None:
                 self.sinks[part].write(self._empty)
         return self.sinks[part]
@@ -239,7 +251,9 @@ class PartitionedSink:
             self._empty = table.slice(0, 0)
             return
         col = self.layout.partition
-        values = pc.fill_null(table.column(col), "und") if col in table.column_names else pa.array(["und"] * table.num_rows)
+        values = (
+            pc.fill_null(table.column(col), "und") if col in table.column_names else pa.array(["und"] * table.num_rows)
+        )
         for part in pc.unique(values).to_pylist():
             self._sink(part).write(table.filter(pc.equal(values, part)))
 
@@ -275,12 +289,16 @@ class _ShardOutputs:
     (and, in the map phase, the global stage's keys), write rejected rows.
     """
 
-    def __init__(self, plan: ShardPlan, data: Any, rejected: TableSink, quarantine: QuarantineSink, keys: TableSink | None = None) -> None:
+    def __init__(
+        self, plan: ShardPlan, data: Any, rejected: TableSink, quarantine: QuarantineSink, keys: TableSink | None = None
+    ) -> None:
         self.plan, self.data, self.rejected, self.quarantine, self.keys = plan, data, rejected, quarantine, keys
         self.kept_stats, self.rejected_stats = SideStats(), SideStats()
         data.write(conform(pa.table({}), plan.schema, plan.drop).slice(0, 0))
 
-    def route(self, table: pa.Table, chain: list[Stage], ledger: Ledger, errors: list[QuarantineRecord], read: bool = True) -> None:
+    def route(
+        self, table: pa.Table, chain: list[Stage], ledger: Ledger, errors: list[QuarantineRecord], read: bool = True
+    ) -> None:
         kept, rejected_tables = process_batch(table, chain, ledger, errors, read=read)
         self.quarantine.write(errors)
         kept = conform(kept, self.plan.schema, self.plan.drop)
@@ -297,7 +315,12 @@ class _ShardOutputs:
         """Commit every sink; returns the written files (relative to ``root``) under ``names``
         for data, rejected and quarantine (signatures keep their own name)."""
         outputs = {}
-        sinks = ((names[0], self.data), ("signatures", self.keys), (names[1], self.rejected), (names[2], self.quarantine))
+        sinks = (
+            (names[0], self.data),
+            ("signatures", self.keys),
+            (names[1], self.rejected),
+            (names[2], self.quarantine),
+        )
         for name, sink in sinks:
             path = sink.commit() if sink is not None else None
             if path is not None:
@@ -310,7 +333,14 @@ class _ShardOutputs:
                 sink.abort()
 
 
-def _marker(shard: InputShard, outputs: dict[str, str], ledger: Ledger, out: _ShardOutputs, seconds: float, extra: dict[str, Any] | None) -> dict[str, Any]:
+def _marker(
+    shard: InputShard,
+    outputs: dict[str, str],
+    ledger: Ledger,
+    out: _ShardOutputs,
+    seconds: float,
+    extra: dict[str, Any] | None,
+) -> dict[str, Any]:
     return {
         "shard": shard.shard_id,
         "inputs": list(shard.sources),
@@ -424,7 +454,12 @@ def finish_shard(
     first = Ledger.from_dict(mapped["ledger"], mapped.get("timing"))
     for s in first.stages:
         ledger.stages[names.index(s.name)] = s
-    out = _ShardOutputs(plan, _data_sink(layout, shard.shard_id), TableSink(layout.rejected(shard.shard_id, 2), "parquet"), QuarantineSink(layout.quarantine(shard.shard_id, 2)))
+    out = _ShardOutputs(
+        plan,
+        _data_sink(layout, shard.shard_id),
+        TableSink(layout.rejected(shard.shard_id, 2), "parquet"),
+        QuarantineSink(layout.quarantine(shard.shard_id, 2)),
+    )
     out.rejected_stats = SideStats.from_dict(mapped["stats"]["rejected"])
     chain: list[Stage] = [apply, *post_stages]
     try:

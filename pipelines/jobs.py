@@ -34,7 +34,13 @@ class ExtractOptions:
     url_block_words: list[str] = dataclasses.field(default_factory=list)
 
 
-def _extraction(extract_html: bool | None, inputs: list[str], input_format: str, reader: ReaderOptions, options: ExtractOptions | None = None) -> list[Stage]:
+def _extraction(
+    extract_html: bool | None,
+    inputs: list[str],
+    input_format: str,
+    reader: ReaderOptions,
+    options: ExtractOptions | None = None,
+) -> list[Stage]:
     """URL filtering when lists are given; HTML extraction when asked for, or by default
     when an input is WARC."""
     options = options or ExtractOptions()
@@ -42,7 +48,11 @@ def _extraction(extract_html: bool | None, inputs: list[str], input_format: str,
     if options.url_blocklist or options.url_block_words:
         stages.append(UrlBlocklistFilter(options.url_blocklist, options.url_block_words))
     if extract_html or (extract_html is None and _has_warc(inputs, input_format, reader)):
-        stages.append(make_extractor(options.extractor, time_budget=options.page_time_budget, max_page_chars=options.max_page_chars))
+        stages.append(
+            make_extractor(
+                options.extractor, time_budget=options.page_time_budget, max_page_chars=options.max_page_chars
+            )
+        )
     return stages
 
 
@@ -122,13 +132,23 @@ def corpus_job(
     from babelmill.processors.lid import make_identifier
     from babelmill.processors.normalize import TextNormalizer
     from babelmill.processors.pii import PIIScrubber
-    from babelmill.processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+    from babelmill.processors.quality import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
 
     reader = reader or ReaderOptions()
     # Resolve the codes first: a typo is reported before any input is opened.
     targets = [langs_mod.get(code).code for code in options.langs] or None
     extract = ExtractOptions(
-        options.extract_html, options.extractor, options.page_time_budget, options.max_page_chars, list(options.url_blocklist), list(options.url_block_words)
+        options.extract_html,
+        options.extractor,
+        options.page_time_budget,
+        options.max_page_chars,
+        list(options.url_blocklist),
+        list(options.url_block_words),
     )
     stages: list[Stage] = _extraction(options.extract_html, inputs, input_format, reader, extract)
     stages.append(EmptyTextFilter())
@@ -154,7 +174,9 @@ def corpus_job(
         stages.append(FineWebQualityFilter())
     if options.c4_quality is not False:
         # None: the languages whose profile enables C4 (English); True: every language.
-        stages.append(C4QualityFilter(languages=[p.code for p in langs_mod.all_profiles()] if options.c4_quality else None))
+        stages.append(
+            C4QualityFilter(languages=[p.code for p in langs_mod.all_profiles()] if options.c4_quality else None)
+        )
     dedup = None
     if options.dedup and (options.exact_dedup or options.near_dedup):
         dedup = MinHashDeduplicator(
@@ -211,7 +233,12 @@ def instruct_translate_job(
     parse (Alpaca / ShareGPT / messages) -> one row per target -> translate (actor pool,
     one per GPU) -> output checks.  Kept rows go to ``data/<tgt_lang>/``.
     """
-    from babelmill.processors.instruct import InstructionParser, InstructionTranslator, TargetExpander, TranslationQualityFilter
+    from babelmill.processors.instruct import (
+        InstructionParser,
+        InstructionTranslator,
+        TargetExpander,
+        TranslationQualityFilter,
+    )
 
     base = reader or ReaderOptions()
     reader = dataclasses.replace(base, text_field="")  # record mode: the whole record goes to the parser
@@ -247,7 +274,9 @@ def instruct_translate_job(
 _MARKER_WORK = ("mt_source", "mt_entities", "mt_output", "mt_entity_translations", "src_tokens", "src_tags", "meta")
 
 
-def ner_label_names(inputs: list[str], reader: ReaderOptions, input_format: str = "auto", scheme: str = "auto") -> list[str]:
+def ner_label_names(
+    inputs: list[str], reader: ReaderOptions, input_format: str = "auto", scheme: str = "auto"
+) -> list[str]:
     """IOB2 label names for every entity type in the inputs (one read on the driver,
     before Ray starts: every shard must number the labels the same way)."""
     from babelmill.processors.ner.readers import read_ner
@@ -306,8 +335,7 @@ DEFAULT_DROP_ON = ("entity_lost", "type_conflict")
 #: Working columns of the projection chain that the kept data does not need.
 _PROJECT_WORK = tuple(
     dict.fromkeys(
-        _MARKER_WORK
-        + ("src_text", "tgt_text", "tgt_text_score", "tgt_tokens", "alignment", "model", "mt_problems")
+        _MARKER_WORK + ("src_text", "tgt_text", "tgt_text_score", "tgt_tokens", "alignment", "model", "mt_problems")
     )
 )
 
@@ -346,7 +374,9 @@ class ProjectOptions:
     score_max_extra: int = 2
 
 
-def _parallel_targets(inputs: list[str], reader: ReaderOptions, input_format: str, options: ProjectOptions, tgt: str) -> dict[str, list[str]]:
+def _parallel_targets(
+    inputs: list[str], reader: ReaderOptions, input_format: str, options: ProjectOptions, tgt: str
+) -> dict[str, list[str]]:
     """Input row id -> target tokens: the given target side paired with the labelled
     sentences by position (quarantined sentences keep their place), read on the driver."""
     import babelmill.langs as langs_mod
@@ -357,10 +387,19 @@ def _parallel_targets(inputs: list[str], reader: ReaderOptions, input_format: st
     table, bad = read_ner(inputs, reader, fmt=input_format)
     sides = read_sides(options.target)
     sources = table.column("tokens").to_pylist()
-    tokens, _ = target_side(sides, langs_mod.get(options.src).code, tgt, langs_mod.get(tgt).word_tokenize, sources, options.target_pretokenized)
+    tokens, _ = target_side(
+        sides,
+        langs_mod.get(options.src).code,
+        tgt,
+        langs_mod.get(tgt).word_tokenize,
+        sources,
+        options.target_pretokenized,
+    )
     total = table.num_rows + len(bad)
     if len(tokens) != total:
-        raise BabelmillError(f"--target {','.join(options.target)} has {len(tokens)} sentences but --input has {total}; they must pair line by line")
+        raise BabelmillError(
+            f"--target {','.join(options.target)} has {len(tokens)} sentences but --input has {total}; they must pair line by line"
+        )
     ids = table.column("id").cast("string").to_pylist()
     if len(set(ids)) != len(ids):
         raise BabelmillError("--input has duplicate sentence ids; the target side cannot be paired by id")
@@ -442,7 +481,12 @@ def project_job(
     post: list[Stage] = []
     global_stage = None
     if o.method == "markers":
-        from babelmill.processors.projection.markers import DEFAULT_MARKERS, MarkerInserter, MarkerProjector, MarkerTranslator
+        from babelmill.processors.projection.markers import (
+            DEFAULT_MARKERS,
+            MarkerInserter,
+            MarkerProjector,
+            MarkerTranslator,
+        )
 
         pairs = o.markers or list(DEFAULT_MARKERS)
         ratio = 3.0 if o.max_span_ratio is None else o.max_span_ratio
@@ -458,7 +502,9 @@ def project_job(
         if translates:
             stages += [TextTranslator(spec, column="src_text", output="tgt_text"), pp.TargetTokenizer("tgt_text")]
         else:
-            stages.append(pp.GivenTarget(_parallel_targets(inputs, reader, input_format, o, targets[0]), ",".join(o.target)))
+            stages.append(
+                pp.GivenTarget(_parallel_targets(inputs, reader, input_format, o, targets[0]), ",".join(o.target))
+            )
         ratio = 2.0 if o.max_span_ratio is None else o.max_span_ratio
         if o.method == "score":
             stages.append(pp.ScoreProjectStage(spec, drop_on=o.drop_on, max_extra=o.score_max_extra))
@@ -545,14 +591,42 @@ def codeswitch_job(
     from babelmill.processors.io.parallel import ParallelParser
 
     need_target = mode in ("align", "xicl", "xcot")
-    stages: list[Stage] = [ParallelParser(src, ",".join(targets) if mode in ("dictionary", "translate") else targets[0], need_target=need_target, moses=moses)]
+    stages: list[Stage] = [
+        ParallelParser(
+            src,
+            ",".join(targets) if mode in ("dictionary", "translate") else targets[0],
+            need_target=need_target,
+            moses=moses,
+        )
+    ]
     if mode == "xicl":
         stages.append(CrossLingualICL(shots=shots, ratio=ratio, seed=seed, templates=templates))
     elif mode == "xcot":
         stages.append(CrossLingualCoT(ask=ask, templates=templates))
     else:
-        stages.append(CodeSwitcher(mode, targets, src=src, ratio=ratio, unit=unit, seed=seed, lexicons=lexicons, induce=induce, spec=spec, density=density, max_phrase=max_phrase, drop_unswitched=drop_unswitched))
-    info = {"title": "Code-switching", "mode": mode, "source language": src, "target language(s)": ",".join(targets), "seed": seed}
+        stages.append(
+            CodeSwitcher(
+                mode,
+                targets,
+                src=src,
+                ratio=ratio,
+                unit=unit,
+                seed=seed,
+                lexicons=lexicons,
+                induce=induce,
+                spec=spec,
+                density=density,
+                max_phrase=max_phrase,
+                drop_unswitched=drop_unswitched,
+            )
+        )
+    info = {
+        "title": "Code-switching",
+        "mode": mode,
+        "source language": src,
+        "target language(s)": ",".join(targets),
+        "seed": seed,
+    }
     if mode not in ("xcot",):
         info["target ratio"] = "sampled per row from --match-stats" if density else ratio
     if mode in ("dictionary", "align", "translate"):

@@ -45,11 +45,21 @@ class StageCounts:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "StageCounts":
-        return cls(d["stage"], d["in"], d["kept"], Counter(d["dropped"]), d["errored"], d.get("added", 0), Counter(d.get("counters", {})))
+        return cls(
+            d["stage"],
+            d["in"],
+            d["kept"],
+            Counter(d["dropped"]),
+            d["errored"],
+            d.get("added", 0),
+            Counter(d.get("counters", {})),
+        )
 
     def check(self) -> None:
         if self.rows_in + self.added != self.kept + sum(self.dropped.values()) + self.errored:
-            raise LedgerError(f"stage {self.name}: in={self.rows_in} + added={self.added} != kept={self.kept} + dropped={sum(self.dropped.values())} + errored={self.errored}")
+            raise LedgerError(
+                f"stage {self.name}: in={self.rows_in} + added={self.added} != kept={self.kept} + dropped={sum(self.dropped.values())} + errored={self.errored}"
+            )
 
 
 @dataclasses.dataclass
@@ -74,11 +84,15 @@ class Ledger:
         for s in self.stages:
             s.check()
         if self.input + self.added != self.kept + self.rejected + self.quarantined:
-            raise LedgerError(f"input={self.input} + added={self.added} != kept={self.kept} + rejected={self.rejected} + quarantined={self.quarantined}")
+            raise LedgerError(
+                f"input={self.input} + added={self.added} != kept={self.kept} + rejected={self.rejected} + quarantined={self.quarantined}"
+            )
         dropped = sum(sum(s.dropped.values()) for s in self.stages)
         errored = sum(s.errored for s in self.stages)
         if dropped != self.rejected or errored != self.quarantined:
-            raise LedgerError(f"stage drops {dropped} / errors {errored} do not match rejected {self.rejected} / quarantined {self.quarantined}")
+            raise LedgerError(
+                f"stage drops {dropped} / errors {errored} do not match rejected {self.rejected} / quarantined {self.quarantined}"
+            )
 
     @property
     def added(self) -> int:
@@ -115,7 +129,9 @@ class Ledger:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], seconds: dict[str, float] | None = None) -> "Ledger":
-        led = cls([StageCounts.from_dict(s) for s in d["stages"]], d["input"], d["kept"], d["rejected"], d["quarantined"])
+        led = cls(
+            [StageCounts.from_dict(s) for s in d["stages"]], d["input"], d["kept"], d["rejected"], d["quarantined"]
+        )
         for s in led.stages:
             s.seconds = float((seconds or {}).get(s.name, 0.0))
         return led

@@ -48,7 +48,9 @@ class RunProgress:
             if event == "shard_done":
                 self.rows += rows
             elapsed = max(time.perf_counter() - self.t0, 1e-9)
-            self.progress.update(self.task, advance=1, rows=self.rows, rate=self.rows / elapsed if event == "shard_done" else 0.0)
+            self.progress.update(
+                self.task, advance=1, rows=self.rows, rate=self.rows / elapsed if event == "shard_done" else 0.0
+            )
         elif event == "phase":
             # global stages: the dedup step and the final write are announced as they start
             if self.enabled:
@@ -82,10 +84,14 @@ def summary_table(result: RunResult) -> Table:
             reasons = "; ".join(x for x in (reasons, ", ".join(f"{k} {n:,}" for k, n in counters[:4])) if x)
         if s.added:
             reasons = "; ".join(x for x in (f"+{s.added:,} rows (one per target)", reasons) if x)
-        table.add_row(s.name, f"{s.rows_in:,}", f"{s.kept:,}", f"{sum(s.dropped.values()):,}", f"{s.errored:,}", reasons)
+        table.add_row(
+            s.name, f"{s.rows_in:,}", f"{s.kept:,}", f"{sum(s.dropped.values()):,}", f"{s.errored:,}", reasons
+        )
     table.add_section()
     total_in = f"{led.input:,}" + (f" (+{led.added:,})" if led.added else "")
-    table.add_row("total", total_in, f"{led.kept:,}", f"{led.rejected:,}", f"{led.quarantined:,}", "rejected / quarantined")
+    table.add_row(
+        "total", total_in, f"{led.kept:,}", f"{led.rejected:,}", f"{led.quarantined:,}", "rejected / quarantined"
+    )
     work = max(result.seconds - result.ray_startup_seconds, 1e-9)
     caption = f"{result.shards_total} shards ({result.shards_skipped} already done), {work:,.1f} s"
     if result.ray_startup_seconds:

@@ -58,7 +58,9 @@ _DPI = 100
 _LEFT_NUM = 90
 
 
-def _new_figure(width: float, height: float, left_px: float = 70, bottom_px: float = 50, top_px: float = 34, right_px: float = 24) -> "Figure":
+def _new_figure(
+    width: float, height: float, left_px: float = 70, bottom_px: float = 50, top_px: float = 34, right_px: float = 24
+) -> "Figure":
     """Margins in pixels, set by hand: a layout engine costs more than the drawing here."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -66,7 +68,9 @@ def _new_figure(width: float, height: float, left_px: float = 70, bottom_px: flo
     fig = Figure(figsize=(width, height), dpi=_DPI)
     FigureCanvasAgg(fig)
     w, h = width * _DPI, height * _DPI
-    fig.subplots_adjust(left=min(0.6, left_px / w), right=1 - right_px / w, bottom=min(0.5, bottom_px / h), top=1 - top_px / h)
+    fig.subplots_adjust(
+        left=min(0.6, left_px / w), right=1 - right_px / w, bottom=min(0.5, bottom_px / h), top=1 - top_px / h
+    )
     return fig
 
 
@@ -133,7 +137,9 @@ def plot_stages(ledger: Ledger) -> "Figure | None":
     names = [_label(s.name, 24) for s in ledger.stages]
     rotate = len(names) > 5 or max(len(n) for n in names) > 12
     bottom = 50 + (4 * max(len(n) for n in names) if rotate else 0)
-    fig = _new_figure(min(14.0, max(6.0, 0.9 * len(names) + 2)), 4.0 + bottom / _DPI, left_px=_LEFT_NUM, bottom_px=bottom)
+    fig = _new_figure(
+        min(14.0, max(6.0, 0.9 * len(names) + 2)), 4.0 + bottom / _DPI, left_px=_LEFT_NUM, bottom_px=bottom
+    )
     ax = fig.add_subplot()
     xs = list(range(len(names)))
     w = 0.4
@@ -179,7 +185,12 @@ def plot_languages(kept: SideStats) -> "Figure | None":
     ax = fig.add_subplot()
     _hbar(ax, labels, [n for _, n in top], _KEPT_COLOR)
     rest = len(kept.langs) - len(top)
-    _title(ax, f"Languages of kept documents (top {TOP_LANGS} of {len(kept.langs)})" if rest > 0 else "Languages of kept documents")
+    _title(
+        ax,
+        f"Languages of kept documents (top {TOP_LANGS} of {len(kept.langs)})"
+        if rest > 0
+        else "Languages of kept documents",
+    )
     ax.set_xlabel("documents")
     return fig
 
@@ -235,7 +246,12 @@ def plot_lengths(kept: SideStats, rejected: SideStats) -> "Figure | None":
     edges = _len_edges(lo, hi)
     fig = _new_figure(7.0, 3.8, left_px=_LEFT_NUM)
     ax = fig.add_subplot()
-    _histograms(ax, edges, [kept.lengths.get(b, 0) for b in range(lo, hi + 1)], [rejected.lengths.get(b, 0) for b in range(lo, hi + 1)])
+    _histograms(
+        ax,
+        edges,
+        [kept.lengths.get(b, 0) for b in range(lo, hi + 1)],
+        [rejected.lengths.get(b, 0) for b in range(lo, hi + 1)],
+    )
     from matplotlib.ticker import LogLocator, NullFormatter
 
     ax.set_xscale("log")
@@ -326,7 +342,9 @@ def _pct(part: int, whole: int) -> str:
 def _items(counter: Counter) -> str:
     if not counter:
         return ""
-    rows = "".join(f"<li>{_e(k)}: {_n(v)}</li>" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+    rows = "".join(
+        f"<li>{_e(k)}: {_n(v)}</li>" for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    )
     return f"<ul>{rows}</ul>"
 
 
@@ -345,12 +363,18 @@ def _totals_html(ledger: Ledger, kept: SideStats, rejected: SideStats) -> list[s
     if holds:
         out.append(f"<p class='conservation'><span class='ok'>Conservation check holds:</span> {equation}.</p>")
     else:
-        out.append(f"<p class='conservation'><span class='bad'>Conservation check FAILS:</span> {equation} does not hold.</p>")
+        out.append(
+            f"<p class='conservation'><span class='bad'>Conservation check FAILS:</span> {equation} does not hold.</p>"
+        )
     if kept.docs:
-        out.append(f"<p>Kept text: {_n(kept.chars)} characters, {_n(kept.docs)} documents in {_n(kept.files)} file(s), mean {kept.chars / kept.docs:,.0f} characters per document.</p>")
+        out.append(
+            f"<p>Kept text: {_n(kept.chars)} characters, {_n(kept.docs)} documents in {_n(kept.files)} file(s), mean {kept.chars / kept.docs:,.0f} characters per document.</p>"
+        )
     for side, stats, expected in (("data/", kept, ledger.kept), ("rejected/", rejected, ledger.rejected)):
         if not stats.errors and stats.docs != expected:
-            out.append(f"<p class='warn'>The files in <code>{side}</code> hold {_n(stats.docs)} rows but the ledger says {_n(expected)}.</p>")
+            out.append(
+                f"<p class='warn'>The files in <code>{side}</code> hold {_n(stats.docs)} rows but the ledger says {_n(expected)}.</p>"
+            )
         for err in stats.errors:
             out.append(f"<p class='warn'>Could not read a file in <code>{side}</code>: {_e(err)}</p>")
     return out
@@ -384,7 +408,9 @@ def _timing_html(ledger: Ledger) -> list[str]:
     ]
     for t in timing:
         rate = f"{t['docs_per_s']:,.1f}" if t["docs_per_s"] is not None else ""
-        out.append(f"<tr><td>{_e(t['stage'])}</td><td class='n'>{t['seconds']:,.2f}</td><td class='n'>{t['share'] * 100:.1f}%</td><td class='n'>{rate}</td></tr>")
+        out.append(
+            f"<tr><td>{_e(t['stage'])}</td><td class='n'>{t['seconds']:,.2f}</td><td class='n'>{t['share'] * 100:.1f}%</td><td class='n'>{rate}</td></tr>"
+        )
     out.append("</table>")
     return out
 
@@ -427,10 +453,14 @@ def _projection_html(ledger: Ledger) -> list[str]:
             f"<p>{_e(s.name)}: {_n(summary['entities'])} source entities, {_n(summary['projected'])} projected, "
             f"{_n(summary['lost'])} lost ({'-' if rate is None else f'{rate:.1%}'} projected).</p>"
         )
-        out.append("<table class='projection'><tr><th>type</th><th class='n'>entities</th><th class='n'>projected</th><th class='n'>rate</th></tr>")
+        out.append(
+            "<table class='projection'><tr><th>type</th><th class='n'>entities</th><th class='n'>projected</th><th class='n'>rate</th></tr>"
+        )
         for name, t in summary["types"].items():
             r = "-" if t["rate"] is None else f"{t['rate']:.1%}"
-            out.append(f"<tr><td>{_e(name)}</td><td class='n'>{_n(t['entities'])}</td><td class='n'>{_n(t['projected'])}</td><td class='n'>{r}</td></tr>")
+            out.append(
+                f"<tr><td>{_e(name)}</td><td class='n'>{_n(t['entities'])}</td><td class='n'>{_n(t['projected'])}</td><td class='n'>{r}</td></tr>"
+            )
         out.append("</table>")
     return out
 
@@ -442,10 +472,15 @@ def _languages_html(kept: SideStats) -> list[str]:
         "<h2 id='languages'>Languages (kept)</h2>",
         "<table class='languages'><tr><th>language</th><th class='n'>documents</th><th class='n'>share</th></tr>",
     ]
-    out += [f"<tr><td>{_e(lang)}</td><td class='n'>{_n(n)}</td><td class='n'>{_e(_pct(n, kept.docs))}</td></tr>" for lang, n in kept.langs.most_common(TOP_LANGS)]
+    out += [
+        f"<tr><td>{_e(lang)}</td><td class='n'>{_n(n)}</td><td class='n'>{_e(_pct(n, kept.docs))}</td></tr>"
+        for lang, n in kept.langs.most_common(TOP_LANGS)
+    ]
     rest = kept.langs.most_common()[TOP_LANGS:]
     if rest:
-        out.append(f"<tr><td>{len(rest)} other languages</td><td class='n'>{_n(sum(n for _, n in rest))}</td><td></td></tr>")
+        out.append(
+            f"<tr><td>{len(rest)} other languages</td><td class='n'>{_n(sum(n for _, n in rest))}</td><td></td></tr>"
+        )
     out.append("</table>")
     return out
 
@@ -461,7 +496,14 @@ _CAPTIONS = {
 
 
 def _render_html(
-    title: str, output: Path, ledger: Ledger, kept: SideStats, rejected: SideStats, plots: list[str], fmt: str, failed: list[str] | None = None
+    title: str,
+    output: Path,
+    ledger: Ledger,
+    kept: SideStats,
+    rejected: SideStats,
+    plots: list[str],
+    fmt: str,
+    failed: list[str] | None = None,
 ) -> str:
     name = title or os.path.basename(os.path.abspath(output))
     parts = [
@@ -472,7 +514,9 @@ def _render_html(
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{_e(name)}</h1>",
         f"<p class='sub'>babelmill {_e(__version__)} run report · output format {_e(fmt)} · details in <code>ledger.json</code> and <code>README.md</code></p>",
-        "<nav><a href='#totals'>Totals</a><a href='#stages'>Stages</a><a href='#plots'>Plots</a>" + ("<a href='#languages'>Languages</a>" if kept.langs else "") + "</nav>",
+        "<nav><a href='#totals'>Totals</a><a href='#stages'>Stages</a><a href='#plots'>Plots</a>"
+        + ("<a href='#languages'>Languages</a>" if kept.langs else "")
+        + "</nav>",
     ]
     parts += _totals_html(ledger, kept, rejected)
     parts += _stages_html(ledger)
@@ -482,7 +526,9 @@ def _render_html(
     if not plots:
         parts.append("<p>No data to plot.</p>")
     for plot in plots:
-        parts.append(f"<figure><img src='{REPORT_DIR}/{plot}.png' alt='{_e(plot)}' loading='lazy'><figcaption>{_CAPTIONS[plot]}</figcaption></figure>")
+        parts.append(
+            f"<figure><img src='{REPORT_DIR}/{plot}.png' alt='{_e(plot)}' loading='lazy'><figcaption>{_CAPTIONS[plot]}</figcaption></figure>"
+        )
     if kept.scored == 0 and rejected.scored == 0 and (kept.docs or rejected.docs):
         parts.append("<p>No language-ID scores in the output, so no LID score plot.</p>")
     if kept.docs and not set(kept.langs) - {UNDETERMINED}:
@@ -497,7 +543,12 @@ def _render_html(
 
 
 def write_report(
-    output: Path, ledger: Ledger, fmt: str = "parquet", title: str = "", kept: SideStats | None = None, rejected: SideStats | None = None
+    output: Path,
+    ledger: Ledger,
+    fmt: str = "parquet",
+    title: str = "",
+    kept: SideStats | None = None,
+    rejected: SideStats | None = None,
 ) -> Path:
     """Write ``report.html`` and its plots for a finished run; returns the HTML's path.
 
@@ -508,7 +559,9 @@ def write_report(
     if kept is None:
         kept = side_stats(sorted(glob.glob(os.path.join(glob.escape(str(output)), "data", f"*.{fmt}"))), fmt)
     if rejected is None:
-        rejected = side_stats(sorted(glob.glob(os.path.join(glob.escape(str(output)), "rejected", "*.parquet"))), "parquet")
+        rejected = side_stats(
+            sorted(glob.glob(os.path.join(glob.escape(str(output)), "rejected", "*.parquet"))), "parquet"
+        )
     makers: dict[str, Callable[[], "Figure | None"]] = {
         "stages": lambda: plot_stages(ledger),
         "drop_reasons": lambda: plot_drop_reasons(ledger),

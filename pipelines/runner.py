@@ -24,6 +24,7 @@ import orjson
 
 from babelmill.pipelines.card import write_dataset_card
 from babelmill.pipelines.executor import STATE_DIR, OutputLayout, ShardPlan, finish_shard, run_shard
+
 # Job, EngineOptions and RunResult live in the Ray-free job module; imported from here too
 from babelmill.pipelines.job import EngineOptions, Job, ProgressHook, RunResult
 from babelmill.pipelines.ledger import Ledger
@@ -52,7 +53,9 @@ def fingerprint(job: Job, shards: list[InputShard]) -> dict[str, Any]:
         "stages": [{"stage": s.name, "class": type(s).__name__, "config": s.config()} for s in _all_stages(job)],
         "schema": job.schema,
         "partition": job.partition,
-        "shards": [[s.kind, list(s.sources), s.size_bytes(), list(s.row_range) if s.row_range else None] for s in shards],
+        "shards": [
+            [s.kind, list(s.sources), s.size_bytes(), list(s.row_range) if s.row_range else None] for s in shards
+        ],
     }
     digest = hashlib.sha256(orjson.dumps(ident, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
     return {"fingerprint": digest, "identity": ident}
@@ -77,11 +80,15 @@ def _prepare_output(job: Job, shards: list[InputShard], overwrite: bool) -> None
             _clear(root)
     elif root.exists() and any(root.iterdir()):
         if not overwrite:
-            raise BabelmillError(f"{root} exists and is not empty; pass --overwrite to write into it, or choose another --output")
+            raise BabelmillError(
+                f"{root} exists and is not empty; pass --overwrite to write into it, or choose another --output"
+            )
         _clear(root)
     root.mkdir(parents=True, exist_ok=True)
     record = {**ident, "command": job.command}
-    atomic_write_bytes(layout.run_file, orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str))
+    atomic_write_bytes(
+        layout.run_file, orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str)
+    )
     removed = remove_stale_tmp(root)
     if removed:
         log.info("removed %d temporary files left by an interrupted run", removed)
@@ -113,7 +120,11 @@ def init_ray(opts: EngineOptions) -> float:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         constants = sys.modules.get("ray._private.ray_constants")
         if constants is not None:
-            constants.ENABLE_RAY_CLUSTER = os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] not in ("0", "false", "False")
+            constants.ENABLE_RAY_CLUSTER = os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] not in (
+                "0",
+                "false",
+                "False",
+            )
     import ray
 
     if ray.is_initialized():
@@ -128,7 +139,9 @@ def init_ray(opts: EngineOptions) -> float:
     try:
         ray.init(**kwargs)
     except ConnectionError as exc:
-        raise BabelmillError(f"cannot reach a Ray cluster at {opts.ray_address!r} ({exc}); start one with `ray start --head` or drop --ray-address") from exc
+        raise BabelmillError(
+            f"cannot reach a Ray cluster at {opts.ray_address!r} ({exc}); start one with `ray start --head` or drop --ray-address"
+        ) from exc
     return time.perf_counter() - started
 
 
@@ -138,7 +151,9 @@ def _node() -> dict[str, Any]:
     return {"node": ray.get_runtime_context().get_node_id()}
 
 
-def _shard_task(shard: InputShard, reader: ReaderOptions, stages: list[Stage], layout: OutputLayout, plan: ShardPlan) -> dict[str, Any]:
+def _shard_task(
+    shard: InputShard, reader: ReaderOptions, stages: list[Stage], layout: OutputLayout, plan: ShardPlan
+) -> dict[str, Any]:
     for stage in stages:
         stage.setup()
     return run_shard(shard, reader, stages, layout, extra=_node(), plan=plan)
@@ -165,7 +180,11 @@ class _ShardWorker:
         if self.setup_error is not None:
             return shard.shard_id, None, self.setup_error
         try:
-            return shard.shard_id, run_shard(shard, self.reader, self.stages, self.layout, extra=_node(), plan=self.plan), None
+            return (
+                shard.shard_id,
+                run_shard(shard, self.reader, self.stages, self.layout, extra=_node(), plan=self.plan),
+                None,
+            )
         except Exception as exc:  # noqa: BLE001 - one shard's failure must not stop the others
             return shard.shard_id, None, _one_line(exc)
 
@@ -173,7 +192,9 @@ class _ShardWorker:
 def _finish_task(shard: InputShard, job: Job, resolved: Any, offset: int) -> dict[str, Any]:
     for stage in job.post_stages:
         stage.setup()
-    return finish_shard(shard, job.stages, job.global_stage, resolved, offset, job.post_stages, job.layout(), job.plan(), extra=_node())
+    return finish_shard(
+        shard, job.stages, job.global_stage, resolved, offset, job.post_stages, job.layout(), job.plan(), extra=_node()
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -221,7 +242,12 @@ class _Outcomes:
 
 
 def _dispatch(
-    job: Job, pending: list[InputShard], engine: EngineOptions, hook: ProgressHook, plan: ShardPlan | None = None, done_event: str = "shard_done"
+    job: Job,
+    pending: list[InputShard],
+    engine: EngineOptions,
+    hook: ProgressHook,
+    plan: ShardPlan | None = None,
+    done_event: str = "shard_done",
 ) -> tuple[list[dict[str, Any]], list[str]]:
     import ray
 
@@ -234,7 +260,9 @@ def _dispatch(
     outcomes = _Outcomes(hook, done_event)
     opts: dict[str, Any] = dict(res.ray_options())
     if res.num_gpus > gpus:
-        raise BabelmillError(f"the stages need {res.num_gpus} GPU per worker but the Ray cluster has {gpus}; run on a GPU machine or pick a CPU device")
+        raise BabelmillError(
+            f"the stages need {res.num_gpus} GPU per worker but the Ray cluster has {gpus}; run on a GPU machine or pick a CPU device"
+        )
 
     if any(s.stateful for s in job.stages):
         by = (gpus / res.num_gpus) if res.num_gpus else (cpus / max(res.num_cpus, 1e-9))
@@ -282,7 +310,12 @@ def _run_on_actors(actors: list[Any], pending: list[InputShard], outcomes: _Outc
         outcomes.failed(shard, lost[0] if lost else "the worker holding it stopped")
 
 
-def _run_tasks(submit: Callable[[InputShard], Any], pending: list[InputShard], limit: int, finish: Callable[[Any, InputShard], None]) -> None:
+def _run_tasks(
+    submit: Callable[[InputShard], Any],
+    pending: list[InputShard],
+    limit: int,
+    finish: Callable[[Any, InputShard], None],
+) -> None:
     """Keep at most ``limit`` shard tasks in flight (backpressure), collect each as it ends."""
     import ray
 
@@ -325,7 +358,9 @@ def _combine_task(stage: GlobalStage, n_docs: int, names: list[str], *results: A
     return resolved, counters
 
 
-def _global_phase(job: Job, shards: list[InputShard], mapped: dict[str, dict[str, Any]], hook: ProgressHook) -> dict[str, Any]:
+def _global_phase(
+    job: Job, shards: list[InputShard], mapped: dict[str, dict[str, Any]], hook: ProgressHook
+) -> dict[str, Any]:
     """Run (or load) the global decision; returns its summary (also written to disk)."""
     import pyarrow.parquet as pq
     import ray
@@ -379,13 +414,19 @@ def _shard_slices(job: Job, shards: list[InputShard], mapped: dict[str, dict[str
     return slices
 
 
-def _run_phased(job: Job, shards: list[InputShard], done: dict[str, Any], engine: EngineOptions, hook: ProgressHook) -> tuple[list[dict[str, Any]], list[str]]:
+def _run_phased(
+    job: Job, shards: list[InputShard], done: dict[str, Any], engine: EngineOptions, hook: ProgressHook
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Map, global, finish for the shards without a final marker."""
     import ray
 
     layout = job.layout()
     todo = [s for s in shards if s.shard_id not in done]
-    mapped = {s.shard_id: orjson.loads(layout.map_marker(s.shard_id).read_bytes()) for s in todo if layout.map_marker(s.shard_id).exists()}
+    mapped = {
+        s.shard_id: orjson.loads(layout.map_marker(s.shard_id).read_bytes())
+        for s in todo
+        if layout.map_marker(s.shard_id).exists()
+    }
     for s in todo:
         if s.shard_id in mapped:
             hook("shard_skipped", {"shard": s, "marker": mapped[s.shard_id]})
@@ -407,7 +448,12 @@ def _run_phased(job: Job, shards: list[InputShard], done: dict[str, Any], engine
     job_ref = ray.put(job)
     outcomes = _Outcomes(hook, done_event=None)
     cpus = int(ray.cluster_resources().get("CPU", 1))
-    _run_tasks(lambda s: task.remote(s, job_ref, *slices[s.shard_id]), todo, engine.max_in_flight or max(4, 2 * cpus), outcomes.collect)
+    _run_tasks(
+        lambda s: task.remote(s, job_ref, *slices[s.shard_id]),
+        todo,
+        engine.max_in_flight or max(4, 2 * cpus),
+        outcomes.collect,
+    )
     return outcomes.markers, outcomes.failures
 
 
@@ -433,7 +479,9 @@ def _run_stats(markers: list[dict[str, Any]], layout: OutputLayout, fmt: str) ->
     return kept, rejected
 
 
-def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, hook: ProgressHook | None = None) -> RunResult:
+def run(
+    job: Job, engine: EngineOptions | None = None, overwrite: bool = False, hook: ProgressHook | None = None
+) -> RunResult:
     """Run (or resume) a job; returns the merged ledger and what happened.
 
     Raises :class:`BabelmillError` for anything the user can fix.  Failed shards do not
@@ -443,11 +491,17 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
     hook = hook or (lambda event, data: None)
     started = time.perf_counter()
     layout = job.layout()
-    shards = discover_shards(job.inputs, job.input_format, job.reader.text_mode, job.reader.hf_split, job.reader.split_bytes)
+    shards = discover_shards(
+        job.inputs, job.input_format, job.reader.text_mode, job.reader.hf_split, job.reader.split_bytes
+    )
     if not shards:
         raise BabelmillError("the inputs hold no shard to process")
     _prepare_output(job, shards, overwrite)
-    done = {s.shard_id: orjson.loads(layout.marker(s.shard_id).read_bytes()) for s in shards if layout.marker(s.shard_id).exists()}
+    done = {
+        s.shard_id: orjson.loads(layout.marker(s.shard_id).read_bytes())
+        for s in shards
+        if layout.marker(s.shard_id).exists()
+    }
     pending = [s for s in shards if s.shard_id not in done]
     hook("start", {"shards": shards, "skipped": len(done)})
     for shard in shards:
@@ -476,12 +530,23 @@ def run(job: Job, engine: EngineOptions | None = None, overwrite: bool = False, 
     if not failures:
         atomic_write_bytes(layout.ledger, orjson.dumps(ledger.to_dict(), option=orjson.OPT_INDENT_2))
         # seconds and documents/s per stage: apart from ledger.json, which reruns reproduce byte for byte
-        atomic_write_bytes(layout.root / "timing.json", orjson.dumps({"stages": ledger.timing()}, option=orjson.OPT_INDENT_2))
+        atomic_write_bytes(
+            layout.root / "timing.json", orjson.dumps({"stages": ledger.timing()}, option=orjson.OPT_INDENT_2)
+        )
         kept, rejected = _run_stats(in_order, layout, job.output_format)
         write_dataset_card(job, ledger, shards, kept)
-        write_report(layout.root, ledger, job.output_format, title=f"{layout.root.name} ({job.name})", kept=kept, rejected=rejected)
+        write_report(
+            layout.root,
+            ledger,
+            job.output_format,
+            title=f"{layout.root.name} ({job.name})",
+            kept=kept,
+            rejected=rejected,
+        )
         if job.finalize is not None:
             job.finalize(job, ledger)
         if job.finalize is not None:
             job.finalize(job, ledger)
-    return RunResult(ledger, layout.root, len(shards), len(done), time.perf_counter() - started, ray_seconds, failures, nodes)
+    return RunResult(
+        ledger, layout.root, len(shards), len(done), time.perf_counter() - started, ray_seconds, failures, nodes
+    )

@@ -92,9 +92,16 @@ def _binned(lf: pl.LazyFrame, length: pl.Expr | None = None) -> pl.LazyFrame:
     score = pl.col("lang_score").cast(pl.Float64).fill_nan(None)
     return (
         lf.select(
-            pl.when(lang.is_null() | (lang.str.strip_chars() == "")).then(pl.lit(UNDETERMINED)).otherwise(lang).alias("lang"),
+            pl.when(lang.is_null() | (lang.str.strip_chars() == ""))
+            .then(pl.lit(UNDETERMINED))
+            .otherwise(lang)
+            .alias("lang"),
             (score.clip(0.0, 1.0) * SCORE_BINS).floor().cast(pl.Int32).clip(0, SCORE_BINS - 1).alias("score_bin"),
-            pl.when(n == 0).then(pl.lit(-1)).otherwise((n.cast(pl.Float64).log10() * LEN_BINS_PER_DECADE + 1e-9).floor()).cast(pl.Int32).alias("len_bin"),
+            pl.when(n == 0)
+            .then(pl.lit(-1))
+            .otherwise((n.cast(pl.Float64).log10() * LEN_BINS_PER_DECADE + 1e-9).floor())
+            .cast(pl.Int32)
+            .alias("len_bin"),
             n.alias("n"),
         )
         .group_by("lang", "score_bin", "len_bin")
@@ -107,7 +114,11 @@ def _scan(files: list[str], fmt: str) -> pl.LazyFrame:
     if fmt == "jsonl":
         return pl.scan_ndjson(files, schema=schema)
     return pl.scan_parquet(
-        files, schema=schema, missing_columns="insert", extra_columns="ignore", cast_options=pl.ScanCastOptions(float_cast="upcast")
+        files,
+        schema=schema,
+        missing_columns="insert",
+        extra_columns="ignore",
+        cast_options=pl.ScanCastOptions(float_cast="upcast"),
     )
 
 
@@ -117,7 +128,10 @@ def _scan_one(path: str, fmt: str) -> pl.LazyFrame:
         return _scan([path], fmt)
     have = pl.read_parquet_schema(path)
     lf = pl.scan_parquet(path)
-    cols = [pl.col(c).cast(t, strict=False) if c in have else pl.lit(None, dtype=t).alias(c) for c, t in (("text", pl.String), ("lang", pl.String), ("lang_score", pl.Float64))]
+    cols = [
+        pl.col(c).cast(t, strict=False) if c in have else pl.lit(None, dtype=t).alias(c)
+        for c, t in (("text", pl.String), ("lang", pl.String), ("lang_score", pl.Float64))
+    ]
     return lf.select(cols)
 
 
@@ -149,8 +163,6 @@ def side_stats(files: list[str], fmt: str) -> SideStats:
         except Exception as exc:  # noqa: BLE001
             stats.errors.append(f"{os.path.basename(path)}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
     return stats
-
-
 
 
 def table_stats(table: pa.Table) -> SideStats:

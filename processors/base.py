@@ -23,7 +23,16 @@ from babelmill.processors.resources import Resources
 
 DROP_REASON = "drop_reason"
 
-__all__ = ["DROP_REASON", "Resources", "Stage", "Filter", "GlobalStage", "GlobalStep", "StageContractError", "set_drop_reason"]
+__all__ = [
+    "DROP_REASON",
+    "Resources",
+    "Stage",
+    "Filter",
+    "GlobalStage",
+    "GlobalStep",
+    "StageContractError",
+    "set_drop_reason",
+]
 
 
 class StageContractError(RuntimeError):

@@ -24,7 +24,12 @@ def stage_classes() -> list[type[Stage]]:
     for info in pkgutil.walk_packages(root.__path__, root.__name__ + "."):
         module = importlib.import_module(info.name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, Stage) and cls.__module__ == module.__name__ and "name" in cls.__dict__ and cls.__module__ != base.__name__:
+            if (
+                issubclass(cls, Stage)
+                and cls.__module__ == module.__name__
+                and "name" in cls.__dict__
+                and cls.__module__ != base.__name__
+            ):
                 found[f"{cls.__module__}.{cls.__qualname__}"] = cls
     return [found[k] for k in sorted(found, key=lambda k: (found[k].name, k))]
 

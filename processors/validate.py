@@ -25,4 +25,6 @@ class EmptyTextFilter(Filter):
 
     def decide(self, df: pl.DataFrame) -> pl.Expr:
         stripped_len = pl.col("text").str.strip_chars().str.len_chars()
-        return pl.when(stripped_len < self.min_chars).then(pl.lit("empty_text")).otherwise(pl.lit(None, dtype=pl.String))
+        return (
+            pl.when(stripped_len < self.min_chars).then(pl.lit("empty_text")).otherwise(pl.lit(None, dtype=pl.String))
+        )

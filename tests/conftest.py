@@ -24,6 +24,7 @@ def worker_pythonpath() -> str:
     test_dirs = sorted({str(f.parent) for f in TESTS_DIR.rglob("test_*.py") if "__pycache__" not in f.parts})
     return os.pathsep.join([str(HELPERS_DIR), *test_dirs, str(TESTS_DIR.parent)])
 
+
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # embedded Ray on loopback only
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -36,7 +36,9 @@ def _stage(tmp_path: Path) -> Path:
 def _lint(staged: Path) -> subprocess.CompletedProcess[str]:
     code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, no_logo=True))"
     env = {**os.environ, "PYTHONPATH": str(staged), "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-c", code], cwd=staged, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=staged, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_import_contracts_hold(tmp_path: Path) -> None:
@@ -48,7 +50,9 @@ def test_import_contracts_hold(tmp_path: Path) -> None:
 def test_import_contracts_catch_violations(tmp_path: Path) -> None:
     staged = _stage(tmp_path)
     # a processor that reaches up into pipelines and starts Ray itself: both contracts break
-    (staged / "babelmill" / "processors" / "upward.py").write_text("import ray\n\nfrom babelmill.pipelines import jobs\n")
+    (staged / "babelmill" / "processors" / "upward.py").write_text(
+        "import ray\n\nfrom babelmill.pipelines import jobs\n"
+    )
     result = _lint(staged)
     assert result.returncode == 1
     assert "0 kept, 2 broken" in result.stdout

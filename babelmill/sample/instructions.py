@@ -28,7 +28,15 @@ def _fill_task(task: tuple[str, str, str], rng: random.Random) -> tuple[str, str
     values["citylower"] = values["city"].lower()
     r1, r2 = rng.randint(1, 9), rng.randint(1, 9)
     s, p = r1 + r2, r1 * r2
-    values.update(sum=str(s), prod=str(p), sum2=str(s * s), prod4=str(4 * p), disc=str((r1 - r2) ** 2), r1=str(max(r1, r2)), r2=str(min(r1, r2)))
+    values.update(
+        sum=str(s),
+        prod=str(p),
+        sum2=str(s * s),
+        prod4=str(4 * p),
+        disc=str((r1 - r2) ** 2),
+        r1=str(max(r1, r2)),
+        r2=str(min(r1, r2)),
+    )
     km = rng.choice((5, 10, 21, 42, 100, 250))
     values.update(km=str(km), mi=f"{km * 0.621371:.1f}", pop=f"{rng.randint(20, 4000) * 1000}")
 
@@ -51,12 +59,18 @@ def instruction_records(n: int = 60, seed: int = 0) -> dict[str, list[dict]]:
             if fmt == "alpaca":
                 records.append({"instruction": instruction, "input": inp, "output": output})
             elif fmt == "sharegpt":
-                turns = ([{"from": "system", "value": system}] if system else []) + [{"from": "human", "value": user}, {"from": "gpt", "value": output}]
+                turns = ([{"from": "system", "value": system}] if system else []) + [
+                    {"from": "human", "value": user},
+                    {"from": "gpt", "value": output},
+                ]
                 if follow:
                     turns += [{"from": "human", "value": follow[0]}, {"from": "gpt", "value": follow[1]}]
                 records.append({"id": f"sharegpt-{i:04d}", "conversations": turns})
             else:
-                msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}, {"role": "assistant", "content": output}]
+                msgs = ([{"role": "system", "content": system}] if system else []) + [
+                    {"role": "user", "content": user},
+                    {"role": "assistant", "content": output},
+                ]
                 if follow:
                     msgs += [{"role": "user", "content": follow[0]}, {"role": "assistant", "content": follow[1]}]
                 records.append({"id": f"messages-{i:04d}", "messages": msgs})

@@ -390,7 +390,13 @@ def sample_records(
     for lang in langs:
         for i in range(docs_per_lang):
             text = make_document(lang, rng)
-            rec = {"id": f"{lang}-{i:05d}", "text": text, "url": f"https://{rng.choice(_DOMAINS)}/{lang}/{i}", "lang_hint": lang, "kind": "good"}
+            rec = {
+                "id": f"{lang}-{i:05d}",
+                "text": text,
+                "url": f"https://{rng.choice(_DOMAINS)}/{lang}/{i}",
+                "lang_hint": lang,
+                "kind": "good",
+            }
             if rng.random() < pii_fraction:
                 rec["text"], rec["pii"] = add_pii(text, lang, rng)
                 rec["kind"] = "pii"
@@ -409,13 +415,30 @@ def sample_records(
     long_docs = [r for r in good if _length(r["text"], r["lang_hint"] not in UNSPACED) >= 100] or good
     for rec in rng.sample(long_docs, min(n_near, len(long_docs))):
         text = near_duplicate(rec["text"], rng, near_duplicate_edits(rec["text"]))
-        extra.append({**rec, "id": rec["id"] + "-near", "text": text, "url": rec["url"] + "?page=1", "kind": "near_dup", "dup_of": rec["id"]})
+        extra.append(
+            {
+                **rec,
+                "id": rec["id"] + "-near",
+                "text": text,
+                "url": rec["url"] + "?page=1",
+                "kind": "near_dup",
+                "dup_of": rec["id"],
+            }
+        )
     kinds = list(BAD_KINDS)
     for j in range(n_bad):
         kind = kinds[j % len(kinds)]
         lang = rng.choice(FOREIGN_LANGS if kind == "foreign" else list(langs))
         text = make_bad_document(kind, lang, rng)
-        extra.append({"id": f"{kind}-{j:05d}", "text": text, "url": f"https://{rng.choice(_DOMAINS)}/{lang}/{kind}/{j}", "lang_hint": lang, "kind": kind})
+        extra.append(
+            {
+                "id": f"{kind}-{j:05d}",
+                "text": text,
+                "url": f"https://{rng.choice(_DOMAINS)}/{lang}/{kind}/{j}",
+                "lang_hint": lang,
+                "kind": kind,
+            }
+        )
     records = good + extra
     rng.shuffle(records)
     return records
@@ -463,5 +486,3 @@ def write_sample(
         path.write_bytes(b"\n".join(lines) + b"\n")
         paths.append(path)
     return paths
-
-

@@ -237,13 +237,19 @@ def token_labels(text: str, spans: Sequence[dict[str, Any]], src_lang: str) -> l
 def _label_piece(text: str, offset: int, lang: str, protected: Sequence[tuple[int, int]], out: list[str]) -> None:
     for m in _TOKEN.finditer(text):
         tok = m.group()
-        if not _LETTER.search(tok) or _DIGIT.search(tok) or (protected and _inside(protected, offset + m.start(), offset + m.end())):
+        if (
+            not _LETTER.search(tok)
+            or _DIGIT.search(tok)
+            or (protected and _inside(protected, offset + m.start(), offset + m.end()))
+        ):
             out.append(UNIVERSAL)
         else:
             out.append(lang)
 
 
-def source_side_labels(source: str, protected: Sequence[tuple[int, int]], spans: Sequence[dict[str, Any]], src_lang: str, out: list[str]) -> None:
+def source_side_labels(
+    source: str, protected: Sequence[tuple[int, int]], spans: Sequence[dict[str, Any]], src_lang: str, out: list[str]
+) -> None:
     """``token_labels`` of the switched text, built from the source and the spans
     without tokenizing the output again: the text between spans is the source's own,
     and switched spans start and end on word boundaries."""

@@ -79,10 +79,14 @@ class Lexicon:
                     try:
                         weight = float(parts[2])
                     except ValueError:
-                        raise BabelmillError(f"--lexicon {path}:{no}: third column {parts[2]!r} is not a number (expected src tgt [weight])") from None
+                        raise BabelmillError(
+                            f"--lexicon {path}:{no}: third column {parts[2]!r} is not a number (expected src tgt [weight])"
+                        ) from None
                     parts = parts[:2]
                 if len(parts) != 2 or not parts[0] or not parts[1] or weight <= 0:
-                    raise BabelmillError(f"--lexicon {path}:{no}: expected 'src tgt' or 'src<TAB>tgt[<TAB>weight]', got {line[:80]!r}")
+                    raise BabelmillError(
+                        f"--lexicon {path}:{no}: expected 'src tgt' or 'src<TAB>tgt[<TAB>weight]', got {line[:80]!r}"
+                    )
                 entries[" ".join(parts[0].lower().split())][parts[1]] += weight
         if not entries:
             raise BabelmillError(f"--lexicon {path} holds no entry")
@@ -142,7 +146,9 @@ def read_aligned_pairs(path: str | Path) -> list[tuple[str, str, str]]:
                 if len(parts) == 3:
                     out.append((parts[0], parts[1], parts[2]))
     if not out:
-        raise BabelmillError(f"--induce-lexicon {path} holds no aligned pair (JSONL src/tgt/alignment or TSV src<TAB>tgt<TAB>alignment)")
+        raise BabelmillError(
+            f"--induce-lexicon {path} holds no aligned pair (JSONL src/tgt/alignment or TSV src<TAB>tgt<TAB>alignment)"
+        )
     return out
 
 

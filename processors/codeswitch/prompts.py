@@ -64,7 +64,9 @@ class _Prompt:
         if lang != UNIVERSAL:
             for m in _TOKEN.finditer(text):
                 tok = m.group()
-                self._labels.append(lang if tok.isalpha() or (_LETTER.search(tok) and not _DIGIT.search(tok)) else UNIVERSAL)
+                self._labels.append(
+                    lang if tok.isalpha() or (_LETTER.search(tok) and not _DIGIT.search(tok)) else UNIVERSAL
+                )
         return start
 
     @property
@@ -79,10 +81,19 @@ class _Prompt:
 
 def _metrics(labels: list[str]) -> dict[str, Any]:
     m = utterance_metrics(labels)
-    return {"cmi": m.cmi, "cmi_2016": m.cmi_2016, "m_index": m.m_index, "i_index": m.i_index, "switch_points": m.switch_points, "burstiness": m.burstiness}
+    return {
+        "cmi": m.cmi,
+        "cmi_2016": m.cmi_2016,
+        "m_index": m.m_index,
+        "i_index": m.i_index,
+        "switch_points": m.switch_points,
+        "burstiness": m.burstiness,
+    }
 
 
-def _finish(batch: pa.Table, mode: str, rows: list[dict[str, Any] | None], reasons: list[str | None], ratio_target: float | None) -> pa.Table:
+def _finish(
+    batch: pa.Table, mode: str, rows: list[dict[str, Any] | None], reasons: list[str | None], ratio_target: float | None
+) -> pa.Table:
     n = batch.num_rows
     get = lambda key, default=None: [default if r is None else r[key] for r in rows]  # noqa: E731
     out = put(batch, "messages", pa.array(get("messages"), MESSAGE_TYPE))
@@ -92,7 +103,14 @@ def _finish(batch: pa.Table, mode: str, rows: list[dict[str, Any] | None], reaso
     out = put(out, "ratio_target", pa.array([ratio_target] * n, pa.float32()))
     out = put(out, "ratio", pa.array(get("ratio", 0.0), pa.float32()))
     out = put(out, "spans", pa.array(get("spans", []), SPAN_TYPE))
-    for key, typ in (("cmi", pa.float32()), ("cmi_2016", pa.float32()), ("m_index", pa.float32()), ("i_index", pa.float32()), ("switch_points", pa.int32()), ("burstiness", pa.float32())):
+    for key, typ in (
+        ("cmi", pa.float32()),
+        ("cmi_2016", pa.float32()),
+        ("m_index", pa.float32()),
+        ("i_index", pa.float32()),
+        ("switch_points", pa.int32()),
+        ("burstiness", pa.float32()),
+    ):
         out = put(out, key, pa.array([None if r is None else r["metrics"][key] for r in rows], typ))
     return set_drop_reason(out, pa.array(reasons, pa.string()))
 
@@ -117,7 +135,17 @@ class CrossLingualICL(Stage):
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_pairs"}
 
-    def _switch(self, rng: Any, src: str, tgt: str, src_lang: str, tgt_lang: str, prompt: _Prompt, demo: int, spans: list[dict[str, Any]]) -> None:
+    def _switch(
+        self,
+        rng: Any,
+        src: str,
+        tgt: str,
+        src_lang: str,
+        tgt_lang: str,
+        prompt: _Prompt,
+        demo: int,
+        spans: list[dict[str, Any]],
+    ) -> None:
         """Append ``src`` to the prompt with a ``ratio`` share of its sentences in ``tgt``.
 
         Spans: ``segment`` is ``2 * demo`` for a demonstration's question and
@@ -139,7 +167,19 @@ class CrossLingualICL(Stage):
             start, pos = (at, at + len(s)) if at >= 0 else (pos, pos)
             if rng.random() < self.ratio:
                 o = prompt.add(t, tgt_lang)
-                spans.append({"segment": demo, "start": start, "end": start + len(s), "source": s, "out_start": o, "out_end": o + len(t), "replacement": t, "lang": tgt_lang, "method": "xicl-sentence" if pairs else "xicl-turn"})
+                spans.append(
+                    {
+                        "segment": demo,
+                        "start": start,
+                        "end": start + len(s),
+                        "source": s,
+                        "out_start": o,
+                        "out_end": o + len(t),
+                        "replacement": t,
+                        "lang": tgt_lang,
+                        "method": "xicl-sentence" if pairs else "xicl-turn",
+                    }
+                )
             else:
                 prompt.add(s, src_lang)
 

@@ -124,7 +124,9 @@ class CodeSwitcher(Stage):
     def declared_reasons(self) -> tuple[str, ...]:
         """Alignment reasons in ``align`` mode only; ``nothing_switched`` only when asked."""
         return tuple(
-            r for r in type(self).reasons if (self.mode == "align" or "alignment" not in r) and (self.drop_unswitched or r != "nothing_switched")
+            r
+            for r in type(self).reasons
+            if (self.mode == "align" or "alignment" not in r) and (self.drop_unswitched or r != "nothing_switched")
         )
 
     def config(self) -> dict[str, Any]:
@@ -175,7 +177,9 @@ class CodeSwitcher(Stage):
             for j in range(min(n - 1, i + longest - 1), i - 1, -1):
                 if j > i and (not all(w.switchable for w in ws[i : j + 1]) or not joined_by_space(text, ws, i, j)):
                     continue
-                phrase = text[ws[i].start : ws[i].end] if j == i else " ".join(text[w.start : w.end] for w in ws[i : j + 1])
+                phrase = (
+                    text[ws[i].start : ws[i].end] if j == i else " ".join(text[w.start : w.end] for w in ws[i : j + 1])
+                )
                 if phrase.lower() in keys:
                     entry = j
                     out.append(Unit(i, j, phrase, "", "dictionary"))
@@ -184,7 +188,12 @@ class CodeSwitcher(Stage):
                 continue  # a multi-word entry (or nothing) starts here
             langs = set(self._langs_having(text[ws[i].start : ws[i].end]))
             j = i
-            while j + 1 < n and j + 2 - i <= MT_PHRASE_WORDS and ws[j + 1].switchable and joined_by_space(text, ws, j, j + 1):
+            while (
+                j + 1 < n
+                and j + 2 - i <= MT_PHRASE_WORDS
+                and ws[j + 1].switchable
+                and joined_by_space(text, ws, j, j + 1)
+            ):
                 langs &= set(self._langs_having(text[ws[j + 1].start : ws[j + 1].end]))
                 if not langs:
                     break
@@ -207,10 +216,14 @@ class CodeSwitcher(Stage):
                 common = [lang for lang in self.targets if all(p in self._lex.get(lang, ()) for p in parts)]
                 lang = common[0] if len(common) == 1 else rng.choice(common)
                 repl = " ".join(match_case(p, self._lex[lang].sample(p, rng) or "") for p in parts)
-            filled.append(Unit(u.first, u.last, repl, lang, "dictionary-induced" if lang in self._induced else "dictionary"))
+            filled.append(
+                Unit(u.first, u.last, repl, lang, "dictionary-induced" if lang in self._induced else "dictionary")
+            )
         return filled
 
-    def _align_units(self, text: str, tgt: str, alignment: str, ws: list[Word]) -> tuple[list[Unit], dict[tuple[int, int], tuple[int, int]], list[str]]:
+    def _align_units(
+        self, text: str, tgt: str, alignment: str, ws: list[Word]
+    ) -> tuple[list[Unit], dict[tuple[int, int], tuple[int, int]], list[str]]:
         """Consistent phrase pairs over switchable words; the target side is joined only
         for the units chosen (``_fill_align``)."""
         t_toks = tgt.split()
@@ -394,6 +407,13 @@ class CodeSwitcher(Stage):
         out = put(out, "words", pa.array(n_words, pa.int32()))
         out = put(out, "switched_words", pa.array(n_switched, pa.int32()))
         out = put(out, "spans", pa.array(spans_col, SPAN_TYPE))
-        for key, typ in (("cmi", pa.float32()), ("cmi_2016", pa.float32()), ("m_index", pa.float32()), ("i_index", pa.float32()), ("switch_points", pa.int32()), ("burstiness", pa.float32())):
+        for key, typ in (
+            ("cmi", pa.float32()),
+            ("cmi_2016", pa.float32()),
+            ("m_index", pa.float32()),
+            ("i_index", pa.float32()),
+            ("switch_points", pa.int32()),
+            ("burstiness", pa.float32()),
+        ):
             out = put(out, key, pa.array([m[key] for m in metrics], typ))
         return set_drop_reason(out, pa.array(reasons, pa.string()))

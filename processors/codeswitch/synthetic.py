@@ -28,7 +28,9 @@ def vocab(n_words: int = 400, seed: int = 0) -> tuple[list[str], dict[str, list[
             src.append(w)
     lex = {}
     for w in src:
-        cands = ["".join(rng.choice(_TSYL) for _ in range(rng.randint(2, 3))) for _ in range(1 if rng.random() < 0.7 else 2)]
+        cands = [
+            "".join(rng.choice(_TSYL) for _ in range(rng.randint(2, 3))) for _ in range(1 if rng.random() < 0.7 else 2)
+        ]
         lex[w] = cands
     return src, lex
 
@@ -38,7 +40,9 @@ def lexicon_lines(lex: dict[str, list[str]]) -> list[str]:
     return [f"{w} {c}" for w, cands in lex.items() for c in cands]
 
 
-def pairs(n: int, seed: int = 0, min_words: int = 4, max_words: int = 16, protected: float = 0.2) -> Iterator[dict[str, str]]:
+def pairs(
+    n: int, seed: int = 0, min_words: int = 4, max_words: int = 16, protected: float = 0.2
+) -> Iterator[dict[str, str]]:
     """``{"id", "src", "tgt", "alignment"}`` records."""
     words, lex = vocab(seed=0)
     rng = random.Random(seed)
@@ -60,7 +64,12 @@ def pairs(n: int, seed: int = 0, min_words: int = 4, max_words: int = 16, protec
             tgt_tokens.append(extra)
             links.append(f"{pos}-{len(tgt_tokens) - 1}")
         src_tokens[0] = src_tokens[0].capitalize() if src_tokens[0][0].isalpha() else src_tokens[0]
-        yield {"id": f"p{k}", "src": " ".join(src_tokens) + ".", "tgt": " ".join(tgt_tokens) + ".", "alignment": " ".join(sorted(links, key=lambda x: tuple(map(int, x.split("-")))))}
+        yield {
+            "id": f"p{k}",
+            "src": " ".join(src_tokens) + ".",
+            "tgt": " ".join(tgt_tokens) + ".",
+            "alignment": " ".join(sorted(links, key=lambda x: tuple(map(int, x.split("-"))))),
+        }
 
 
 def documents(n: int, seed: int = 0, min_sents: int = 1, max_sents: int = 30) -> Iterator[dict[str, str]]:

@@ -23,7 +23,13 @@ from pathlib import Path
 
 import orjson
 
-from babelmill.processors.codeswitch.metrics import DEFAULT_INDEPENDENT, UtteranceMetrics, corpus_metrics, switch_density_histogram, utterance_metrics
+from babelmill.processors.codeswitch.metrics import (
+    DEFAULT_INDEPENDENT,
+    UtteranceMetrics,
+    corpus_metrics,
+    switch_density_histogram,
+    utterance_metrics,
+)
 from babelmill.processors.errors import BabelmillError
 
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]")
@@ -98,7 +104,9 @@ def read_tagged(path: str | Path) -> Iterator[tuple[list[str], list[str]]]:
                 yield parsed
 
 
-def tag_words(lines: Sequence[str], model_path: str | None = None, lid_langs: Sequence[str] | None = None) -> list[tuple[list[str], list[str]]]:
+def tag_words(
+    lines: Sequence[str], model_path: str | None = None, lid_langs: Sequence[str] | None = None
+) -> list[tuple[list[str], list[str]]]:
     """Word-level LID: each word of each line labelled by fastText (one batched call)."""
     import polars as pl
 
@@ -120,7 +128,9 @@ def tag_words(lines: Sequence[str], model_path: str | None = None, lid_langs: Se
     return [(toks, [labels_by_word[t] if _LETTER.search(t) else "univ" for t in toks]) for toks in tokens]
 
 
-def measure(utterances: Iterable[tuple[list[str], list[str]]], independent: Iterable[str] = DEFAULT_INDEPENDENT, bins: int = 20) -> dict:
+def measure(
+    utterances: Iterable[tuple[list[str], list[str]]], independent: Iterable[str] = DEFAULT_INDEPENDENT, bins: int = 20
+) -> dict:
     """The corpus summary of ``codeswitch stats`` plus ``ratio_histogram`` for ``--match-stats``."""
     indep = frozenset(x.lower() for x in independent)
     per: list[UtteranceMetrics] = [utterance_metrics(labs, indep) for _, labs in utterances]
@@ -138,8 +148,17 @@ def load_density(path: str | Path) -> list[float]:
     try:
         data = orjson.loads(p.read_bytes())
     except orjson.JSONDecodeError:
-        raise BabelmillError(f"--match-stats {path} is not JSON (write it with `babelmill codeswitch stats FILE --json`)") from None
+        raise BabelmillError(
+            f"--match-stats {path} is not JSON (write it with `babelmill codeswitch stats FILE --json`)"
+        ) from None
     hist = data.get("ratio_histogram") if isinstance(data, dict) else None
-    if not isinstance(hist, list) or not hist or not all(isinstance(x, (int, float)) and x >= 0 for x in hist) or sum(hist) <= 0:
-        raise BabelmillError(f"--match-stats {path} has no non-empty 'ratio_histogram' (write it with `babelmill codeswitch stats FILE --json`)")
+    if (
+        not isinstance(hist, list)
+        or not hist
+        or not all(isinstance(x, (int, float)) and x >= 0 for x in hist)
+        or sum(hist) <= 0
+    ):
+        raise BabelmillError(
+            f"--match-stats {path} has no non-empty 'ratio_histogram' (write it with `babelmill codeswitch stats FILE --json`)"
+        )
     return [float(x) for x in hist]

@@ -150,7 +150,9 @@ class MinHashDeduplicator(GlobalStage):
         return self._splitters[lang]
 
     def signature_schema(self) -> pa.Schema:
-        return pa.schema([pa.field("exact_hash", pa.uint64()), pa.field("bands", pa.list_(pa.uint64(), self.num_bands))])
+        return pa.schema(
+            [pa.field("exact_hash", pa.uint64()), pa.field("bands", pa.list_(pa.uint64(), self.num_bands))]
+        )
 
     # -- phase 1 --------------------------------------------------------------------
 
@@ -196,7 +198,9 @@ class MinHashDeduplicator(GlobalStage):
             norm, order, lengths, words = self.words(batch)
             counts, shingles = shingle_hashes(lengths, words, self.ngram)
             a, b = self.params
-            keys = band_keys(minhash_signatures(counts, shingles, a, b, self._chunk), self.num_bands, self.rows_per_band)
+            keys = band_keys(
+                minhash_signatures(counts, shingles, a, b, self._chunk), self.num_bands, self.rows_per_band
+            )
             bands_np = np.empty((n, self.num_bands), dtype=np.uint64)
             bands_np[order] = keys
             bands = pa.FixedSizeListArray.from_arrays(pa.array(bands_np.ravel(), pa.uint64()), self.num_bands)

@@ -78,7 +78,9 @@ def _stack(edges: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else empty_edges()
 
 
-def rehydration_weights(cluster_size: np.ndarray, table: tuple[tuple[int, float], ...] = REHYDRATION_WEIGHTS) -> np.ndarray:
+def rehydration_weights(
+    cluster_size: np.ndarray, table: tuple[tuple[int, float], ...] = REHYDRATION_WEIGHTS
+) -> np.ndarray:
     """FineWeb-2 upsampling weight for a keeper of a cluster of ``cluster_size`` docs."""
     bounds = np.array([b for b, _ in table], dtype=np.int64)
     weights = np.array([w for _, w in table], dtype=np.float32)
@@ -97,7 +99,9 @@ RESOLVE_SCHEMA = pa.schema(
 )
 
 
-def resolve_clusters(n_docs: int, exact_edges: np.ndarray, near_edges: list[np.ndarray], rehydrate: bool = False) -> pa.Table:
+def resolve_clusters(
+    n_docs: int, exact_edges: np.ndarray, near_edges: list[np.ndarray], rehydrate: bool = False
+) -> pa.Table:
     """Clusters of duplicates over all edges, one keeper (the smallest doc) each.
 
     Returns one row per document in a cluster of size > 1, sorted by ``doc``; see

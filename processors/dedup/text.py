@@ -42,6 +42,7 @@ import polars as pl
 import pyarrow as pa
 
 from babelmill import langs
+
 #: Invisible format characters, except ZWNJ / ZWJ (parts of Persian and Indic words).
 FORMAT_PATTERN = r"[\p{Cf}--[\x{200C}\x{200D}]]"
 #: Runs of digits (any script) with optional decimal parts, as FineWeb's NUMBERS_PATTERN.
@@ -63,7 +64,9 @@ def _nfkc(texts: list[str | None], lowercase: bool) -> list[str]:
     return [norm("NFKC", t) if t else "" for t in texts]
 
 
-def normalize_texts(texts: pa.Array | pa.ChunkedArray | pl.Series | list[str | None], lowercase: bool = True) -> pl.Series:
+def normalize_texts(
+    texts: pa.Array | pa.ChunkedArray | pl.Series | list[str | None], lowercase: bool = True
+) -> pl.Series:
     """Normalised text (see the module docstring); nulls become empty strings."""
     if isinstance(texts, (pa.Array, pa.ChunkedArray)):
         values = texts.to_pylist()
@@ -94,7 +97,9 @@ class WordSplitter:
             cleaned = [[w for w in doc if w and not w.isspace()] for doc in words]
             return pl.Series(norm.name, cleaned, dtype=pl.List(pl.String))
         # Normalised text holds single spaces between words and none at the ends.
-        return pl.select(pl.when(norm == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(norm.str.split(" "))).to_series()
+        return pl.select(
+            pl.when(norm == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(norm.str.split(" "))
+        ).to_series()
 
 
 WHITESPACE = WordSplitter("whitespace")

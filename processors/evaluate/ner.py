@@ -57,7 +57,14 @@ class TypeScore:
         return self.tp + self.fn
 
     def to_dict(self) -> dict[str, Any]:
-        return {"precision": self.precision, "recall": self.recall, "f1": self.f1, "support": self.support, "predicted": self.tp + self.fp, "correct": self.tp}
+        return {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "support": self.support,
+            "predicted": self.tp + self.fp,
+            "correct": self.tp,
+        }
 
 
 @dataclasses.dataclass
@@ -119,7 +126,9 @@ def entity_scores(
         for ent, n in ge.items():
             score = per_type.setdefault(ent[2], TypeScore())
             score.fn += n - min(n, pe.get(ent, 0))
-    micro = TypeScore(sum(s.tp for s in per_type.values()), sum(s.fp for s in per_type.values()), sum(s.fn for s in per_type.values()))
+    micro = TypeScore(
+        sum(s.tp for s in per_type.values()), sum(s.fp for s in per_type.values()), sum(s.fn for s in per_type.values())
+    )
     return EntityScores(per_type, micro, len(gold))
 
 

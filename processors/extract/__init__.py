@@ -21,4 +21,15 @@ def make_extractor(name: str = "auto", **kwargs: object) -> HtmlExtractor:
     return cls(**kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["AutoExtractor", "DROP_REASONS", "EXTRACTORS", "HtmlExtractor", "ResiliparseExtractor", "TrafilaturaExtractor", "UrlBlocklistFilter", "decode_html", "make_extractor", "page_hints"]
+__all__ = [
+    "AutoExtractor",
+    "DROP_REASONS",
+    "EXTRACTORS",
+    "HtmlExtractor",
+    "ResiliparseExtractor",
+    "TrafilaturaExtractor",
+    "UrlBlocklistFilter",
+    "decode_html",
+    "make_extractor",
+    "page_hints",
+]

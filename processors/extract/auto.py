@@ -138,7 +138,9 @@ class AutoExtractor(HtmlExtractor):
         self._parse, self._extract = HTMLTree.parse, extract_plain_text
         # trafilatura's defaults minus comments: as accurate as favour_precision on
         # these pages (0.895 either way) and ~20% cheaper
-        self._slow = TrafilaturaExtractor(favour_precision=False, include_comments=False, fast=self.fallback_fast, time_budget=0)
+        self._slow = TrafilaturaExtractor(
+            favour_precision=False, include_comments=False, fast=self.fallback_fast, time_budget=0
+        )
         self._slow.setup_local()
 
     def window(self, blks: list) -> tuple[str, bool]:
@@ -147,7 +149,9 @@ class AutoExtractor(HtmlExtractor):
         return text, poor
 
     def _window(self, blks: list) -> tuple[str, bool, tuple[list[int], int, int]]:
-        good = [i for i, b in enumerate(blks) if len(b[0]) >= self.min_block_chars and b[1] < self.max_block_link_density]
+        good = [
+            i for i, b in enumerate(blks) if len(b[0]) >= self.min_block_chars and b[1] < self.max_block_link_density
+        ]
         if not good:
             return "\n".join(b[0] for b in blks), True, (good, 0, len(blks) - 1)
         first, last = good[0], good[-1]
@@ -180,7 +184,9 @@ class AutoExtractor(HtmlExtractor):
         if not hasattr(self, "_extract"):
             self.setup_local()
         tree = self._parse(page)
-        marked = self._extract(tree, main_content=True, preserve_formatting="minimal_html", links=True, post_meta=False, comments=False)
+        marked = self._extract(
+            tree, main_content=True, preserve_formatting="minimal_html", links=True, post_meta=False, comments=False
+        )
         text, poor = self.select(blocks(marked))
         if poor and self.fallback:
             slow, _ = self._slow.extract(page)

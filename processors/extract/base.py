@@ -26,7 +26,9 @@ DROP_REASONS = ("no_extracted_text", "page_too_large", "extract_timeout", "extra
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 _HTML_LANG = re.compile(r"""<html[^>]*?\blang\s*=\s*["']?\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)""", re.I)
-_META_LANG = re.compile(r"""<meta[^>]+http-equiv\s*=\s*["']?content-language["']?[^>]*content\s*=\s*["']?\s*([A-Za-z0-9_, -]+)""", re.I)
+_META_LANG = re.compile(
+    r"""<meta[^>]+http-equiv\s*=\s*["']?content-language["']?[^>]*content\s*=\s*["']?\s*([A-Za-z0-9_, -]+)""", re.I
+)
 _SPACE = re.compile(r"\s+")
 _HEAD_CHARS = 65_536
 

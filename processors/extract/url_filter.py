@@ -39,7 +39,9 @@ class UrlBlocklistFilter(Stage):
     name: ClassVar[str] = "url_filter"
     reasons: ClassVar[tuple[str, ...]] = DROP_REASONS
 
-    def __init__(self, blocklists: list[str] | tuple[str, ...] = (), word_lists: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, blocklists: list[str] | tuple[str, ...] = (), word_lists: list[str] | tuple[str, ...] = ()
+    ) -> None:
         self.blocklists = [str(p) for p in blocklists]
         self.word_lists = [str(p) for p in word_lists]
         self._domains: set[str] | None = None
@@ -50,7 +52,11 @@ class UrlBlocklistFilter(Stage):
         for p in self.blocklists:
             for entry in load_list(p):
                 entry = re.sub(r"^[a-z]+://", "", entry)
-                (prefixes.append(entry) if "/" in entry.rstrip("/") else domains.add(entry.rstrip("/").removeprefix("www.")))
+                (
+                    prefixes.append(entry)
+                    if "/" in entry.rstrip("/")
+                    else domains.add(entry.rstrip("/").removeprefix("www."))
+                )
         self._domains = domains
         self._prefixes = tuple(sorted(set(prefixes)))
         self._words = {w for p in self.word_lists for w in load_list(p)}
@@ -75,7 +81,9 @@ class UrlBlocklistFilter(Stage):
                 return "url_blocked_domain"
         if self._prefixes and (host + parts.path).startswith(self._prefixes):
             return "url_blocked_url"
-        if self._words and any(tok in self._words for tok in _TOKEN.findall(host + " " + parts.path + " " + parts.query)):
+        if self._words and any(
+            tok in self._words for tok in _TOKEN.findall(host + " " + parts.path + " " + parts.query)
+        ):
             return "url_blocked_word"
         return None
 

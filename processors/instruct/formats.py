@@ -114,7 +114,9 @@ def _sharegpt_fields(record: dict[str, Any]) -> list[Field]:
         role = SHAREGPT_ROLES.get(speaker.lower())
         if role is None:
             raise FormatError(f"conversations[{i}].from: unknown speaker {speaker!r}")
-        out.append(Field(("conversations", i, "value"), role, speaker, _text(turn.get("value"), f"conversations[{i}].value")))
+        out.append(
+            Field(("conversations", i, "value"), role, speaker, _text(turn.get("value"), f"conversations[{i}].value"))
+        )
     return out
 
 
@@ -132,7 +134,14 @@ def _messages_fields(record: dict[str, Any]) -> list[Field]:
                 if not isinstance(part, dict):
                     raise FormatError(f"messages[{i}].content[{j}] is {type(part).__name__}, expected an object")
                 if part.get("type") == "text":
-                    out.append(Field(("messages", i, "content", j, "text"), role, role, _text(part.get("text"), f"messages[{i}].content[{j}].text")))
+                    out.append(
+                        Field(
+                            ("messages", i, "content", j, "text"),
+                            role,
+                            role,
+                            _text(part.get("text"), f"messages[{i}].content[{j}].text"),
+                        )
+                    )
         elif content is None:
             if not (msg.get("tool_calls") or msg.get("function_call")):
                 raise FormatError(f"messages[{i}].content is null without tool calls")

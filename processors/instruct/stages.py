@@ -190,7 +190,13 @@ class InstructionTranslator(TranslatingStage):
         self.max_unit_chars = max_unit_chars
 
     def config(self) -> dict[str, Any]:
-        return {"spec": self.spec_config(), "roles": self.roles, "fields": self.fields, "sentinel": list(self.sentinel), "max_unit_chars": self.max_unit_chars}
+        return {
+            "spec": self.spec_config(),
+            "roles": self.roles,
+            "fields": self.fields,
+            "sentinel": list(self.sentinel),
+            "max_unit_chars": self.max_unit_chars,
+        }
 
     def _records(self, batch: pa.Table) -> tuple[list[dict[str, Any] | None], list[str | None]]:
         """Each row's record and format (None for a malformed row that was not routed away);
@@ -202,7 +208,9 @@ class InstructionTranslator(TranslatingStage):
                 if raw is not None and raw not in cache:  # rows of one source share their original
                     cache[raw] = orjson.loads(raw)
                 records.append(cache.get(raw))
-            formats = batch.column("format").to_pylist() if "format" in batch.column_names else [MESSAGES] * batch.num_rows
+            formats = (
+                batch.column("format").to_pylist() if "format" in batch.column_names else [MESSAGES] * batch.num_rows
+            )
             return records, formats
         msgs = batch.column("messages").to_pylist()
         return [{"messages": m} if m else None for m in msgs], [MESSAGES if m else None for m in msgs]
@@ -231,7 +239,9 @@ class InstructionTranslator(TranslatingStage):
         results: dict[tuple[str, str], list[TextTranslation]] = {}
         totals = TranslateStats()
         for (src, tgt), texts in groups.items():
-            results[(src, tgt)], stats = translate_texts(translator, texts, src, tgt, self.sentinel, self.max_unit_chars, plans)  # type: ignore[arg-type]
+            results[(src, tgt)], stats = translate_texts(
+                translator, texts, src, tgt, self.sentinel, self.max_unit_chars, plans
+            )  # type: ignore[arg-type]
             if stats.sent:
                 self.count("chars", stats.chars)
             totals.sent += stats.sent

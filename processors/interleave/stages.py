@@ -132,7 +132,9 @@ class Packer(_Aligned):
     expands: ClassVar[bool] = True
     reasons: ClassVar[tuple[str, ...]] = (MISMATCH, "unit_over_budget")
 
-    def __init__(self, tokenizer: str, max_tokens: int = 2048, overlap: int = 1, unit: str = "sentence", sep: str = "\n\n") -> None:
+    def __init__(
+        self, tokenizer: str, max_tokens: int = 2048, overlap: int = 1, unit: str = "sentence", sep: str = "\n\n"
+    ) -> None:
         super().__init__(unit)
         if max_tokens < 1 or overlap < 0:
             raise ValueError("max_tokens must be >= 1 and overlap >= 0")

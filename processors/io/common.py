@@ -85,7 +85,12 @@ class _ZstdReader(io.RawIOBase):
 
 
 def _has_binary(t: pa.DataType) -> bool:
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t) or pa.types.is_binary_view(t):
+    if (
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+        or pa.types.is_binary_view(t)
+    ):
         return True
     return any(_has_binary(t.field(i).type) for i in range(t.num_fields))
 
@@ -102,7 +107,12 @@ def _json_value(name: str, dtype: Any) -> pl.Expr:
         return pl.col(name).struct.json_encode()
     if dtype.is_nested() or dtype == pl.Duration:
         # polars cannot cast these to a string; encode {"name": value} and keep the value
-        return pl.struct(name).struct.json_encode().str.strip_prefix("{" + orjson.dumps(name).decode() + ":").str.strip_suffix("}")
+        return (
+            pl.struct(name)
+            .struct.json_encode()
+            .str.strip_prefix("{" + orjson.dumps(name).decode() + ":")
+            .str.strip_suffix("}")
+        )
     return pl.col(name).cast(pl.String)
 
 
@@ -111,9 +121,18 @@ def _meta_expr(df: pl.DataFrame, names: list[str]) -> pl.Expr:
     record of the batch has gets no ``null`` for it (as on the line-by-line path)."""
     if not any(df[c].null_count() for c in names):
         return pl.struct(names).struct.json_encode()  # the same, faster
-    parts = [pl.when(pl.col(c).is_not_null()).then(pl.struct(c).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}")) for c in names]
+    parts = [
+        pl.when(pl.col(c).is_not_null()).then(
+            pl.struct(c).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}")
+        )
+        for c in names
+    ]
     body = pl.concat_str(parts, separator=",", ignore_nulls=True)
-    return pl.when(body == "").then(pl.lit(None, dtype=pl.String)).otherwise(pl.concat_str([pl.lit("{"), body, pl.lit("}")]))
+    return (
+        pl.when(body == "")
+        .then(pl.lit(None, dtype=pl.String))
+        .otherwise(pl.concat_str([pl.lit("{"), body, pl.lit("}")]))
+    )
 
 
 def _timestamps_as_strings(t: pa.DataType) -> pa.DataType:
@@ -154,14 +173,26 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
             return [orjson.dumps(row, default=_json_default).decode() for row in t.to_pylist()]
         df = pl.from_arrow(t)
         assert isinstance(df, pl.DataFrame)
-        return df.select(pl.struct(df.columns).struct.json_encode()).to_series().to_list() if df.width else ["{}"] * t.num_rows
+        return (
+            df.select(pl.struct(df.columns).struct.json_encode()).to_series().to_list()
+            if df.width
+            else ["{}"] * t.num_rows
+        )
 
     text = table.column(tf) if tf in names else None
     if text is not None and pa.types.is_dictionary(text.type):
         text = text.cast(pa.string())
-    if text is None or not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type) or pa.types.is_string_view(text.type)):
-        why = f"missing text field {tf!r}" if text is None or pa.types.is_null(text.type) else f"text field {tf!r} is {text.type}, expected a string"
-        return ReadBatch(quarantine=[QuarantineRecord(source, start + i, why, raw=r) for i, r in enumerate(raw_json(table))])
+    if text is None or not (
+        pa.types.is_string(text.type) or pa.types.is_large_string(text.type) or pa.types.is_string_view(text.type)
+    ):
+        why = (
+            f"missing text field {tf!r}"
+            if text is None or pa.types.is_null(text.type)
+            else f"text field {tf!r} is {text.type}, expected a string"
+        )
+        return ReadBatch(
+            quarantine=[QuarantineRecord(source, start + i, why, raw=r) for i, r in enumerate(raw_json(table))]
+        )
     text = text.cast(pa.string()) if not pa.types.is_string(text.type) else text
 
     quarantine: list[QuarantineRecord] = []
@@ -172,7 +203,11 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
         bad_idx = pc.indices_nonzero(bad).to_pylist()
         bad_rows = table.take(bad_idx)
         for i, r, size in zip(bad_idx, raw_json(bad_rows), nbytes.take(bad_idx).to_pylist()):
-            why = f"missing text field {tf!r}" if size is None else f"text of {size} bytes exceeds --max-record-bytes {opts.max_record_bytes}"
+            why = (
+                f"missing text field {tf!r}"
+                if size is None
+                else f"text of {size} bytes exceeds --max-record-bytes {opts.max_record_bytes}"
+            )
             quarantine.append(QuarantineRecord(source, start + i, why, raw=r))
         keep = pc.invert(bad)
         table = table.filter(keep)
@@ -206,7 +241,13 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
     binary = [c for c in rest if _has_binary(table.schema.field(c).type)]
     if binary:  # polars cannot JSON-encode binary: these rows' meta is built in Python (rare)
         metas = [{k: v for k, v in row.items() if v is not None} for row in table.select(rest).to_pylist()]
-        df = df.with_columns(pl.Series("__meta", [orjson.dumps(m, default=_json_default).decode() if m else None for m in metas], dtype=pl.String))
+        df = df.with_columns(
+            pl.Series(
+                "__meta",
+                [orjson.dumps(m, default=_json_default).decode() if m else None for m in metas],
+                dtype=pl.String,
+            )
+        )
         exprs.append(pl.col("__meta").alias("meta"))
     else:
         exprs.append((_meta_expr(df, rest) if rest else pl.lit(None, dtype=pl.String)).alias("meta"))

@@ -33,7 +33,9 @@ def read_hf_arrow(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadB
                 yield map_table(table, opts, source, start)
                 start += table.num_rows
     except (OSError, pa.ArrowException) as exc:
-        yield ReadBatch(quarantine=[QuarantineRecord(source, start, f"unreadable Arrow file from row {start} on: {exc}")])
+        yield ReadBatch(
+            quarantine=[QuarantineRecord(source, start, f"unreadable Arrow file from row {start} on: {exc}")]
+        )
 
 
 def load_hf_dataset(path: str, split: str) -> Any:
@@ -47,13 +49,19 @@ def load_hf_dataset(path: str, split: str) -> Any:
     try:
         return datasets.load_dataset(path, split=split)
     except (FileNotFoundError, ValueError) as exc:
-        raise InputError(f"datasets.load_dataset({path!r}, split={split!r}) failed: {str(exc).splitlines()[0]}") from exc
+        raise InputError(
+            f"datasets.load_dataset({path!r}, split={split!r}) failed: {str(exc).splitlines()[0]}"
+        ) from exc
 
 
 def read_hf_load(path: str, source: str, opts: ReaderOptions, row_range: tuple[int, int]) -> Iterator[ReadBatch]:
     ds = load_hf_dataset(path, opts.hf_split)
     start, stop = row_range
-    table = ds.data.table.slice(start, stop - start) if ds._indices is None else ds.select(range(start, stop)).flatten_indices().data.table
+    table = (
+        ds.data.table.slice(start, stop - start)
+        if ds._indices is None
+        else ds.select(range(start, stop)).flatten_indices().data.table
+    )
     for offset in range(0, table.num_rows, _PARQUET_BATCH_ROWS):
         part = table.slice(offset, _PARQUET_BATCH_ROWS)
         yield map_table(part, opts, source, start + offset)

@@ -24,14 +24,18 @@ from babelmill.processors.schema import DOC_SCHEMA
 log = logging.getLogger(__name__)
 
 
-def _docs_from_records(records: list[dict[str, Any]], ordinals: list[int], opts: ReaderOptions, source: str) -> pa.Table:
+def _docs_from_records(
+    records: list[dict[str, Any]], ordinals: list[int], opts: ReaderOptions, source: str
+) -> pa.Table:
     """Build document rows from already-validated Python dicts (slow path)."""
     ids, texts, langs, scores, metas = [], [], [], [], []
     tf, idf = opts.text_field, opts.id_field
     for obj, ordinal in zip(records, ordinals):
         texts.append(obj[tf] if tf else "")
         rid = obj.get(idf)
-        ids.append(f"{source}:{ordinal}" if rid is None else (rid if isinstance(rid, str) else orjson.dumps(rid).decode()))
+        ids.append(
+            f"{source}:{ordinal}" if rid is None else (rid if isinstance(rid, str) else orjson.dumps(rid).decode())
+        )
         lang = obj.get("lang")
         score = obj.get("lang_score")
         lang_ok = isinstance(lang, str)
@@ -79,13 +83,22 @@ def _parse_jsonl_lines(chunk: bytes, start: int, source: str, opts: ReaderOption
         if not line.strip():
             continue
         if len(line) > opts.max_record_bytes:
-            quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"record of {len(line)} bytes exceeds --max-record-bytes {opts.max_record_bytes}", line))
+            quarantine.append(
+                QuarantineRecord.from_bytes(
+                    source,
+                    ordinal,
+                    f"record of {len(line)} bytes exceeds --max-record-bytes {opts.max_record_bytes}",
+                    line,
+                )
+            )
             ordinal += 1
             continue
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line))
+            quarantine.append(
+                QuarantineRecord.from_bytes(source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line)
+            )
             ordinal += 1
             continue
         try:
@@ -124,7 +137,11 @@ def _fast_parse(chunk: bytes, opts: ReaderOptions, as_strings: dict[str, pa.Data
 
     def parse(fields: dict[str, pa.DataType]) -> pa.Table:
         schema = pa.schema(list(fields.items())) if fields else None
-        return pa_json.read_json(pa.BufferReader(chunk), read_options=read_options, parse_options=pa_json.ParseOptions(newlines_in_values=False, explicit_schema=schema))
+        return pa_json.read_json(
+            pa.BufferReader(chunk),
+            read_options=read_options,
+            parse_options=pa_json.ParseOptions(newlines_in_values=False, explicit_schema=schema),
+        )
 
     try:
         try:
@@ -165,7 +182,9 @@ def _date_like_fields(chunk: bytes, sample_bytes: int = 1 << 18) -> dict[str, pa
     cut = chunk.find(b"\n", sample_bytes)
     sample = chunk if cut < 0 else chunk[: cut + 1]
     try:
-        schema = pa_json.read_json(pa.BufferReader(sample), parse_options=pa_json.ParseOptions(newlines_in_values=False)).schema
+        schema = pa_json.read_json(
+            pa.BufferReader(sample), parse_options=pa_json.ParseOptions(newlines_in_values=False)
+        ).schema
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError):
         return {}
     return _date_fields(schema)
@@ -176,7 +195,9 @@ def _date_like_fields(chunk: bytes, sample_bytes: int = 1 << 18) -> dict[str, pa
 _RETRY_PIECE_BYTES = 1 << 20
 
 
-def _try_fast(piece: bytes, start: int, source: str, opts: ReaderOptions, as_strings: dict[str, pa.DataType]) -> tuple[ReadBatch, int] | None:
+def _try_fast(
+    piece: bytes, start: int, source: str, opts: ReaderOptions, as_strings: dict[str, pa.DataType]
+) -> tuple[ReadBatch, int] | None:
     table = _fast_parse(piece, opts, as_strings)
     if table is None:
         return None
@@ -185,7 +206,9 @@ def _try_fast(piece: bytes, start: int, source: str, opts: ReaderOptions, as_str
     return None if batch.quarantine else (batch, table.num_rows)
 
 
-def _parse_piece(chunk: bytes, start: int, source: str, opts: ReaderOptions, as_strings: dict[str, pa.DataType]) -> tuple[list[ReadBatch], int]:
+def _parse_piece(
+    chunk: bytes, start: int, source: str, opts: ReaderOptions, as_strings: dict[str, pa.DataType]
+) -> tuple[list[ReadBatch], int]:
     """Fast-parse a chunk of whole lines; if it holds a bad record, re-read it in ~1 MB
     pieces and parse only the failing pieces line by line, so one broken line costs one
     extra parse of the chunk plus a slow parse of ~1 MB, not a slow parse of 32 MB."""
@@ -199,7 +222,9 @@ def _parse_piece(chunk: bytes, start: int, source: str, opts: ReaderOptions, as_
         cut = chunk.find(b"\n", pos + _RETRY_PIECE_BYTES)
         end = len(chunk) if cut < 0 else cut + 1
         piece = chunk[pos:end]
-        result = _try_fast(piece, start + consumed, source, opts, as_strings) if len(chunk) > _RETRY_PIECE_BYTES else None
+        result = (
+            _try_fast(piece, start + consumed, source, opts, as_strings) if len(chunk) > _RETRY_PIECE_BYTES else None
+        )
         if result is None:
             result = _parse_jsonl_lines(piece, start + consumed, source, opts)
         batches.append(result[0])
@@ -227,7 +252,9 @@ def read_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatc
                 else:
                     data = b""
         except _STREAM_ERRORS as exc:
-            yield ReadBatch(quarantine=[QuarantineRecord(source, 0, f"unreadable JSON file: {type(exc).__name__}: {exc}")])
+            yield ReadBatch(
+                quarantine=[QuarantineRecord(source, 0, f"unreadable JSON file: {type(exc).__name__}: {exc}")]
+            )
             return
         if data:
             yield from _read_json_array(data, source, opts)
@@ -243,7 +270,11 @@ def read_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatc
                 yield _merge(batches)
         except _STREAM_ERRORS as exc:
             # A truncated or corrupt compressed stream: what was read stands, the rest is recorded.
-            yield ReadBatch(quarantine=[QuarantineRecord(source, start, f"unreadable from record {start} on: {type(exc).__name__}: {exc}")])
+            yield ReadBatch(
+                quarantine=[
+                    QuarantineRecord(source, start, f"unreadable from record {start} on: {type(exc).__name__}: {exc}")
+                ]
+            )
 
 
 def _read_json_array(data: bytes, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:

@@ -37,7 +37,17 @@ from babelmill.processors.base import Stage, set_drop_reason
 from babelmill.processors.errors import BabelmillError
 from babelmill.processors.io.readers import open_binary
 
-PARALLEL_COLUMNS = ("src_segments", "tgt_segments", "roles", "src_text", "tgt_text", "src_lang", "tgt_lang", "source_id", "alignment")
+PARALLEL_COLUMNS = (
+    "src_segments",
+    "tgt_segments",
+    "roles",
+    "src_text",
+    "tgt_text",
+    "src_lang",
+    "tgt_lang",
+    "source_id",
+    "alignment",
+)
 _STR_LIST = pa.list_(pa.string())
 
 
@@ -84,7 +94,9 @@ def check_moses(pairs: dict[str, str]) -> int:
                 raise BabelmillError(f"Moses file {p} does not exist")
         a, b = _moses_lines(src), _moses_lines(tgt)
         if len(a) != len(b):
-            raise BabelmillError(f"Moses files are not aligned: {src} has {len(a)} lines, {tgt} has {len(b)}; fix the pair or pass them as TSV/JSONL")
+            raise BabelmillError(
+                f"Moses files are not aligned: {src} has {len(a)} lines, {tgt} has {len(b)}; fix the pair or pass them as TSV/JSONL"
+            )
         lost += sum(1 for x, y in zip(a, b) if not x.strip() and y.strip())
     return lost
 
@@ -93,7 +105,13 @@ class ParallelParser(Stage):
     """Document rows (record mode or text lines) to parallel rows; see the module doc."""
 
     name: ClassVar[str] = "parallel"
-    reasons: ClassVar[tuple[str, ...]] = ("malformed_parallel", "turn_count_mismatch", "role_mismatch", "no_target", "empty_side")
+    reasons: ClassVar[tuple[str, ...]] = (
+        "malformed_parallel",
+        "turn_count_mismatch",
+        "role_mismatch",
+        "no_target",
+        "empty_side",
+    )
 
     def __init__(
         self,
@@ -132,7 +150,13 @@ class ParallelParser(Stage):
                 s, t = obj.get(s_key), obj.get(t_key)
                 if not isinstance(s, str) or (t is not None and not isinstance(t, str)):
                     return None, "malformed_parallel"
-                return {"src": [s], "tgt": None if t is None else [t], "src_lang": src_lang, "tgt_lang": tgt_lang, "alignment": align}, None
+                return {
+                    "src": [s],
+                    "tgt": None if t is None else [t],
+                    "src_lang": src_lang,
+                    "tgt_lang": tgt_lang,
+                    "alignment": align,
+                }, None
         tr = obj.get("translation")
         if isinstance(tr, dict):
             s, t = _side(tr, self.src), _side(tr, self.tgt)
@@ -141,7 +165,11 @@ class ParallelParser(Stage):
             return {"src": [s], "tgt": [t], "src_lang": self.src, "tgt_lang": self.tgt, "alignment": align}, None
         from babelmill.processors.instruct.formats import FormatError, detect_format, to_messages
 
-        if isinstance(obj.get("messages"), list) and isinstance(obj.get("original"), str) and isinstance(obj.get("format"), str):
+        if (
+            isinstance(obj.get("messages"), list)
+            and isinstance(obj.get("original"), str)
+            and isinstance(obj.get("format"), str)
+        ):
             try:
                 source = to_messages(orjson.loads(obj["original"]), obj["format"])
             except (FormatError, orjson.JSONDecodeError, KeyError, TypeError):
@@ -166,7 +194,13 @@ class ParallelParser(Stage):
             msgs = to_messages(obj, fmt)
         except (FormatError, KeyError, TypeError, ValueError):
             return None, "malformed_parallel"
-        return {"src": [m["content"] for m in msgs], "tgt": None, "roles": [m["role"] for m in msgs], "src_lang": src_lang, "tgt_lang": tgt_lang}, None
+        return {
+            "src": [m["content"] for m in msgs],
+            "tgt": None,
+            "roles": [m["role"] for m in msgs],
+            "src_lang": src_lang,
+            "tgt_lang": tgt_lang,
+        }, None
 
     def _from_line(self, text: str, rid: str, source: str) -> tuple[dict[str, Any] | None, str | None]:
         if source in self.moses:
@@ -182,7 +216,13 @@ class ParallelParser(Stage):
         parts = text.split("\t")
         if len(parts) not in (2, 3):
             return None, "malformed_parallel"
-        return {"src": [parts[0]], "tgt": [parts[1]], "src_lang": self.src, "tgt_lang": self.tgt, "alignment": parts[2] if len(parts) == 3 else None}, None
+        return {
+            "src": [parts[0]],
+            "tgt": [parts[1]],
+            "src_lang": self.src,
+            "tgt_lang": self.tgt,
+            "alignment": parts[2] if len(parts) == 3 else None,
+        }, None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         self.setup()
@@ -204,7 +244,9 @@ class ParallelParser(Stage):
             if row is not None and why is None:
                 if row["tgt"] is None and self.need_target:
                     why = "no_target"
-                elif any(not (s or "").strip() for s in row["src"]) or (row["tgt"] is not None and any(not (t or "").strip() for t in row["tgt"])):
+                elif any(not (s or "").strip() for s in row["src"]) or (
+                    row["tgt"] is not None and any(not (t or "").strip() for t in row["tgt"])
+                ):
                     why = "empty_side"
             reasons.append(why)
             row = row or {}
@@ -222,11 +264,17 @@ class ParallelParser(Stage):
         types = {"src_segments": _STR_LIST, "tgt_segments": _STR_LIST, "roles": _STR_LIST}
         for name in PARALLEL_COLUMNS:
             arr = pa.array(cols[name], types.get(name, pa.string()))
-            out = out.set_column(out.column_names.index(name), name, arr) if name in out.column_names else out.append_column(name, arr)
+            out = (
+                out.set_column(out.column_names.index(name), name, arr)
+                if name in out.column_names
+                else out.append_column(name, arr)
+            )
         return set_drop_reason(out, pa.array(reasons, pa.string()))
 
 
-def sentence_pairs(src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str, unit: str = "sentence") -> tuple[list[str], list[str]] | None:
+def sentence_pairs(
+    src: Sequence[str], tgt: Sequence[str], src_lang: str, tgt_lang: str, unit: str = "sentence"
+) -> tuple[list[str], list[str]] | None:
     """Aligned units of a document pair, or None when the two sides do not line up.
 
     ``paragraph``: blocks separated by blank lines (turns count as blocks); ``sentence``:

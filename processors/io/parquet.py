@@ -13,7 +13,9 @@ from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderO
 _PARQUET_BATCH_ROWS = 65_536
 
 
-def read_parquet(path: str, source: str, opts: ReaderOptions, row_groups: tuple[int, int] | None = None) -> Iterator[ReadBatch]:
+def read_parquet(
+    path: str, source: str, opts: ReaderOptions, row_groups: tuple[int, int] | None = None
+) -> Iterator[ReadBatch]:
     start = 0
     try:
         pf = pq.ParquetFile(path)

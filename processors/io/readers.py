@@ -8,17 +8,13 @@ record ends in quarantine with its reason.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-import orjson
-import pyarrow as pa
 
-from babelmill.processors.base import DROP_REASON
 from babelmill.processors.io.common import _STREAM_ERRORS, map_table, open_binary  # noqa: F401 - imported from here by NER readers and parallel reading
 from babelmill.processors.io.hf import load_hf_dataset, read_hf_arrow, read_hf_load  # noqa: F401 - load_hf_dataset: as above
 from babelmill.processors.io.jsonl import read_jsonl
 from babelmill.processors.io.parquet import read_parquet
-from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
+from babelmill.processors.io.records import ReadBatch, ReaderOptions
 from babelmill.processors.io.sources import InputShard
 from babelmill.processors.io.text import read_text_files, read_text_lines
 

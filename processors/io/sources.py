@@ -142,7 +142,9 @@ def _expand(spec: str, fmt: str) -> list[tuple[str, str, str]]:
                     continue
                 found.append(_classify(full, fmt, os.path.relpath(full, path)))
         if not found:
-            raise InputError(f"--input {spec!r} holds no file babelmill reads (.jsonl[.gz|.zst], .parquet, .txt, .warc[.gz], .conll/.iob2, HF dataset)")
+            raise InputError(
+                f"--input {spec!r} holds no file babelmill reads (.jsonl[.gz|.zst], .parquet, .txt, .warc[.gz], .conll/.iob2, HF dataset)"
+            )
         return found
     return [_classify(str(path), fmt, path.name)]
 
@@ -157,7 +159,11 @@ def _classify(path: str, fmt: str, source: str) -> tuple[str, str, str]:
 
 
 def discover_shards(
-    inputs: list[str] | tuple[str, ...], fmt: str = "auto", text_mode: str = "line", hf_split: str = "train", split_bytes: int = DEFAULT_SPLIT_BYTES
+    inputs: list[str] | tuple[str, ...],
+    fmt: str = "auto",
+    text_mode: str = "line",
+    hf_split: str = "train",
+    split_bytes: int = DEFAULT_SPLIT_BYTES,
 ) -> list[InputShard]:
     """Resolve inputs to shards; raises :class:`InputError` with a one-line reason.
 
@@ -173,8 +179,15 @@ def discover_shards(
         if fmt == "hf" and path.is_dir() and not (_is_hf_saved_dataset(path) or (path / "dataset_dict.json").is_file()):
             files.append(("hf-load", str(path), path.name))
             continue
-        if path.is_dir() and fmt in ("auto", "hf") and (_is_hf_saved_dataset(path) or (path / "dataset_dict.json").is_file()):
-            files.extend(("hf-arrow", str(p), f"{path.name}/{p.relative_to(path)}") for p in _hf_saved_arrow_files(path, hf_split))
+        if (
+            path.is_dir()
+            and fmt in ("auto", "hf")
+            and (_is_hf_saved_dataset(path) or (path / "dataset_dict.json").is_file())
+        ):
+            files.extend(
+                ("hf-arrow", str(p), f"{path.name}/{p.relative_to(path)}")
+                for p in _hf_saved_arrow_files(path, hf_split)
+            )
             continue
         files.extend(_expand(spec, fmt))
     seen: set[str] = set()
@@ -189,7 +202,9 @@ def discover_shards(
 
     def flush_text_group() -> None:
         if text_group:
-            shards.append(InputShard(len(shards), "text-files", tuple(p for p, _ in text_group), tuple(s for _, s in text_group)))
+            shards.append(
+                InputShard(len(shards), "text-files", tuple(p for p, _ in text_group), tuple(s for _, s in text_group))
+            )
             text_group.clear()
 
     for kind, path, source in unique:
@@ -254,7 +269,11 @@ def split_file(kind: str, path: str, split_bytes: int) -> list[dict[str, tuple[i
     pieces: list[dict[str, tuple[int, int] | None]] = []
     first, acc = 0, 0
     for i in range(meta.num_row_groups):
-        acc += meta.row_group(i).total_compressed_size if hasattr(meta.row_group(i), "total_compressed_size") else meta.row_group(i).total_byte_size
+        acc += (
+            meta.row_group(i).total_compressed_size
+            if hasattr(meta.row_group(i), "total_compressed_size")
+            else meta.row_group(i).total_byte_size
+        )
         if acc >= split_bytes:
             pieces.append({"row_groups": (first, i + 1)})
             first, acc = i + 1, 0

@@ -102,4 +102,8 @@ def read_jsonl_range(path: str, source: str, opts: ReaderOptions, byte_range: tu
                 ordinal += consumed
                 yield _merge(batches)
     except OSError as exc:
-        yield ReadBatch(quarantine=[QuarantineRecord(source, ordinal, f"unreadable from record {ordinal} on: {type(exc).__name__}: {exc}")])
+        yield ReadBatch(
+            quarantine=[
+                QuarantineRecord(source, ordinal, f"unreadable from record {ordinal} on: {type(exc).__name__}: {exc}")
+            ]
+        )

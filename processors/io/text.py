@@ -23,18 +23,36 @@ def read_text_lines(path: str, source: str, opts: ReaderOptions) -> Iterator[Rea
                     if not line.strip():
                         continue
                     if len(line) > opts.max_record_bytes:
-                        quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"line of {len(line)} bytes exceeds --max-record-bytes {opts.max_record_bytes}", line))
+                        quarantine.append(
+                            QuarantineRecord.from_bytes(
+                                source,
+                                ordinal,
+                                f"line of {len(line)} bytes exceeds --max-record-bytes {opts.max_record_bytes}",
+                                line,
+                            )
+                        )
                     else:
                         try:
                             texts.append(line.decode("utf-8"))
                             ordinals.append(ordinal)
                         except UnicodeDecodeError as exc:
-                            quarantine.append(QuarantineRecord.from_bytes(source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line))
+                            quarantine.append(
+                                QuarantineRecord.from_bytes(
+                                    source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line
+                                )
+                            )
                     ordinal += 1
-                yield ReadBatch(docs=_text_docs(texts, [f"{source}:{o}" for o in ordinals], [source] * len(texts)), quarantine=quarantine)
+                yield ReadBatch(
+                    docs=_text_docs(texts, [f"{source}:{o}" for o in ordinals], [source] * len(texts)),
+                    quarantine=quarantine,
+                )
         except _STREAM_ERRORS as exc:
             # A truncated or corrupt compressed stream: what was read stands, the rest is recorded.
-            yield ReadBatch(quarantine=[QuarantineRecord(source, ordinal, f"unreadable from line {ordinal} on: {type(exc).__name__}: {exc}")])
+            yield ReadBatch(
+                quarantine=[
+                    QuarantineRecord(source, ordinal, f"unreadable from line {ordinal} on: {type(exc).__name__}: {exc}")
+                ]
+            )
 
 
 def read_text_files(paths: tuple[str, ...], sources: tuple[str, ...], opts: ReaderOptions) -> Iterator[ReadBatch]:
@@ -55,7 +73,9 @@ def read_text_files(paths: tuple[str, ...], sources: tuple[str, ...], opts: Read
             ids.append(source)
             srcs.append(source)
         except UnicodeDecodeError as exc:
-            quarantine.append(QuarantineRecord.from_bytes(source, 0, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", data))
+            quarantine.append(
+                QuarantineRecord.from_bytes(source, 0, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", data)
+            )
     yield ReadBatch(docs=_text_docs(texts, ids, srcs), quarantine=quarantine)
 
 

@@ -119,7 +119,11 @@ def _tail_error(fh: Any, last: int, size: int, gz: bool) -> str | None:
                 return f"corrupt gzip member ({exc})"
             if dobj.eof:
                 rest = dobj.unused_data + fh.read(4096)
-                return f"{len(rest)}{'+' if len(rest) >= 4096 else ''} bytes after the last complete record (truncated file?)" if rest.strip() else None
+                return (
+                    f"{len(rest)}{'+' if len(rest) >= 4096 else ''} bytes after the last complete record (truncated file?)"
+                    if rest.strip()
+                    else None
+                )
         return "the last gzip member ends early (truncated file?)"
     head = fh.read(65536)
     end = head.find(b"\r\n\r\n")
@@ -132,7 +136,9 @@ def _tail_error(fh: Any, last: int, size: int, gz: bool) -> str | None:
     return None
 
 
-def read_warc(path: str, source: str, opts: ReaderOptions, byte_range: tuple[int, int] | None = None) -> Iterator[ReadBatch]:
+def read_warc(
+    path: str, source: str, opts: ReaderOptions, byte_range: tuple[int, int] | None = None
+) -> Iterator[ReadBatch]:
     """HTTP responses of a WARC file (or of one byte range of it).
 
     HTML goes on as ``text`` (decoded: HTTP charset, then ``<meta charset>``, then
@@ -201,11 +207,23 @@ def read_warc(path: str, source: str, opts: ReaderOptions, byte_range: tuple[int
                     ordinal += 1
                     last_added = "quarantine"
                     continue
-                meta: dict[str, Any] = {"url": url, "date": headers.get("WARC-Date"), "content_type": ctype, "warc_record_id": rid}
+                meta: dict[str, Any] = {
+                    "url": url,
+                    "date": headers.get("WARC-Date"),
+                    "content_type": ctype,
+                    "warc_record_id": rid,
+                }
                 if http is not None and (lang := http.get("Content-Language")):
                     meta["content_language"] = lang
                 if len(payload) > opts.max_record_bytes:
-                    quarantine.append(QuarantineRecord(source, ordinal, f"payload exceeds --max-record-bytes {opts.max_record_bytes}", raw=orjson.dumps(meta).decode()))
+                    quarantine.append(
+                        QuarantineRecord(
+                            source,
+                            ordinal,
+                            f"payload exceeds --max-record-bytes {opts.max_record_bytes}",
+                            raw=orjson.dumps(meta).decode(),
+                        )
+                    )
                     ordinal += 1
                     last_added = "quarantine"
                     continue
@@ -242,5 +260,9 @@ def read_warc(path: str, source: str, opts: ReaderOptions, byte_range: tuple[int
                             ordinal -= 1
                         raise EOFError(err)
         except (OSError, EOFError, ValueError) as exc:
-            quarantine.append(QuarantineRecord(source, ordinal, f"unreadable WARC from record {ordinal} on: {type(exc).__name__}: {exc}"))
+            quarantine.append(
+                QuarantineRecord(
+                    source, ordinal, f"unreadable WARC from record {ordinal} on: {type(exc).__name__}: {exc}"
+                )
+            )
     yield flush()

@@ -53,7 +53,9 @@ def _unify(tables: list[pa.Table]) -> pa.Table:
 class TableSink:
     """Rows of one kind (kept or rejected) for one shard, in Parquet (zstd) or JSONL."""
 
-    def __init__(self, final: Path, fmt: str = "parquet", row_group_rows: int = 100_000, always_write: bool = False) -> None:
+    def __init__(
+        self, final: Path, fmt: str = "parquet", row_group_rows: int = 100_000, always_write: bool = False
+    ) -> None:
         if fmt not in OUTPUT_FORMATS:
             raise ValueError(f"unknown output format {fmt!r}")
         self.final = final

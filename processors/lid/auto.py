@@ -113,9 +113,15 @@ class AutoLanguageIdentifier(LanguageIdentifier):
         codes = heliport_codes()
         macros = list(coverage.MACROLANGUAGES)
         h = pl.DataFrame({"h": he_lang, "f": ft_lang})
-        return h.select(
-            pl.col("f").is_not_null() & pl.col("h").is_not_null() & (pl.col("h").is_in(macros) | ~pl.col("f").is_in(codes))
-        ).to_series().to_numpy()
+        return (
+            h.select(
+                pl.col("f").is_not_null()
+                & pl.col("h").is_not_null()
+                & (pl.col("h").is_in(macros) | ~pl.col("f").is_in(codes))
+            )
+            .to_series()
+            .to_numpy()
+        )
 
     def predict(self, texts: pl.Series, k: int | None = None) -> Prediction:
         k = k or self.top_k

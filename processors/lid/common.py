@@ -11,7 +11,7 @@ nothing else.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
@@ -215,7 +215,9 @@ class LanguageIdentifier(Stage):
         macro label per row or null).  Without targets a macro label stays the label."""
         if not self._macro_targets:
             return lang, pl.Series([None] * len(lang), dtype=pl.String)
-        macro = lang.replace_strict(list(self._macro_targets), list(self._macro_targets), default=None, return_dtype=pl.String)
+        macro = lang.replace_strict(
+            list(self._macro_targets), list(self._macro_targets), default=None, return_dtype=pl.String
+        )
         if self.accept_macro:
             lang = lang.replace(self._macro_targets)
         return lang, macro
@@ -225,7 +227,11 @@ class LanguageIdentifier(Stage):
         the language (FineWeb-2 does this per language); unknown labels get the default."""
         if self.threshold is not None:
             return pl.Series([self.threshold] * len(lang), dtype=pl.Float32)
-        keys = pl.DataFrame({"b": backend, "l": lang}).select(pl.concat_str("b", pl.lit("\t"), pl.col("l").fill_null(""))).to_series()
+        keys = (
+            pl.DataFrame({"b": backend, "l": lang})
+            .select(pl.concat_str("b", pl.lit("\t"), pl.col("l").fill_null("")))
+            .to_series()
+        )
         uniques = keys.unique().to_list()
         values = [self.threshold_for(*u.split("\t", 1)) if not u.endswith("\t") else 1.0 for u in uniques]
         return keys.replace_strict(uniques, values, return_dtype=pl.Float32)
@@ -236,7 +242,11 @@ class LanguageIdentifier(Stage):
         lang, macro = self._resolve_macro(pred.lang)
         targets = self.target_langs
         df = pl.DataFrame({"reason": reason, "lang": lang, "macro": macro, "score": pl.Series(pred.score), "thr": thr})
-        not_target = (pl.col("lang").is_null() | ~pl.col("lang").is_in(targets)) if targets is not None else pl.col("lang").is_null()
+        not_target = (
+            (pl.col("lang").is_null() | ~pl.col("lang").is_in(targets))
+            if targets is not None
+            else pl.col("lang").is_null()
+        )
         out = df.select(
             pl.when(pl.col("reason").is_not_null())
             .then(pl.col("reason"))
@@ -323,7 +333,9 @@ class LanguageIdentifier(Stage):
         lettered = lines.get_column("lettered").to_numpy()
         codes = pl.Series([None] * lines.height, dtype=pl.String)
         if lettered.any():
-            line_codes, _ = self._resolve_macro(self.predict(lines.get_column("text").filter(pl.Series(lettered)), k=1).lang)
+            line_codes, _ = self._resolve_macro(
+                self.predict(lines.get_column("text").filter(pl.Series(lettered)), k=1).lang
+            )
             codes = codes.scatter(np.flatnonzero(lettered), line_codes)
         lines = lines.with_columns(code=codes).with_columns(
             removed=pl.col("lettered") & ~pl.col("code").is_in(self.target_langs or []).fill_null(False),
@@ -336,12 +348,22 @@ class LanguageIdentifier(Stage):
             pl.col("chars").filter(pl.col("removed")).sum().alias("chars_removed"),
         )
         nothing_left = (per_doc["lettered"] == per_doc["removed"]).to_numpy()
-        frac = np.where(per_doc["lettered"].to_numpy() > 0, per_doc["removed"].to_numpy() / np.maximum(per_doc["lettered"].to_numpy(), 1), 0.0)
+        frac = np.where(
+            per_doc["lettered"].to_numpy() > 0,
+            per_doc["removed"].to_numpy() / np.maximum(per_doc["lettered"].to_numpy(), 1),
+            0.0,
+        )
         survivors = ~nothing_left
         self.count("lines_removed", int(per_doc["removed"].to_numpy()[survivors].sum()))
         self.count("chars_removed", int(per_doc["chars_removed"].to_numpy()[survivors].sum()))
-        new_text = pl.select(pl.when(pl.Series(nothing_left)).then(text).otherwise(per_doc["kept_text"])).to_series().alias("text")
-        reason = pl.select(pl.when(pl.Series(nothing_left)).then(pl.lit(NOT_TARGET)).otherwise(pl.lit(None, dtype=pl.String))).to_series()
+        new_text = (
+            pl.select(pl.when(pl.Series(nothing_left)).then(text).otherwise(per_doc["kept_text"]))
+            .to_series()
+            .alias("text")
+        )
+        reason = pl.select(
+            pl.when(pl.Series(nothing_left)).then(pl.lit(NOT_TARGET)).otherwise(pl.lit(None, dtype=pl.String))
+        ).to_series()
         return new_text, reason, frac.astype(np.float32)
 
     # -- the stage -------------------------------------------------------------------
@@ -394,4 +416,3 @@ def _set_column(batch: pa.Table, name: str, column: pa.Array | pa.ChunkedArray) 
     if name in batch.column_names:
         return batch.set_column(batch.column_names.index(name), name, column)
     return batch.append_column(name, column)
-

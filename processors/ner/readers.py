@@ -41,7 +41,16 @@ class _Rows:
         self.cols: dict[str, list[Any]] = {k: [] for k in NER_SCHEMA.names}
         self.quarantine: list[QuarantineRecord] = []
 
-    def add(self, ordinal: int, tokens: Sequence[Any], tags: Sequence[Any], rid: str | None = None, lang: str | None = None, meta: dict[str, Any] | None = None, raw: str | None = None) -> None:
+    def add(
+        self,
+        ordinal: int,
+        tokens: Sequence[Any],
+        tags: Sequence[Any],
+        rid: str | None = None,
+        lang: str | None = None,
+        meta: dict[str, Any] | None = None,
+        raw: str | None = None,
+    ) -> None:
         problem = check_sentence(tokens, tags, self.ner.max_tokens)
         if problem:
             self.quarantine.append(QuarantineRecord(self.source, ordinal, problem, raw=raw))
@@ -119,7 +128,9 @@ class ConllLayout:
     width: int
 
 
-def detect_layout(rows: Sequence[Sequence[str]], token_column: int | None = None, tag_column: int | None = None) -> ConllLayout:
+def detect_layout(
+    rows: Sequence[Sequence[str]], token_column: int | None = None, tag_column: int | None = None
+) -> ConllLayout:
     """Find the token and tag columns from sample lines.
 
     The usual width is the most common column count.  An all-integer first column is an
@@ -305,7 +316,15 @@ def read_ner_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[Read
                             rid = obj.get(opts.id_field)
                             meta = {k: v for k, v in obj.items() if k not in known}
                             lang = obj.get("lang") if isinstance(obj.get("lang"), str) else None
-                            rows.add(ordinal, obj.get("tokens"), tags, rid=str(rid) if rid is not None else None, lang=lang, meta=meta, raw=text)
+                            rows.add(
+                                ordinal,
+                                obj.get("tokens"),
+                                tags,
+                                rid=str(rid) if rid is not None else None,
+                                lang=lang,
+                                meta=meta,
+                                raw=text,
+                            )
                 ordinal += 1
                 if len(rows) >= BATCH_SENTENCES:
                     yield rows.flush()
@@ -317,7 +336,9 @@ def read_ner_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[Read
 # --------------------------------------------------------------------------- tables (HF, Parquet)
 
 
-def ner_rows_from_table(table: pa.Table, source: str, opts: ReaderOptions, start: int, label_names: Sequence[str] | None) -> ReadBatch:
+def ner_rows_from_table(
+    table: pa.Table, source: str, opts: ReaderOptions, start: int, label_names: Sequence[str] | None
+) -> ReadBatch:
     """NER rows from a table with ``tokens`` and ``ner_tags`` (ints or strings) or ``tags``."""
     ner = opts.ner or NerOptions()
     names = list(label_names) if label_names else (list(ner.label_names) if ner.label_names else None)
@@ -344,7 +365,14 @@ def ner_rows_from_table(table: pa.Table, source: str, opts: ReaderOptions, start
         except TypeError:
             meta_ok = None
         rid = ids[i]
-        rows.add(start + i, tokens, str_tags or [], rid=str(rid) if rid is not None else None, lang=langs[i] if isinstance(langs[i], str) else None, meta=meta_ok)
+        rows.add(
+            start + i,
+            tokens,
+            str_tags or [],
+            rid=str(rid) if rid is not None else None,
+            lang=langs[i] if isinstance(langs[i], str) else None,
+            meta=meta_ok,
+        )
     return rows.flush()
 
 
@@ -373,7 +401,10 @@ def read_ner_table_file(path: str, source: str, opts: ReaderOptions, kind: str) 
             yield ner_rows_from_table(table, source, opts, start, names)
             start += table.num_rows
     except (OSError, pa.ArrowException) as exc:
-        yield ReadBatch(docs=NER_SCHEMA.empty_table(), quarantine=[QuarantineRecord(source, start, f"unreadable from row {start} on: {exc}")])
+        yield ReadBatch(
+            docs=NER_SCHEMA.empty_table(),
+            quarantine=[QuarantineRecord(source, start, f"unreadable from row {start} on: {exc}")],
+        )
 
 
 def read_ner_hf_load(path: str, source: str, opts: ReaderOptions, row_range: tuple[int, int]) -> Iterator[ReadBatch]:
@@ -409,10 +440,15 @@ def read_ner_shard(shard: Any, opts: ReaderOptions) -> Iterator[ReadBatch]:
         assert shard.row_range is not None
         yield from read_ner_hf_load(path, source, opts, shard.row_range)
     else:
-        yield ReadBatch(docs=NER_SCHEMA.empty_table(), quarantine=[QuarantineRecord(source, 0, f"NER input cannot be read from a {kind!r} shard")])
+        yield ReadBatch(
+            docs=NER_SCHEMA.empty_table(),
+            quarantine=[QuarantineRecord(source, 0, f"NER input cannot be read from a {kind!r} shard")],
+        )
 
 
-def read_ner(inputs: Sequence[str], opts: ReaderOptions | None = None, fmt: str = "auto") -> tuple[pa.Table, list[QuarantineRecord]]:
+def read_ner(
+    inputs: Sequence[str], opts: ReaderOptions | None = None, fmt: str = "auto"
+) -> tuple[pa.Table, list[QuarantineRecord]]:
     """All NER rows of ``inputs`` in shard order, without Ray (evaluation, tests, notebooks)."""
     from babelmill.processors.io.sources import discover_shards
 
@@ -428,4 +464,15 @@ def read_ner(inputs: Sequence[str], opts: ReaderOptions | None = None, fmt: str 
     return table, bad
 
 
-__all__ = ["NerOptions", "ConllLayout", "detect_layout", "read_conll", "read_ner_jsonl", "read_ner_shard", "read_ner", "check_sentence", "label_names_from_features", "hf_features_of"]
+__all__ = [
+    "NerOptions",
+    "ConllLayout",
+    "detect_layout",
+    "read_conll",
+    "read_ner_jsonl",
+    "read_ner_shard",
+    "read_ner",
+    "check_sentence",
+    "label_names_from_features",
+    "hf_features_of",
+]

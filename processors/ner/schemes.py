@@ -180,7 +180,9 @@ class TagSchemeNormalizer(Stage):
     def __call__(self, batch: pa.Table) -> pa.Table:
         tags = batch.column("tags").to_pylist()
         sources = batch.column("source").to_pylist() if "source" in batch.column_names else [None] * batch.num_rows
-        previous = batch.column(DROP_REASON).to_pylist() if DROP_REASON in batch.column_names else [None] * batch.num_rows
+        previous = (
+            batch.column(DROP_REASON).to_pylist() if DROP_REASON in batch.column_names else [None] * batch.num_rows
+        )
         new_tags: list[list[str] | None] = []
         reasons: list[str | None] = []
         for seq, scheme, prev in zip(tags, self._schemes(sources, tags), previous):

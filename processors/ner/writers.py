@@ -21,6 +21,7 @@ from babelmill.processors.base import Stage, set_drop_reason
 from babelmill.processors.io.writers import atomic_write_bytes
 from babelmill.processors.ner.features import with_label_metadata
 
+
 def label_names_for(types: Iterable[str]) -> list[str]:
     """``O`` then ``B-X``, ``I-X`` for each entity type, types sorted (a stable id order)."""
     names = ["O"]
@@ -102,6 +103,10 @@ def export_conll(run_output: str | Path, dest: str | Path) -> dict[str, int]:
     for subset, files in groups.items():
         tables = [pq.read_table(f, columns=["tokens", "tags"]) for f in files]
         tables = [t for t in tables if t.num_rows]
-        table = pa.concat_tables(tables) if tables else pa.table({"tokens": pa.array([], pa.list_(pa.string())), "tags": pa.array([], pa.list_(pa.string()))})
+        table = (
+            pa.concat_tables(tables)
+            if tables
+            else pa.table({"tokens": pa.array([], pa.list_(pa.string())), "tags": pa.array([], pa.list_(pa.string()))})
+        )
         counts[subset] = write_conll(table, Path(dest) / f"{subset}.conll")
     return counts

@@ -127,7 +127,9 @@ class MarkerInserter(Stage):
 
     name: ClassVar[str] = "insert_markers"
 
-    def __init__(self, markers: Sequence[Sequence[str]] = DEFAULT_MARKERS, detokenize: bool = True, src: str = "en") -> None:
+    def __init__(
+        self, markers: Sequence[Sequence[str]] = DEFAULT_MARKERS, detokenize: bool = True, src: str = "en"
+    ) -> None:
         self.markers = [list(p) for p in _check_pairs(markers)]
         self.detokenize = detokenize
         self.src = src
@@ -148,7 +150,14 @@ class MarkerInserter(Stage):
                 self.count("marker_chars_replaced", replaced)
             self.count("entities", len(spans))
             sources.append(text)
-            entities.append([join_tokens(tokens[s.start : s.end], spaced=spaced[lang]) if self.detokenize else " ".join(tokens[s.start : s.end]) for s in spans])
+            entities.append(
+                [
+                    join_tokens(tokens[s.start : s.end], spaced=spaced[lang])
+                    if self.detokenize
+                    else " ".join(tokens[s.start : s.end])
+                    for s in spans
+                ]
+            )
         batch = _put(batch, "mt_source", pa.array(sources, pa.string()))
         return _put(batch, "mt_entities", pa.array(entities, pa.list_(pa.string())))
 
@@ -338,7 +347,9 @@ def _outermost(spans: list[MarkedSpan]) -> list[MarkedSpan]:
 # --------------------------------------------------------------------------- tokens
 
 
-def tokenize_with_spans(text: str, char_spans: Sequence[tuple[int, int]], tokenize: Callable[[str], list[str]]) -> tuple[list[str], list[tuple[int, int]]]:
+def tokenize_with_spans(
+    text: str, char_spans: Sequence[tuple[int, int]], tokenize: Callable[[str], list[str]]
+) -> tuple[list[str], list[tuple[int, int]]]:
     """Tokens of ``text`` and the token range of each character span.
 
     The text is cut at every span boundary and each piece tokenised on its own, so a
@@ -399,10 +410,14 @@ def assign_spans(
                 if span_pairs[i] != j % n_pairs:
                     score[i, j] -= 10.0
     rows, cols = linear_sum_assignment(-score)
-    return [(int(i), int(j), float(sim[i, j])) for i, j in zip(rows, cols) if n_pairs == 1 or span_pairs[i] == j % n_pairs]
+    return [
+        (int(i), int(j), float(sim[i, j])) for i, j in zip(rows, cols) if n_pairs == 1 or span_pairs[i] == j % n_pairs
+    ]
 
 
-def fuzzy_find(text: str, needles: Sequence[str], taken: Sequence[tuple[int, int]], threshold: float, spaced: bool) -> tuple[int, int, float] | None:
+def fuzzy_find(
+    text: str, needles: Sequence[str], taken: Sequence[tuple[int, int]], threshold: float, spaced: bool
+) -> tuple[int, int, float] | None:
     """The best fuzzy occurrence of any needle in ``text`` outside the ``taken`` ranges,
     snapped to word boundaries in spaced scripts; None below ``threshold``."""
     masked = list(text.casefold())
@@ -472,7 +487,10 @@ def project_markers(
     # candidate strings per entity: its separate translation (when there is one) and its source form
     translations = list(entity_translations or [])
     sources = list(entity_sources)
-    options = [[translations[j] if j < len(translations) else "", sources[j] if j < len(sources) else ""] for j in range(len(src_spans))]
+    options = [
+        [translations[j] if j < len(translations) else "", sources[j] if j < len(sources) else ""]
+        for j in range(len(src_spans))
+    ]
     span_texts = [text[s.start : s.end] for s in parsed.spans]
     matches = assign_spans(span_texts, [s.pair for s in parsed.spans], options, len(pairs_t))
     # char span -> (entity index, method, confidence)
@@ -533,7 +551,17 @@ def project_markers(
             continue
         src = src_spans[j]
         spans.append(Span(t0, t1, src.label))
-        details.append({"src_start": src.start, "src_end": src.end, "tgt_start": t0, "tgt_end": t1, "label": src.label, "method": method, "confidence": round(conf, 4)})
+        details.append(
+            {
+                "src_start": src.start,
+                "src_end": src.end,
+                "tgt_start": t0,
+                "tgt_end": t1,
+                "label": src.label,
+                "method": method,
+                "confidence": round(conf, 4),
+            }
+        )
         low += conf < min_confidence
         if max_span_ratio is not None and t1 - t0 > max(math.ceil(max_span_ratio * len(src)), len(src) + 2):
             long_spans += 1
@@ -570,7 +598,13 @@ class MarkerProjector(Stage):
     """
 
     name: ClassVar[str] = "project_markers"
-    reasons: ClassVar[tuple[str, ...]] = ("entity_lost", "marker_mismatch", "span_too_long", "low_confidence", "empty_translation")
+    reasons: ClassVar[tuple[str, ...]] = (
+        "entity_lost",
+        "marker_mismatch",
+        "span_too_long",
+        "low_confidence",
+        "empty_translation",
+    )
 
     def __init__(
         self,
@@ -598,7 +632,11 @@ class MarkerProjector(Stage):
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         n = batch.num_rows
-        cols = {c: batch.column(c).to_pylist() for c in ("id", "tokens", "tags", "mt_output", "mt_entity_translations") if c in batch.column_names}
+        cols = {
+            c: batch.column(c).to_pylist()
+            for c in ("id", "tokens", "tags", "mt_output", "mt_entity_translations")
+            if c in batch.column_names
+        }
         tgts = batch.column("tgt_lang").to_pylist() if "tgt_lang" in batch.column_names else [self.tgt] * n
         previous = batch.column(DROP_REASON).to_pylist() if DROP_REASON in batch.column_names else [None] * n
         # rows from TargetExpander already carry source_id and an id per target

@@ -132,8 +132,15 @@ def _read_jsonl(path: Path) -> Sides:
         return Sides([r.get("src") or "" for r in records], [r.get("tgt") or "" for r in records])
     keys = [k for k in first if _lang(k)]
     if len(keys) == 2:
-        return Sides([r.get(keys[0]) or "" for r in records], [r.get(keys[1]) or "" for r in records], _lang(keys[0]), _lang(keys[1]))
-    raise BabelmillError(f"{path}: JSONL records need 'src' and 'tgt', two language-code keys, a 'translation' object or 'tokens'")
+        return Sides(
+            [r.get(keys[0]) or "" for r in records],
+            [r.get(keys[1]) or "" for r in records],
+            _lang(keys[0]),
+            _lang(keys[1]),
+        )
+    raise BabelmillError(
+        f"{path}: JSONL records need 'src' and 'tgt', two language-code keys, a 'translation' object or 'tokens'"
+    )
 
 
 def _parquet(path: Path) -> Any:
@@ -168,7 +175,9 @@ def _read_table(table: Any, where: str) -> Sides:
         return Sides(table.column("src").to_pylist(), table.column("tgt").to_pylist())
     keys = [k for k in names if _lang(k)]
     if len(keys) == 2:
-        return Sides(table.column(keys[0]).to_pylist(), table.column(keys[1]).to_pylist(), _lang(keys[0]), _lang(keys[1]))
+        return Sides(
+            table.column(keys[0]).to_pylist(), table.column(keys[1]).to_pylist(), _lang(keys[0]), _lang(keys[1])
+        )
     raise BabelmillError(f"{where}: expected a 'translation' column, 'src'/'tgt', two language columns or 'tokens'")
 
 
@@ -236,7 +245,13 @@ def input_ordinals(table: Any, quarantined: Sequence[Any]) -> list[int]:
     return [start[s] + next(free[s]) for s in sources]
 
 
-def read_extra(spec: str, src: str, tgt_langs: Sequence[str], tokenizers: dict[str, Callable[[str], Tokens]], pretokenized: bool = False) -> dict[str, list[tuple[Tokens, Tokens]]]:
+def read_extra(
+    spec: str,
+    src: str,
+    tgt_langs: Sequence[str],
+    tokenizers: dict[str, Callable[[str], Tokens]],
+    pretokenized: bool = False,
+) -> dict[str, list[tuple[Tokens, Tokens]]]:
     """``[LANG=]PATH[,PATH2]``: extra parallel sentences for eflomal, keyed by target
     language ("*" when no language is given: every target)."""
     lang, sep, rest = spec.partition("=")
@@ -246,7 +261,9 @@ def read_extra(spec: str, src: str, tgt_langs: Sequence[str], tokenizers: dict[s
         key, paths = "*", spec
     sides = read_sides([p for p in paths.split(",") if p])
     if sides.b is None:
-        raise BabelmillError(f"--extra-parallel {spec}: needs both sides (TSV, two Moses files, JSONL src/tgt or a translation dataset)")
+        raise BabelmillError(
+            f"--extra-parallel {spec}: needs both sides (TSV, two Moses files, JSONL src/tgt or a translation dataset)"
+        )
     out: dict[str, list[tuple[Tokens, Tokens]]] = {}
     for t in tgt_langs if key == "*" else [key]:
         tgt_tok, src_tok = target_side(sides, src, t, tokenizers[t], None, pretokenized)

@@ -188,10 +188,17 @@ class EflomalGlobalAlign(GlobalStage):
 
     def config(self) -> dict[str, Any]:
         digest = hashlib.sha256(repr(sorted((k, v) for k, v in self.extra.items())).encode()).hexdigest()
-        return {"symmetrization": self.symmetrization, "priors": self.priors, "stem_length": self.stem_length, "extra": digest}
+        return {
+            "symmetrization": self.symmetrization,
+            "priors": self.priors,
+            "stem_length": self.stem_length,
+            "extra": digest,
+        }
 
     def key_schema(self) -> pa.Schema:
-        return pa.schema([("src_lang", pa.string()), ("tgt_lang", pa.string()), ("src_tokens", TOKENS), ("tgt_tokens", TOKENS)])
+        return pa.schema(
+            [("src_lang", pa.string()), ("tgt_lang", pa.string()), ("src_tokens", TOKENS), ("tgt_tokens", TOKENS)]
+        )
 
     def keys(self, batch: pa.Table) -> pa.Table:
         return pa.table(
@@ -359,7 +366,10 @@ class PairwiseProjectSpans(ProjectSpansStage):
         from babelmill.processors.projection.names import NameMatcher
         from babelmill.processors.projection.project import projector_for
 
-        overrides: dict[str, Any] = {"length_ratio": self.length_ratio, "name_matcher": NameMatcher() if self.name_matching else None}
+        overrides: dict[str, Any] = {
+            "length_ratio": self.length_ratio,
+            "name_matcher": NameMatcher() if self.name_matching else None,
+        }
         if self.min_confidence is not None:
             overrides["min_confidence"] = self.min_confidence
         if tgt is None:
@@ -368,7 +378,9 @@ class PairwiseProjectSpans(ProjectSpansStage):
 
     def _project(self, key: Any, batch: pa.Table) -> pa.Table:
         src, tgt = key if key is not None else (None, None)
-        self.projector = self.projector_for(src, tgt, batch.column("tgt_tokens").to_pylist() if "tgt_tokens" in batch.column_names else [])
+        self.projector = self.projector_for(
+            src, tgt, batch.column("tgt_tokens").to_pylist() if "tgt_tokens" in batch.column_names else []
+        )
         return ProjectSpansStage.__call__(self, batch)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -396,7 +408,9 @@ class ScoreProjectStage(PairwiseProjectSpans):
     name: ClassVar[str] = "project_score"
     stateful: ClassVar[bool] = True
 
-    def __init__(self, spec: Any, drop_on: Sequence[str] = ("entity_lost", "type_conflict"), max_extra: int = 2) -> None:
+    def __init__(
+        self, spec: Any, drop_on: Sequence[str] = ("entity_lost", "type_conflict"), max_extra: int = 2
+    ) -> None:
         super().__init__(drop_on)
         self.spec = spec
         self.max_extra = max_extra
@@ -425,7 +439,9 @@ class ScoreProjectStage(PairwiseProjectSpans):
         if src is None or tgt is None:
             raise ValueError("score projection needs src_lang and tgt_lang on every row")
         if (src, tgt) not in self._scorers:
-            self._scorers[(src, tgt)] = _ScoreAdapter(ScoreProjector(CT2Scorer(self._translator, src, tgt), max_extra=self.max_extra))
+            self._scorers[(src, tgt)] = _ScoreAdapter(
+                ScoreProjector(CT2Scorer(self._translator, src, tgt), max_extra=self.max_extra)
+            )
         return self._scorers[(src, tgt)]
 
 
@@ -481,11 +497,23 @@ def projection_summary(counters: dict[str, int]) -> dict[str, Any] | None:
     stage's counters (the alignment stages' ``entities_in`` / ``source:<TYPE>`` and the
     marker stage's ``entities`` / ``entities_<TYPE>`` names alike); None for other stages."""
     if "entities_in" in counters:
-        total, done, lost = counters["entities_in"], counters.get("entities_projected", 0), counters.get("entities_lost", 0)
-        per = {k.split(":", 1)[1]: (n, counters.get("projected:" + k.split(":", 1)[1], 0)) for k, n in counters.items() if k.startswith("source:")}
+        total, done, lost = (
+            counters["entities_in"],
+            counters.get("entities_projected", 0),
+            counters.get("entities_lost", 0),
+        )
+        per = {
+            k.split(":", 1)[1]: (n, counters.get("projected:" + k.split(":", 1)[1], 0))
+            for k, n in counters.items()
+            if k.startswith("source:")
+        }
     elif "projected" in counters and "entities" in counters:
         total, done, lost = counters["entities"], counters["projected"], counters.get("lost", 0)
-        per = {k[len("entities_") :]: (n, counters.get("projected_" + k[len("entities_") :], 0)) for k, n in counters.items() if k.startswith("entities_")}
+        per = {
+            k[len("entities_") :]: (n, counters.get("projected_" + k[len("entities_") :], 0))
+            for k, n in counters.items()
+            if k.startswith("entities_")
+        }
     else:
         return None
     return {
@@ -493,5 +521,8 @@ def projection_summary(counters: dict[str, int]) -> dict[str, Any] | None:
         "projected": int(done),
         "lost": int(lost),
         "rate": done / total if total else None,
-        "types": {t: {"entities": int(n), "projected": int(p), "rate": p / n if n else None} for t, (n, p) in sorted(per.items())},
+        "types": {
+            t: {"entities": int(n), "projected": int(p), "rate": p / n if n else None}
+            for t, (n, p) in sorted(per.items())
+        },
     }

@@ -183,8 +183,10 @@ class SpanProjector:
             while end - start > 1 and elsewhere(end - 1):
                 end -= 1
         if self.weak_edge > 0:
-            strength = {j: max(c for i in range(span.start, span.end) for jj, c in by_src.get(i, ()) if jj == j)
-                        for j in best}
+            strength = {
+                j: max(c for i in range(span.start, span.end) for jj, c in by_src.get(i, ()) if jj == j) for j in best
+            }
+
             # a capitalised word in a cased script is kept: it is more likely part of
             # a name whose other words the aligner linked in one direction only
             # ... and so is a word that is the only link of some source word of the entity
@@ -213,8 +215,10 @@ class SpanProjector:
                 end -= 1
         if self.edge_stopwords:
             own = {t.casefold() for t in src_tokens[span.start : span.end]}
-            stop = lambda tok: (  # noqa: E731
-                not tok[:1].isupper() and tok.casefold() in self.edge_stopwords and tok.casefold() not in own
+            stop = (
+                lambda tok: (  # noqa: E731
+                    not tok[:1].isupper() and tok.casefold() in self.edge_stopwords and tok.casefold() not in own
+                )
             )
             if all(stop(t) or _is_punct(t) for t in tgt_tokens[start:end]):
                 return None, 0.0
@@ -229,7 +233,9 @@ class SpanProjector:
             while end < len(word_ids) and word_ids[end] == last:
                 end += 1
         covered = sum(1 for i in range(span.start, span.end) if by_src.get(i))
-        link_conf = sum(mass[j] for j in best) / max(1, sum(1 for i in range(span.start, span.end) for _ in by_src.get(i, ())))
+        link_conf = sum(mass[j] for j in best) / max(
+            1, sum(1 for i in range(span.start, span.end) for _ in by_src.get(i, ()))
+        )
         confidence = min(1.0, link_conf) * covered / len(span)
         return Span(start, end, span.label), confidence
 

@@ -82,7 +82,11 @@ _PREFIX = "[" + _cls(_PUNCT + _QUOTES + _CURRENCY + _DASHES + "§%=") + "[" + _I
 _SUFFIX_CHARS = _cls(_PUNCT + _QUOTES + _CURRENCY + _DASHES + ".%")
 #: Units spaCy splits off a number (5km -> 5 km), longest first so that km/h wins over km.
 _UNITS = "|".join(
-    sorted("km m dm cm mm ha µm nm yd in ft kg g mg µg t lb oz m/s km/h kmh mph hPa Pa mbar mb MB kb KB gb GB tb TB T G M K".split(), key=len, reverse=True)
+    sorted(
+        "km m dm cm mm ha µm nm yd in ft kg g mg µg t lb oz m/s km/h kmh mph hPa Pa mbar mb MB kb KB gb GB tb TB T G M K".split(),
+        key=len,
+        reverse=True,
+    )
 )
 
 
@@ -168,4 +172,6 @@ def english_tokens(text: pl.Expr) -> pl.Expr:
 
 def spaced_english(text: pl.Expr) -> pl.Expr:
     """The text with spaces inserted at every split point inside a whitespace chunk."""
-    return text.str.replace_all(SPLIT_PATTERN, SPLIT_REPLACEMENT).str.replace_all(SPLIT_PATTERN_FINAL, SPLIT_REPLACEMENT_FINAL)
+    return text.str.replace_all(SPLIT_PATTERN, SPLIT_REPLACEMENT).str.replace_all(
+        SPLIT_PATTERN_FINAL, SPLIT_REPLACEMENT_FINAL
+    )

@@ -131,7 +131,9 @@ class C4QualityFilter(QualityFilter):
         t = splitlines_text(pl.col("t"))
         # str.splitlines(): no line after a final separator, none at all for ""
         body = pl.when(t.str.ends_with("\n")).then(t.str.slice(0, t.str.len_chars() - 1)).otherwise(t)
-        split = pl.when(t.str.len_bytes() > 0).then(body.str.split("\n")).otherwise(pl.lit([], dtype=pl.List(pl.String)))
+        split = (
+            pl.when(t.str.len_bytes() > 0).then(body.str.split("\n")).otherwise(pl.lit([], dtype=pl.List(pl.String)))
+        )
         raw, rows = flat_rows(text.to_frame("t").select(split).to_series())
         line = raw.str.strip_chars(PY_WHITESPACE)
         n_words = line.str.count_matches(rf"[^{WS}]+").to_numpy()
@@ -141,12 +143,22 @@ class C4QualityFilter(QualityFilter):
                 long_word[i] = any(len(w) > self.max_word_length for w in line[int(i)].split())
         if self.remove_citations:
             line = line.str.replace_all(CITATION, "")
-        no_punct = (~line.str.contains(END_PUNCTUATION) | line.str.ends_with("...")).to_numpy() if self.filter_no_terminal_punct else np.zeros(len(line), bool)
+        no_punct = (
+            (~line.str.contains(END_PUNCTUATION) | line.str.ends_with("...")).to_numpy()
+            if self.filter_no_terminal_punct
+            else np.zeros(len(line), bool)
+        )
         few_words = n_words < self.min_words_per_line
-        lorem = line.str.contains("(?i)lorem ipsum").to_numpy() if self.filter_lorem_ipsum else np.zeros(len(line), bool)
+        lorem = (
+            line.str.contains("(?i)lorem ipsum").to_numpy() if self.filter_lorem_ipsum else np.zeros(len(line), bool)
+        )
         js = line.str.contains("(?i)javascript").to_numpy() if self.filter_javascript else np.zeros(len(line), bool)
-        curly = line.str.contains("{", literal=True).to_numpy() if self.filter_curly_bracket else np.zeros(len(line), bool)
-        policy = line.str.contains("(?i)" + "|".join(POLICY)).to_numpy() if self.filter_policy else np.zeros(len(line), bool)
+        curly = (
+            line.str.contains("{", literal=True).to_numpy() if self.filter_curly_bracket else np.zeros(len(line), bool)
+        )
+        policy = (
+            line.str.contains("(?i)" + "|".join(POLICY)).to_numpy() if self.filter_policy else np.zeros(len(line), bool)
+        )
 
         # the rules in datatrove's order: each one sees only the lines the previous ones let through
         left = np.ones(len(line), bool)

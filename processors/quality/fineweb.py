@@ -36,7 +36,13 @@ class FineWebQualityFilter(QualityFilter):
     """
 
     name: ClassVar[str] = "fineweb_quality"
-    reasons: ClassVar[tuple[str, ...]] = ("empty", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio")
+    reasons: ClassVar[tuple[str, ...]] = (
+        "empty",
+        "line_punct_ratio",
+        "short_line_ratio",
+        "char_dup_ratio",
+        "list_ratio",
+    )
 
     def __init__(
         self,

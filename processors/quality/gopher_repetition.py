@@ -41,9 +41,7 @@ _POS_BITS = np.uint64(40)
 _POS_MASK = np.uint64((1 << 40) - 1)
 
 
-def greedy_repeated_chars(
-    repeats: list[int], first: list[int], key_ids: list[int], char_len: list[int], n: int
-) -> int:
+def greedy_repeated_chars(repeats: list[int], first: list[int], key_ids: list[int], char_len: list[int], n: int) -> int:
     """datatrove's ``find_all_duplicate`` for one document, walking only its repeats.
 
     The scan visits position ``i``; if that n-gram was seen at a visited position it adds its
@@ -88,7 +86,9 @@ class _Occurrences:
         self.run_len = np.diff(np.append(self.run_start, len(new)))
 
 
-def _sorted_occurrences(rows: np.ndarray, keys: np.ndarray, local: np.ndarray, rolled: np.ndarray, offsets: np.ndarray) -> _Occurrences:
+def _sorted_occurrences(
+    rows: np.ndarray, keys: np.ndarray, local: np.ndarray, rolled: np.ndarray, offsets: np.ndarray
+) -> _Occurrences:
     """Sort occurrences by (row, key, position).
 
     Fast path: row, the key's top bits and the position packed in one ``uint64`` and one
@@ -194,7 +194,9 @@ class _NGrams:
         """
         sizes = np.diff(self.offsets)
         first_pos = self.offsets[:-1]
-        value = np.where(sizes >= n, 1.0, np.nan) * (self.cum[np.minimum(first_pos + n, len(self.cum) - 1)] - self.cum[first_pos] + (n - 1))
+        value = np.where(sizes >= n, 1.0, np.nan) * (
+            self.cum[np.minimum(first_pos + n, len(self.cum) - 1)] - self.cum[first_pos] + (n - 1)
+        )
         occ = self.occurrences(n)
         if occ is None:
             return value

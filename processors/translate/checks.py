@@ -314,7 +314,9 @@ class LanguageCheck(Check):
         self.min_chars = min_chars
         self.min_confidence = min_confidence
         self.model_path = model_path
-        self.also_accept = {k: frozenset(v) for k, v in (DEFAULT_ALSO_ACCEPT if also_accept is None else also_accept).items()}
+        self.also_accept = {
+            k: frozenset(v) for k, v in (DEFAULT_ALSO_ACCEPT if also_accept is None else also_accept).items()
+        }
 
     def setup(self) -> None:
         if "_lid" not in self.__dict__:
@@ -325,15 +327,26 @@ class LanguageCheck(Check):
 
     def flags(self, df: pl.DataFrame) -> pl.Series:
         self.setup()
-        texts = df.select(pl.col(OUTPUT).fill_null("").str.replace_all(r"\s+", " ").str.strip_chars()).to_series().to_list()
+        texts = (
+            df.select(pl.col(OUTPUT).fill_null("").str.replace_all(r"\s+", " ").str.strip_chars()).to_series().to_list()
+        )
         targets = [language_code(t) if t else None for t in df.get_column("tgt_lang").to_list()]
-        todo = [i for i, (text, tgt) in enumerate(zip(texts, targets)) if tgt and len(text) >= self.min_chars and self._lid.covers(tgt)]
+        todo = [
+            i
+            for i, (text, tgt) in enumerate(zip(texts, targets))
+            if tgt and len(text) >= self.min_chars and self._lid.covers(tgt)
+        ]
         flags = [False] * len(texts)
         if todo:
             codes, probs = self._lid.predict([texts[i] for i in todo])
             for i, got, prob in zip(todo, codes, probs):
                 tgt = targets[i]
-                if got is not None and got != tgt and got not in self.also_accept.get(tgt, ()) and prob >= self.min_confidence:  # type: ignore[arg-type]
+                if (
+                    got is not None
+                    and got != tgt
+                    and got not in self.also_accept.get(tgt, ())
+                    and prob >= self.min_confidence
+                ):  # type: ignore[arg-type]
                     flags[i] = True
         return pl.Series(flags, dtype=pl.Boolean)
 
@@ -377,5 +390,7 @@ class TranslationQualityFilter(Filter):
                 break
             hit = check.flags(df) & undecided
             if hit.any():
-                reason = pl.select(pl.when(hit).then(pl.lit(check.reason)).otherwise(reason).alias("reason")).to_series()
+                reason = pl.select(
+                    pl.when(hit).then(pl.lit(check.reason)).otherwise(reason).alias("reason")
+                ).to_series()
         return reason

@@ -62,7 +62,13 @@ class TranslateStats:
         return {"chars": self.chars, "segments": self.segments, "cache_hits": self.cache_hits, "units": self.units}
 
 
-def plan_texts(texts: Sequence[str], src: str, sentinel: tuple[str, str] = DEFAULT_SENTINEL, max_unit_chars: int = 1000, plans: dict[tuple[str, str], Plan] | None = None) -> list[Plan]:
+def plan_texts(
+    texts: Sequence[str],
+    src: str,
+    sentinel: tuple[str, str] = DEFAULT_SENTINEL,
+    max_unit_chars: int = 1000,
+    plans: dict[tuple[str, str], Plan] | None = None,
+) -> list[Plan]:
     """``protect_and_split`` each text (identical texts planned once; ``plans`` caches across calls)."""
     plans = {} if plans is None else plans
     out = []

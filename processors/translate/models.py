@@ -203,6 +203,7 @@ class MarianFamily(ModelFamily):
         """Refuse a language the model says it does not have; group names (``mul``,
         ``ROMANCE``) that ``langs`` does not know are not checked."""
         from babelmill import langs
+
         known = []
         for code in declared or []:
             with contextlib.suppress(LookupError):

@@ -50,11 +50,17 @@ _INLINE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("link_open", r"!?\[(?=[^\[\]\n]*\]\()"),
     ("link_target", r"\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)"),
     # Full-width punctuation ends a URL: CJK text puts "。" right after a link.
-    ("url", r"(?:https?|ftp)://[^\s<>\"'`。，、；：！？（）「」『』【】]+|www\.[A-Za-z0-9-]+\.[^\s<>\"'`。，、；：！？（）「」『』【】]+"),
+    (
+        "url",
+        r"(?:https?|ftp)://[^\s<>\"'`。，、；：！？（）「」『』【】]+|www\.[A-Za-z0-9-]+\.[^\s<>\"'`。，、；：！？（）「」『』【】]+",
+    ),
     ("email", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     ("template", r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}"),
     ("format_field", r"\{[A-Za-z0-9_]*(?:\[[^\]{}\s]*\]|\.[A-Za-z_]\w*)*(?:![rsa])?(?::[^{}\s]*)?\}"),
-    ("printf", r"%(?:\([A-Za-z_]\w*\))?(?:\d+\$)?[-+#0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t)?[diouxXeEfFgGcrsaAp](?![A-Za-z])"),
+    (
+        "printf",
+        r"%(?:\([A-Za-z_]\w*\))?(?:\d+\$)?[-+#0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t)?[diouxXeEfFgGcrsaAp](?![A-Za-z])",
+    ),
     ("env_var", r"\$\{[A-Za-z_]\w*\}|\$[A-Z_][A-Z0-9_]*\b"),
 )
 _URL_TRAILING = ".,;:!?'\"*_"
@@ -74,7 +80,9 @@ def _trim_url(url: str) -> str:
     """Drop sentence punctuation and unbalanced closing brackets from a URL's end."""
     while url:
         last = url[-1]
-        unbalanced = (last == ")" and url.count("(") < url.count(")")) or (last == "]" and url.count("[") < url.count("]"))
+        unbalanced = (last == ")" and url.count("(") < url.count(")")) or (
+            last == "]" and url.count("[") < url.count("]")
+        )
         if last not in _URL_TRAILING and not unbalanced:
             return url
         url = url[:-1]
@@ -146,7 +154,14 @@ def _table_rows(lines: list[str]) -> set[int]:
     """Indices of lines that are Markdown table rows (header, separator, body)."""
     rows: set[int] = set()
     for i, line in enumerate(lines):
-        if "|" in line and "-" in line and _TABLE_SEP.match(line) and i > 0 and "|" in lines[i - 1] and lines[i - 1].strip():
+        if (
+            "|" in line
+            and "-" in line
+            and _TABLE_SEP.match(line)
+            and i > 0
+            and "|" in lines[i - 1]
+            and lines[i - 1].strip()
+        ):
             rows.update((i - 1, i))
             j = i + 1
             while j < len(lines) and "|" in lines[j] and lines[j].strip():
@@ -233,7 +248,13 @@ class Plan:
         for k, piece in enumerate(self.pieces):
             if not isinstance(piece, str):
                 out.append(restored[piece])
-            elif sentence_gap is not None and 0 < k < last and _is_gap(piece) and not isinstance(self.pieces[k - 1], str) and not isinstance(self.pieces[k + 1], str):
+            elif (
+                sentence_gap is not None
+                and 0 < k < last
+                and _is_gap(piece)
+                and not isinstance(self.pieces[k - 1], str)
+                and not isinstance(self.pieces[k + 1], str)
+            ):
                 out.append(sentence_gap)
             else:
                 out.append(piece)
@@ -366,7 +387,11 @@ class _Builder:
 
         cursor = 0
         for s, e in sentence_spans(masked, self.lang):
-            pieces = [(s, e)] if e - s <= self.max_unit_chars else [(s + a, s + b) for a, b in split_long(masked[s:e], self.max_unit_chars)]
+            pieces = (
+                [(s, e)]
+                if e - s <= self.max_unit_chars
+                else [(s + a, s + b) for a, b in split_long(masked[s:e], self.max_unit_chars)]
+            )
             for ps, pe in pieces:
                 self.literal(unmask(masked[cursor:ps]))
                 self.sentence(masked[ps:pe], unmask, queue)
@@ -395,7 +420,9 @@ class _Builder:
         self.literal(unmask(masked[trail_at:]))
 
 
-def protect_and_split(text: str, lang: str, sentinel: tuple[str, str] = DEFAULT_SENTINEL, max_unit_chars: int = 1000) -> Plan:
+def protect_and_split(
+    text: str, lang: str, sentinel: tuple[str, str] = DEFAULT_SENTINEL, max_unit_chars: int = 1000
+) -> Plan:
     """Cut ``text`` (in language ``lang``) into sentence units with protected spans held back.
 
     ``max_unit_chars`` bounds a unit: longer sentences are cut at clause punctuation or

@@ -94,7 +94,11 @@ class TextTranslator(TranslatingStage):
         return {**super().config(), "spec": self.spec_config(), "sentinel": list(self.sentinel)}
 
     def _langs(self, batch: pa.Table, column: str | None, default: str | None, what: str) -> list[str]:
-        values = batch.column(column).cast(pa.string()).to_pylist() if column and column in batch.column_names else [None] * batch.num_rows
+        values = (
+            batch.column(column).cast(pa.string()).to_pylist()
+            if column and column in batch.column_names
+            else [None] * batch.num_rows
+        )
         out = [v or default for v in values]
         if any(v is None for v in out):
             raise ValueError(f"a row has no {what} language: set {column or 'a column'} or pass {what}_lang")
@@ -112,7 +116,9 @@ class TextTranslator(TranslatingStage):
         plans: dict[tuple[str, str], Plan] = {}
         counters = {"segments": 0, "cache_hits": 0, "units": 0}
         for (src, tgt), rows in groups.items():
-            results, stats = translate_texts(self.translator, [texts[i] for i in rows], src, tgt, self.sentinel, self.max_unit_chars, plans)  # type: ignore[arg-type]
+            results, stats = translate_texts(
+                self.translator, [texts[i] for i in rows], src, tgt, self.sentinel, self.max_unit_chars, plans
+            )  # type: ignore[arg-type]
             done.update(zip(rows, results))
             if stats.sent:
                 self.count("chars", stats.chars)
@@ -121,12 +127,24 @@ class TextTranslator(TranslatingStage):
         for key, value in counters.items():
             self.count(key, value)
         n = batch.num_rows
-        out = _put(batch, self.output, pa.array([done[i].text if i in done else texts[i] for i in range(n)], pa.string()))
-        out = _put(out, f"{self.output}_score", pa.array([done[i].score if i in done else None for i in range(n)], pa.float32()))
+        out = _put(
+            batch, self.output, pa.array([done[i].text if i in done else texts[i] for i in range(n)], pa.string())
+        )
+        out = _put(
+            out,
+            f"{self.output}_score",
+            pa.array([done[i].score if i in done else None for i in range(n)], pa.float32()),
+        )
         out = _put(out, "model", pa.array([self.translator.name] * n, pa.string()))
-        out = _put(out, SOURCE, pa.array(["\n".join(done[i].source_units) if i in done else "" for i in range(n)], pa.string()))
-        out = _put(out, OUTPUT, pa.array(["\n".join(done[i].output_units) if i in done else "" for i in range(n)], pa.string()))
-        out = _put(out, PROBLEMS, pa.array([done[i].problems if i in done else [] for i in range(n)], pa.list_(pa.string())))
+        out = _put(
+            out, SOURCE, pa.array(["\n".join(done[i].source_units) if i in done else "" for i in range(n)], pa.string())
+        )
+        out = _put(
+            out, OUTPUT, pa.array(["\n".join(done[i].output_units) if i in done else "" for i in range(n)], pa.string())
+        )
+        out = _put(
+            out, PROBLEMS, pa.array([done[i].problems if i in done else [] for i in range(n)], pa.list_(pa.string()))
+        )
         for name, values in (("src_lang", srcs), ("tgt_lang", tgts)):  # what the checks read
             if name not in out.column_names:
                 out = out.append_column(name, pa.array(values, pa.string()))

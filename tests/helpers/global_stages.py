@@ -44,7 +44,10 @@ class ExactTextDedup(GlobalStage):
     def keys(self, batch: pa.Table) -> pa.Table:
         texts = batch.column("text").to_pylist()
         h = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in texts]
-        return pa.table({"text_hash": pa.array(h, pa.uint64()), "length": pa.array([len(t) for t in texts], pa.uint64())}, schema=self.key_schema())
+        return pa.table(
+            {"text_hash": pa.array(h, pa.uint64()), "length": pa.array([len(t) for t in texts], pa.uint64())},
+            schema=self.key_schema(),
+        )
 
     def steps(self) -> list[GlobalStep]:
         return [GlobalStep("exact", ("text_hash",)), GlobalStep("length", ("length",))]
@@ -97,8 +100,16 @@ class ExactTextDedup(GlobalStage):
     def mark(self, batch: pa.Table, doc: Any, resolved: pa.Table) -> pa.Table:
         pos, found = _lookup(resolved, doc)
         take = pa.array(pos)
-        reasons = pc.if_else(pa.array(found), resolved.column("reason").take(take), pa.nulls(len(pos), pa.string())) if len(found) else pa.array([], pa.string())
-        sizes = pc.if_else(pa.array(found), resolved.column("cluster_size").take(take), pa.scalar(1, pa.int32())) if len(found) else pa.array([], pa.int32())
+        reasons = (
+            pc.if_else(pa.array(found), resolved.column("reason").take(take), pa.nulls(len(pos), pa.string()))
+            if len(found)
+            else pa.array([], pa.string())
+        )
+        sizes = (
+            pc.if_else(pa.array(found), resolved.column("cluster_size").take(take), pa.scalar(1, pa.int32()))
+            if len(found)
+            else pa.array([], pa.int32())
+        )
         return set_drop_reason(batch.append_column("dup_cluster_size", sizes), reasons)
 
 
@@ -121,7 +132,11 @@ class LongestPerKey(GlobalStage):
         return pa.schema([pa.field("key", pa.string()), pa.field("text", pa.string())])
 
     def keys(self, batch: pa.Table) -> pa.Table:
-        key = batch.column(self.key).cast(pa.string()).fill_null("") if self.key in batch.column_names else pa.array([""] * batch.num_rows)
+        key = (
+            batch.column(self.key).cast(pa.string()).fill_null("")
+            if self.key in batch.column_names
+            else pa.array([""] * batch.num_rows)
+        )
         return pa.table({"key": key, "text": batch.column("text")}, schema=self.key_schema())
 
     def steps(self) -> list[GlobalStep]:
@@ -134,7 +149,11 @@ class LongestPerKey(GlobalStage):
             if key not in best or len(text) > best[key][1]:
                 best[key] = (doc, len(text))
             total.setdefault(key, []).append(len(text))
-        return {"best": {k: v[0] for k, v in best.items()}, "keys": keys.column("key").to_pylist(), "mean": {k: sum(v) / len(v) for k, v in total.items()}}
+        return {
+            "best": {k: v[0] for k, v in best.items()},
+            "keys": keys.column("key").to_pylist(),
+            "mean": {k: sum(v) / len(v) for k, v in total.items()},
+        }
 
     def combine(self, n_docs: int, results: dict[str, Any]) -> pa.Table:
         r = results["best"]

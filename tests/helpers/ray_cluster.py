@@ -163,7 +163,16 @@ def tcp_sockets_of(pids: set[int]) -> list[dict]:
             if cols[9] in inodes:
                 (local, lport), (remote, rport) = _decode_addr(cols[1]), _decode_addr(cols[2])
                 state = "LISTEN" if cols[3] == "0A" else cols[3]
-                found.append({"pid": inodes[cols[9]], "state": state, "local": local, "local_port": lport, "remote": remote, "remote_port": rport})
+                found.append(
+                    {
+                        "pid": inodes[cols[9]],
+                        "state": state,
+                        "local": local,
+                        "local_port": lport,
+                        "remote": remote,
+                        "remote_port": rport,
+                    }
+                )
     return found
 
 
@@ -204,7 +213,14 @@ class LoopbackRayCluster:
         cmd = [sys.executable, "-c", _RAY_START, "start", *args]
         log_path = self.temp_dir / f"{log_name}.log"
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             self.sessions.add(proc.pid)
             try:
                 rc = proc.wait(timeout=timeout)
@@ -238,7 +254,10 @@ class LoopbackRayCluster:
         for attempt in range(2):  # a picked port can be taken before Ray binds it: retry once
             (port,) = free_ports(1)
             try:
-                self._ray_start(["--head", f"--port={port}", "--include-dashboard=false", *self._node_args(num_cpus)], f"head-{attempt}")
+                self._ray_start(
+                    ["--head", f"--port={port}", "--include-dashboard=false", *self._node_args(num_cpus)],
+                    f"head-{attempt}",
+                )
                 break
             except RuntimeError:
                 self.stop(remove_temp=False)
@@ -260,7 +279,9 @@ class LoopbackRayCluster:
             from ray._raylet import GcsClientOptions
 
             state = GlobalState()
-            state._initialize_global_state(GcsClientOptions.create(self.address, None, allow_cluster_id_nil=True, fetch_cluster_id_if_nil=False))
+            state._initialize_global_state(
+                GcsClientOptions.create(self.address, None, allow_cluster_id_nil=True, fetch_cluster_id_if_nil=False)
+            )
             self._state = state
         return self._state
 
@@ -314,7 +335,11 @@ class LoopbackRayCluster:
 # --------------------------------------------------------------------------- the CLI
 
 
-BABELMILL = str(Path(sys.executable).with_name("babelmill")) if Path(sys.executable).with_name("babelmill").exists() else (shutil.which("babelmill") or "babelmill")
+BABELMILL = (
+    str(Path(sys.executable).with_name("babelmill"))
+    if Path(sys.executable).with_name("babelmill").exists()
+    else (shutil.which("babelmill") or "babelmill")
+)
 
 
 def babelmill_cmd(*args: str) -> list[str]:
@@ -324,18 +349,29 @@ def babelmill_cmd(*args: str) -> list[str]:
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 180.0) -> subprocess.CompletedProcess:
     """Run ``babelmill`` in its own session to completion; fails the test if anything it
     started (an embedded Ray) is still running afterwards."""
-    proc = subprocess.Popen(babelmill_cmd(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        babelmill_cmd(*args),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         kill_sessions(proc.pid)
         stdout, stderr = proc.communicate()
-        raise AssertionError(f"babelmill {' '.join(args)} ran over {timeout} s\nstdout:\n{stdout.decode(errors='replace')}\nstderr:\n{stderr.decode(errors='replace')}")
+        raise AssertionError(
+            f"babelmill {' '.join(args)} ran over {timeout} s\nstdout:\n{stdout.decode(errors='replace')}\nstderr:\n{stderr.decode(errors='replace')}"
+        )
     left = _wait_session_gone(proc.pid, 20.0)
     if left:
         kill_sessions(proc.pid)
         raise AssertionError(f"babelmill exited but left processes running: {left}")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace")
+    )
 
 
 def _wait_session_gone(sid: int, timeout: float) -> dict[int, str]:

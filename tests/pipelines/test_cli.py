@@ -28,7 +28,9 @@ def test_console_script_help() -> None:
 
 
 @pytest.mark.parametrize("command", ["copy", "corpus", "instruct translate", "langs", "demo", "sample", "stages"])
-def test_every_option_is_explained(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str) -> None:
+def test_every_option_is_explained(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
     monkeypatch.setenv("COLUMNS", "250")  # rich truncates long option names in narrow terminals
     assert _main(monkeypatch, *command.split(), "--help") == 0
     text = capsys.readouterr().out
@@ -38,14 +40,20 @@ def test_every_option_is_explained(monkeypatch: pytest.MonkeyPatch, capsys: pyte
             assert param.opts[0] in text
 
 
-def test_missing_input_is_one_line_with_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rc = _main(monkeypatch, "copy", "--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "o"), "--no-progress")
+def test_missing_input_is_one_line_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rc = _main(
+        monkeypatch, "copy", "--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "o"), "--no-progress"
+    )
     err = capsys.readouterr().err.strip()
     assert rc == 2
     assert len(err.splitlines()) == 1 and "does not exist" in err and "Traceback" not in err
 
 
-def test_unknown_extension_says_what_to_pass(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_unknown_extension_says_what_to_pass(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     f = tmp_path / "data.bin"
     f.write_bytes(b"x")
     rc = _main(monkeypatch, "copy", "--input", str(f), "--output", str(tmp_path / "o"), "--no-progress")
@@ -53,7 +61,9 @@ def test_unknown_extension_says_what_to_pass(monkeypatch: pytest.MonkeyPatch, ca
     assert rc == 2 and "--format" in err
 
 
-def test_copy_from_recipe_with_override(ray_session, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sample_dir: Path, tmp_path: Path) -> None:
+def test_copy_from_recipe_with_override(
+    ray_session, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sample_dir: Path, tmp_path: Path
+) -> None:
     recipe = tmp_path / "r.yaml"
     out = tmp_path / "from-recipe"
     recipe.write_text(f"input: {sample_dir}\noutput: {tmp_path / 'ignored'}\noutput-format: jsonl\nprogress: false\n")
@@ -67,7 +77,9 @@ def test_copy_from_recipe_with_override(ray_session, monkeypatch: pytest.MonkeyP
     assert "total" in shown and "validate" in shown  # the summary table
 
 
-def test_recipe_with_unknown_key_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_recipe_with_unknown_key_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     recipe = tmp_path / "r.yaml"
     recipe.write_text("inptu: somewhere\n")
     assert _main(monkeypatch, "copy", "--recipe", str(recipe)) == 2
@@ -113,7 +125,19 @@ def test_langs_lists_profiles_as_json(monkeypatch: pytest.MonkeyPatch, capsys: p
     assert [r["code"] for r in json.loads(capsys.readouterr().out)] == ["sw"]
 
 
-def test_unknown_language_is_one_line_with_suggestions(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rc = _main(monkeypatch, "corpus", "--input", str(tmp_path), "--lang", "swx", "--output", str(tmp_path / "o"), "--no-progress")
+def test_unknown_language_is_one_line_with_suggestions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rc = _main(
+        monkeypatch,
+        "corpus",
+        "--input",
+        str(tmp_path),
+        "--lang",
+        "swx",
+        "--output",
+        str(tmp_path / "o"),
+        "--no-progress",
+    )
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "swx" in err and "sw" in err and "Traceback" not in err

@@ -47,7 +47,8 @@ def assert_loopback_only(cluster: LoopbackRayCluster) -> None:
     outside = [
         {**s, "process": procs.get(s["pid"])}
         for s in sockets
-        if not ipaddress.ip_address(s["local"]).is_loopback or (s["state"] != "LISTEN" and not ipaddress.ip_address(s["remote"]).is_loopback)
+        if not ipaddress.ip_address(s["local"]).is_loopback
+        or (s["state"] != "LISTEN" and not ipaddress.ip_address(s["remote"]).is_loopback)
     ]
     assert not outside, f"Ray sockets off loopback: {outside}"
 
@@ -91,6 +92,8 @@ def test_copy_spreads_shards_over_both_nodes(cluster, tmp_path):
         shard_nodes = cluster.task_nodes("_shard_task", expected=SHARDS)
     assert len(shard_nodes) >= SHARDS, f"only {len(shard_nodes)} shard tasks reported: {shard_nodes}"
     alive = set(cluster.alive_nodes())
-    assert set(shard_nodes.values()) == alive, f"shards ran on {sorted(set(shard_nodes.values()))}, cluster nodes are {sorted(alive)}"
+    assert set(shard_nodes.values()) == alive, (
+        f"shards ran on {sorted(set(shard_nodes.values()))}, cluster nodes are {sorted(alive)}"
+    )
 
     assert_loopback_only(cluster)

@@ -34,7 +34,12 @@ def _conserved(out: Path) -> dict:
 def data(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("csdata")
     recs = [orjson.dumps(r) for r in pairs(60, seed=11, protected=0.3)]
-    recs += [b"not json", b'{"id": "e1", "src": "", "tgt": "x"}', b'{"id": "e2", "what": 1}', b'{"id": "e3", "src": "a b", "tgt": "x", "alignment": "7-7"}']
+    recs += [
+        b"not json",
+        b'{"id": "e1", "src": "", "tgt": "x"}',
+        b'{"id": "e2", "what": 1}',
+        b'{"id": "e3", "src": "a b", "tgt": "x", "alignment": "7-7"}',
+    ]
     (root / "pairs.jsonl").write_bytes(b"\n".join(recs) + b"\n")
     _, lex = vocab(seed=0)
     (root / "lex.txt").write_text("\n".join(lexicon_lines(lex)) + "\n")
@@ -61,7 +66,9 @@ def test_dictionary_job_conserves_rows_and_reruns_identically(ray_session, data,
     card = (tmp_path / "a" / "README.md").read_text()
     assert "language:\n- en\n- sw\n" in card.split("---")[1]
     assert "## Code-switching" in card and "**seed**: `3`" in card and "| `cmi` |" in card
-    assert (tmp_path / "a" / "report" / "cs_cmi.png").is_file() and "cs_ratio.png" in (tmp_path / "a" / "report.html").read_text()
+    assert (tmp_path / "a" / "report" / "cs_cmi.png").is_file() and "cs_ratio.png" in (
+        tmp_path / "a" / "report.html"
+    ).read_text()
     import datasets
 
     ds = datasets.load_dataset(str(tmp_path / "a"), split="train", cache_dir=str(tmp_path / "hf"))
@@ -82,10 +89,23 @@ def test_align_job_and_match_stats(ray_session, data, tmp_path) -> None:
     res = CliRunner().invoke(app, ["codeswitch", "stats", str(tagged), "--json"])
     assert res.exit_code == 0, res.output
     stats = json.loads(res.output)
-    assert {"utterances", "cmi_mean", "cmi_mean_mixed", "m_index", "i_index", "switch_points_mean", "burstiness"} <= set(stats)
+    assert {
+        "utterances",
+        "cmi_mean",
+        "cmi_mean_mixed",
+        "m_index",
+        "i_index",
+        "switch_points_mean",
+        "burstiness",
+    } <= set(stats)
     assert stats["utterances"] == 3 and stats["cmi_mean"] == pytest.approx(100 / 3)
     (tmp_path / "stats.json").write_text(res.output)
-    res = CliRunner().invoke(app, _cs(data, tmp_path / "out", "--mode", "align", "--unit", "phrase", "--match-stats", str(tmp_path / "stats.json")))
+    res = CliRunner().invoke(
+        app,
+        _cs(
+            data, tmp_path / "out", "--mode", "align", "--unit", "phrase", "--match-stats", str(tmp_path / "stats.json")
+        ),
+    )
     assert res.exit_code == 0, res.output
     ledger = _conserved(tmp_path / "out")
     reasons = {s["stage"]: s["dropped"] for s in ledger["stages"]}
@@ -100,12 +120,42 @@ def test_bad_input_is_one_line_before_ray(data, tmp_path) -> None:
     (tmp_path / "c.en").write_text("one\ntwo\n")
     (tmp_path / "c.sw").write_text("moja\n")
     cases = [
-        (["instruct", "codeswitch", "--moses", str(tmp_path / "c"), "-o", str(tmp_path / "o"), "--tgt", "sw", "--lexicon", str(data["lex"])], "not aligned"),
+        (
+            [
+                "instruct",
+                "codeswitch",
+                "--moses",
+                str(tmp_path / "c"),
+                "-o",
+                str(tmp_path / "o"),
+                "--tgt",
+                "sw",
+                "--lexicon",
+                str(data["lex"]),
+            ],
+            "not aligned",
+        ),
         (_cs(data, tmp_path / "o"), "--lexicon"),
         (_cs(data, tmp_path / "o", "--lexicon", str(tmp_path / "missing.txt")), "does not exist"),
         (_cs(data, tmp_path / "o", "--mode", "translate"), "--model"),
         (_cs(data, tmp_path / "o", "--ratio", "1.5", "--lexicon", str(data["lex"])), "--ratio"),
-        (["instruct", "interleave", "-i", str(data["docs"]), "-o", str(tmp_path / "o"), "--tgt", "sw", "--mode", "pack", "--tokenizer", str(tmp_path)], "--tokenizer"),
+        (
+            [
+                "instruct",
+                "interleave",
+                "-i",
+                str(data["docs"]),
+                "-o",
+                str(tmp_path / "o"),
+                "--tgt",
+                "sw",
+                "--mode",
+                "pack",
+                "--tokenizer",
+                str(tmp_path),
+            ],
+            "--tokenizer",
+        ),
     ]
     for args, needle in cases:
         res = CliRunner().invoke(app, args)
@@ -118,19 +168,68 @@ def test_moses_pair_and_interleave_jobs(ray_session, data, tmp_path) -> None:
 
     (tmp_path / "c.en").write_text("The cat.\nA dog.\n\nBird.\n")
     (tmp_path / "c.sw").write_text("Paka.\nMbwa.\nx\nNdege.\n")
-    res = CliRunner().invoke(app, ["instruct", "interleave", "--moses", str(tmp_path / "c"), "-o", str(tmp_path / "m"), "--tgt", "sw", "--mode", "translation-instructions", "--no-progress"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "instruct",
+            "interleave",
+            "--moses",
+            str(tmp_path / "c"),
+            "-o",
+            str(tmp_path / "m"),
+            "--tgt",
+            "sw",
+            "--mode",
+            "translation-instructions",
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = _rows(tmp_path / "m")
     assert [r["messages"][1]["content"] for r in rows] == ["Paka.", "Mbwa.", "Ndege."]
 
     (tmp_path / "pairs.tsv").write_text("One. Two.\tMoja. Mbili.\nno tab on this line\nThree.\tTatu.\n")
-    res = CliRunner().invoke(app, ["instruct", "interleave", "-i", str(tmp_path / "pairs.tsv"), "-o", str(tmp_path / "i"), "--tgt", "sw", "--sep", " | ", "--no-progress"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "instruct",
+            "interleave",
+            "-i",
+            str(tmp_path / "pairs.tsv"),
+            "-o",
+            str(tmp_path / "i"),
+            "--tgt",
+            "sw",
+            "--sep",
+            " | ",
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert sorted(r["text"] for r in _rows(tmp_path / "i")) == ["One. | Moja. | Two. | Mbili.", "Three. | Tatu."]
     assert _conserved(tmp_path / "i")["rejected"] == 1
 
     tok = build_tokenizer(tmp_path / "tok")
-    res = CliRunner().invoke(app, ["instruct", "interleave", "-i", str(data["docs"]), "-o", str(tmp_path / "p"), "--tgt", "sw", "--mode", "pack", "--tokenizer", str(tok), "--max-tokens", "120", "--no-progress"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "instruct",
+            "interleave",
+            "-i",
+            str(data["docs"]),
+            "-o",
+            str(tmp_path / "p"),
+            "--tgt",
+            "sw",
+            "--mode",
+            "pack",
+            "--tokenizer",
+            str(tok),
+            "--max-tokens",
+            "120",
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 0, res.output
     ledger = _conserved(tmp_path / "p")
     assert ledger["stages"][-1]["added"] > 0
@@ -138,11 +237,51 @@ def test_moses_pair_and_interleave_jobs(ray_session, data, tmp_path) -> None:
     assert packed and max(r["tokens"] for r in packed) <= 120
     assert "Interleaving" in (tmp_path / "p" / "README.md").read_text()
     before = {p: p.read_bytes() for p in (tmp_path / "p" / "data").rglob("*.parquet")}
-    res = CliRunner().invoke(app, ["instruct", "interleave", "-i", str(data["docs"]), "-o", str(tmp_path / "p"), "--tgt", "sw", "--mode", "pack", "--tokenizer", str(tok), "--max-tokens", "120", "--no-progress"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "instruct",
+            "interleave",
+            "-i",
+            str(data["docs"]),
+            "-o",
+            str(tmp_path / "p"),
+            "--tgt",
+            "sw",
+            "--mode",
+            "pack",
+            "--tokenizer",
+            str(tok),
+            "--max-tokens",
+            "120",
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 0 and "already done" in res.output  # resumed: nothing redone
     assert {p: p.read_bytes() for p in (tmp_path / "p" / "data").rglob("*.parquet")} == before
-    (tmp_path / "tok" / "tokenizer.json").write_text((tmp_path / "tok" / "tokenizer.json").read_text().replace('"[UNK]"', '"[UNKNOWN]"'))
-    res = CliRunner().invoke(app, ["instruct", "interleave", "-i", str(data["docs"]), "-o", str(tmp_path / "p"), "--tgt", "sw", "--mode", "pack", "--tokenizer", str(tok), "--max-tokens", "120", "--no-progress"])
+    (tmp_path / "tok" / "tokenizer.json").write_text(
+        (tmp_path / "tok" / "tokenizer.json").read_text().replace('"[UNK]"', '"[UNKNOWN]"')
+    )
+    res = CliRunner().invoke(
+        app,
+        [
+            "instruct",
+            "interleave",
+            "-i",
+            str(data["docs"]),
+            "-o",
+            str(tmp_path / "p"),
+            "--tgt",
+            "sw",
+            "--mode",
+            "pack",
+            "--tokenizer",
+            str(tok),
+            "--max-tokens",
+            "120",
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 2 and "different command" in res.output  # a changed tokenizer is a different run
 
 
@@ -150,7 +289,25 @@ def test_translate_mode_on_a_tiny_model(ray_session, data, tmp_path_factory, tmp
     from tiny_models import cached
 
     model = cached("m2m100", tmp_path_factory.getbasetemp())
-    res = CliRunner().invoke(app, _cs(data, tmp_path / "t", "--mode", "translate", "--model", str(model), "--model-cache-dir", str(tmp_path / "cache"), "--device", "cpu", "--ratio", "0.3", "--num-cpus", "1"))
+    res = CliRunner().invoke(
+        app,
+        _cs(
+            data,
+            tmp_path / "t",
+            "--mode",
+            "translate",
+            "--model",
+            str(model),
+            "--model-cache-dir",
+            str(tmp_path / "cache"),
+            "--device",
+            "cpu",
+            "--ratio",
+            "0.3",
+            "--num-cpus",
+            "1",
+        ),
+    )
     assert res.exit_code == 0, res.output
     ledger = _conserved(tmp_path / "t")
     counters = {s["stage"]: s.get("counters", {}) for s in ledger["stages"]}["codeswitch"]
@@ -163,7 +320,10 @@ def test_translate_mode_on_a_tiny_model(ray_session, data, tmp_path_factory, tmp
             assert r["text"][sp["out_start"] : sp["out_end"]] == sp["replacement"]
 
 
-@pytest.mark.parametrize("recipe, command", [("instruct-codeswitch.yaml", "instruct codeswitch"), ("instruct-interleave.yaml", "instruct interleave")])
+@pytest.mark.parametrize(
+    "recipe, command",
+    [("instruct-codeswitch.yaml", "instruct codeswitch"), ("instruct-interleave.yaml", "instruct interleave")],
+)
 def test_recipes_name_every_option_and_nothing_else(recipe: str, command: str) -> None:
     import yaml
     from cli_params import _params

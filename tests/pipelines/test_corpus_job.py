@@ -31,7 +31,9 @@ def crawl(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def corpus_out(ray_session, crawl, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("corpus") / "out"
-    res = CliRunner().invoke(app, ["corpus", "--input", str(crawl), "--lang", "en,sw", "--output", str(out), "--no-progress"])
+    res = CliRunner().invoke(
+        app, ["corpus", "--input", str(crawl), "--lang", "en,sw", "--output", str(out), "--no-progress"]
+    )
     assert res.exit_code == 0, res.output
     return out
 
@@ -59,7 +61,18 @@ def test_ledger_accounts_for_every_record(corpus_out: Path) -> None:
     assert led["input"] == led["kept"] + led["rejected"] + led["quarantined"]
     assert led["quarantined"] == 6  # the six malformed lines of the sample
     names = [s["stage"] for s in led["stages"]]
-    assert names == ["read", "validate", "normalize", "lid", "gopher_repetition", "gopher_quality", "fineweb_quality", "c4_quality", "dedup", "pii"]
+    assert names == [
+        "read",
+        "validate",
+        "normalize",
+        "lid",
+        "gopher_repetition",
+        "gopher_quality",
+        "fineweb_quality",
+        "c4_quality",
+        "dedup",
+        "pii",
+    ]
     rejected = _table(str(corpus_out / "rejected" / "*.parquet"))
     assert rejected.num_rows == led["rejected"]
     assert set(rejected.column("drop_stage").to_pylist()) <= set(names)
@@ -85,7 +98,11 @@ def test_duplicates_are_removed_and_keepers_carry_cluster_size(corpus_out: Path,
     records = _records(crawl)
     kept = _table(str(corpus_out / "data" / "*" / "*.parquet")).to_pylist()
     kept_ids = {r["id"] for r in kept}
-    dups = [r for r in records.values() if r.get("kind") in ("exact_dup", "near_dup") and records.get(r.get("dup_of"), {}).get("id") in kept_ids]
+    dups = [
+        r
+        for r in records.values()
+        if r.get("kind") in ("exact_dup", "near_dup") and records.get(r.get("dup_of"), {}).get("id") in kept_ids
+    ]
     assert dups, "the sample must contain duplicates of kept documents"
     assert not any(r["id"] in kept_ids for r in dups)
     sizes = {r["id"]: r["dup_cluster_size"] for r in kept}
@@ -127,7 +144,9 @@ def test_resume_across_the_dedup_phase(ray_session, crawl: Path, corpus_out: Pat
     for m in (out / "_babelmill" / "done").glob("*.json"):
         m.unlink()
     shutil.rmtree(out / "_babelmill" / "global")
-    res = CliRunner().invoke(app, ["corpus", "--input", str(crawl), "--lang", "en,sw", "--output", str(out), "--no-progress"])
+    res = CliRunner().invoke(
+        app, ["corpus", "--input", str(crawl), "--lang", "en,sw", "--output", str(out), "--no-progress"]
+    )
     assert res.exit_code == 0, res.output
     got = {str(p.relative_to(out)): p.read_bytes() for p in (out / "data").rglob("*.parquet")}
     assert got.keys() == want.keys()

@@ -39,7 +39,15 @@ def _write_inputs(d: Path) -> list[str]:
 
 
 def _job(inputs: list[str], out: Path) -> Job:
-    return Job("corpus", inputs, out, [EmptyTextFilter()], global_stage=ExactTextDedup(), post_stages=[Shout()], partition="lang")
+    return Job(
+        "corpus",
+        inputs,
+        out,
+        [EmptyTextFilter()],
+        global_stage=ExactTextDedup(),
+        post_stages=[Shout()],
+        partition="lang",
+    )
 
 
 def _kept(out: Path) -> list[dict]:
@@ -61,7 +69,10 @@ def test_phases_dedup_across_shards_and_conserve(ray_session, tmp_path: Path) ->
     assert stages["validate"].dropped["empty_text"] == 2
     assert stages["shout"].counters["rows"] == 7
     assert led.kept + led.rejected + led.quarantined == led.input
-    rejected = pa.concat_tables([pq.read_table(f) for f in glob.glob(str(tmp_path / "out" / "rejected" / "*.parquet"))], promote_options="permissive")
+    rejected = pa.concat_tables(
+        [pq.read_table(f) for f in glob.glob(str(tmp_path / "out" / "rejected" / "*.parquet"))],
+        promote_options="permissive",
+    )
     assert rejected.num_rows == 25
     ledger_file = orjson.loads((tmp_path / "out" / "ledger.json").read_bytes())
     assert [s["stage"] for s in ledger_file["stages"]] == ["read", "validate", "dedup", "shout"]
@@ -108,15 +119,24 @@ def test_a_second_global_stage_runs_through_the_same_phases(ray_session, tmp_pat
     want = sorted(max((f"file {f} " + "x" * ((i * 7 + f) % 11) for i in range(9)), key=len) for f in range(3))
     assert sorted(r["text"] for r in kept) == want
     means = {f"file {f} ": sum((i * 7 + f) % 11 for i in range(9)) / 9 + len(f"file {f} ") for f in range(3)}
-    assert [round(r["key_mean_length"], 9) for r in sorted(kept, key=lambda r: r["text"])] == [round(means[t[:7]], 9) for t in want]
+    assert [round(r["key_mean_length"], 9) for r in sorted(kept, key=lambda r: r["text"])] == [
+        round(means[t[:7]], 9) for t in want
+    ]
     stages = {s.name: s for s in result.ledger.stages}
     assert stages["longest"].dropped["shorter_than_best"] == 24
     assert stages["longest"].counters["keys"] == 3
     assert result.ledger.kept + result.ledger.rejected == result.ledger.input == 27
     # the in-memory path of the same stage gives the same answer on the same rows
-    table = pa.concat_tables([pq.read_table(f) for f in sorted(glob.glob(str(out / "_babelmill" / "staged" / "*.parquet")))])
+    table = pa.concat_tables(
+        [pq.read_table(f) for f in sorted(glob.glob(str(out / "_babelmill" / "staged" / "*.parquet")))]
+    )
     marked = LongestPerKey(key="source").run_global(table)
-    assert sorted(t for t, r in zip(marked.column("text").to_pylist(), marked.column("drop_reason").to_pylist()) if r is None) == want
+    assert (
+        sorted(
+            t for t, r in zip(marked.column("text").to_pylist(), marked.column("drop_reason").to_pylist()) if r is None
+        )
+        == want
+    )
     # resume: forget the global decision and the final markers; the map outputs are reused
     for m in (out / "_babelmill" / "done").glob("*.json"):
         m.unlink()

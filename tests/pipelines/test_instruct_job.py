@@ -19,9 +19,17 @@ from babelmill.pipelines.cli import app
 ALL_CHECKS = "lost_placeholder,repetition_loop,wrong_language,length_ratio,untranslated"
 
 RECORDS = [
-    {"id": "a1", "instruction": "Write a greeting for {name}.", "input": "", "output": "Hello {name}, see https://example.org for `code`."},
+    {
+        "id": "a1",
+        "instruction": "Write a greeting for {name}.",
+        "input": "",
+        "output": "Hello {name}, see https://example.org for `code`.",
+    },
     {"id": "a2", "instruction": "List two fruits.", "input": "", "output": "- apple\n- pear"},
-    {"id": "s1", "conversations": [{"from": "human", "value": "What is two plus two?"}, {"from": "gpt", "value": "It is four."}]},
+    {
+        "id": "s1",
+        "conversations": [{"from": "human", "value": "What is two plus two?"}, {"from": "gpt", "value": "It is four."}],
+    },
     {"id": "m1", "messages": [{"role": "user", "content": "Say hi."}, {"role": "assistant", "content": "Hi!"}]},
     {"id": "m2", "messages": [{"role": "user", "content": "Say hi."}, {"role": "assistant", "content": "Hi!"}]},
 ]
@@ -45,7 +53,22 @@ def inputs(tmp_path: Path) -> Path:
 
 
 def _args(inputs: Path, out: Path, model: Path, cache: Path, *extra: str) -> list[str]:
-    return ["instruct", "translate", "--input", str(inputs), "--output", str(out), "--tgt", "sw,yo", "--model", str(model), "--model-cache-dir", str(cache), "--no-progress", *extra]
+    return [
+        "instruct",
+        "translate",
+        "--input",
+        str(inputs),
+        "--output",
+        str(out),
+        "--tgt",
+        "sw,yo",
+        "--model",
+        str(model),
+        "--model-cache-dir",
+        str(cache),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def _rows(out: Path, tgt: str) -> list[dict]:
@@ -93,8 +116,17 @@ def test_checks_reject_random_model_output_with_reasons(ray_session, inputs, tin
     ledger = json.loads((out / "ledger.json").read_text())
     checks = {s["stage"]: s for s in ledger["stages"]}["checks"]
     assert sum(checks["dropped"].values()) > 0  # a random model's output cannot pass every check
-    assert set(checks["dropped"]) <= {"lost_placeholder", "repetition_loop", "wrong_language", "length_ratio", "untranslated"}
-    assert ledger["input"] + sum(s.get("added", 0) for s in ledger["stages"]) == ledger["kept"] + ledger["rejected"] + ledger["quarantined"]
+    assert set(checks["dropped"]) <= {
+        "lost_placeholder",
+        "repetition_loop",
+        "wrong_language",
+        "length_ratio",
+        "untranslated",
+    }
+    assert (
+        ledger["input"] + sum(s.get("added", 0) for s in ledger["stages"])
+        == ledger["kept"] + ledger["rejected"] + ledger["quarantined"]
+    )
 
 
 def test_rerun_resumes_and_reuses_the_converted_model(ray_session, inputs, tiny_model, tmp_path) -> None:

@@ -13,7 +13,16 @@ import pytest
 
 from babelmill.pipelines import cli
 
-NAMES = {"Ana": "PER", "Pedro": "PER", "Maria": "PER", "Lima": "LOC", "Oslo": "LOC", "Kenya": "LOC", "Toyota": "ORG", "Nokia": "ORG"}
+NAMES = {
+    "Ana": "PER",
+    "Pedro": "PER",
+    "Maria": "PER",
+    "Lima": "LOC",
+    "Oslo": "LOC",
+    "Kenya": "LOC",
+    "Toyota": "ORG",
+    "Nokia": "ORG",
+}
 VOCAB = "house river green walks quickly the small dog sees near old city red bird eats into water light".split()
 
 
@@ -82,7 +91,9 @@ def test_parallel_eflomal_projects_exactly_resumes_and_round_trips(tmp_path: Pat
     out = tmp_path / "out"
 
     def job():
-        options = ProjectOptions(method="parallel", targets=["de"], src="en", target=[str(tmp_path / "en-de.tsv")], target_pretokenized=True)
+        options = ProjectOptions(
+            method="parallel", targets=["de"], src="en", target=[str(tmp_path / "en-de.tsv")], target_pretokenized=True
+        )
         return project_job([str(tmp_path / "en.conll")], out, options)
 
     first = run(job())
@@ -98,7 +109,9 @@ def test_parallel_eflomal_projects_exactly_resumes_and_round_trips(tmp_path: Pat
         assert row["lang"] == "de" and row["src_lang"] == "en" and row["tgt_lang"] == "de"
         assert {e["method"] for e in row["projection"]} <= {"align", "name"}
     counters = led.stage("project_spans").counters
-    assert counters["entities_in"] == sum(t.startswith("B-") for _, tags in sents for t in tags) - sum(t.startswith("B-") for t in sents[7][1])
+    assert counters["entities_in"] == sum(t.startswith("B-") for _, tags in sents for t in tags) - sum(
+        t.startswith("B-") for t in sents[7][1]
+    )
     assert counters["entities_projected"] + counters["entities_lost"] == counters["entities_in"]
     assert counters["source:PER"] >= counters["projected:PER"] > 0
     assert led.stage("align_eflomal").counters["pairs_aligned"] == 59
@@ -138,7 +151,9 @@ def test_parallel_eflomal_projects_exactly_resumes_and_round_trips(tmp_path: Pat
 
 # MT + eflomal global step: the parallel test covers the global path; markers: tests/test_markers.py
 @pytest.mark.parametrize("method, aligner", [("align", "attention"), ("score", "eflomal")])
-def test_methods_on_a_tiny_model(method: str, aligner: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, ray_session) -> None:
+def test_methods_on_a_tiny_model(
+    method: str, aligner: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, ray_session
+) -> None:
     """Each MT method through the runner on the tiny random Marian model: conservation
     (rows added by the target expansion included), drop reasons only from the declared
     set, and target tokens under the tags."""
@@ -154,14 +169,23 @@ def test_methods_on_a_tiny_model(method: str, aligner: str, tmp_path: Path, tmp_
     # two targets: rows are added; the tiny model translates into German only, so the
     # Swahili rows are quarantined (by row, with the engine's reason) and still add up
     targets = ["de", "sw"] if method == "score" else ["de"]
-    options = ProjectOptions(method=method, targets=targets, aligner=aligner, symmetrize="union", drop_on=["type_conflict"])
+    options = ProjectOptions(
+        method=method, targets=targets, aligner=aligner, symmetrize="union", drop_on=["type_conflict"]
+    )
     result = run(project_job([str(tmp_path / "en.conll")], tmp_path / "out", options, spec))
     led = result.ledger
     assert not result.failures
     assert led.input == 8 and led.quarantined == 1 + 7 * (len(targets) - 1)
     assert led.stage("targets").added == 7 * (len(targets) - 1)
     _conserved(led)
-    assert set(led.drop_reasons()) <= {"type_conflict", "empty_translation", "entity_lost", "marker_mismatch", "span_too_long", "low_confidence"}
+    assert set(led.drop_reasons()) <= {
+        "type_conflict",
+        "empty_translation",
+        "entity_lost",
+        "marker_mismatch",
+        "span_too_long",
+        "low_confidence",
+    }
     assert not (tmp_path / "out" / "data" / "sw").exists()
     for tgt in ["de"]:
         for row in _rows(tmp_path / "out", tgt):
@@ -169,7 +193,9 @@ def test_methods_on_a_tiny_model(method: str, aligner: str, tmp_path: Path, tmp_
             assert row["id"] == f"{row['source_id']}#{tgt}" and row["lang"] == tgt
     stage = {"markers": "project_markers", "score": "project_score"}.get(method, "project_spans")
     counters = led.stage(stage).counters
-    assert counters.get("entities_in", counters.get("entities")) == sum(t.startswith("B-") for i, (_, tags) in enumerate(_corpus(8, seed=2)) if i != 3 for t in tags)
+    assert counters.get("entities_in", counters.get("entities")) == sum(
+        t.startswith("B-") for i, (_, tags) in enumerate(_corpus(8, seed=2)) if i != 3 for t in tags
+    )
 
 
 def test_target_formats_pair_the_same_sentences(tmp_path: Path) -> None:
@@ -191,7 +217,9 @@ def test_target_formats_pair_the_same_sentences(tmp_path: Path) -> None:
     reader = ReaderOptions(ner=NerOptions())
     results = []
     for target in (["a.tsv"], ["b.tsv"], ["c.en", "c.de"], ["d.jsonl"], ["e.conll"]):
-        options = ProjectOptions(method="parallel", targets=["de"], target=[str(tmp_path / t) for t in target], target_pretokenized=True)
+        options = ProjectOptions(
+            method="parallel", targets=["de"], target=[str(tmp_path / t) for t in target], target_pretokenized=True
+        )
         mapping = _parallel_targets([str(tmp_path / "en.conll")], reader, "auto", options, "de")
         results.append([mapping[f"en.conll:{k}"] for k in range(5)])
     assert all(r == [t.split() for t in tgt] for r in results)
@@ -207,7 +235,9 @@ def test_target_formats_pair_the_same_sentences(tmp_path: Path) -> None:
         (["--method", "parallel", "--target", "/no/such.tsv"], "/no/such.tsv does not exist"),
     ],
 )
-def test_cli_errors_are_one_line_before_ray(args, message, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_cli_errors_are_one_line_before_ray(
+    args, message, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     _write_conll(tmp_path / "en.conll", _corpus(2))
     base = ["project", "--input", str(tmp_path / "en.conll"), "--output", str(tmp_path / "o"), "--no-progress"]
     if "--tgt" not in args:
@@ -218,13 +248,40 @@ def test_cli_errors_are_one_line_before_ray(args, message, monkeypatch: pytest.M
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_missing_input_and_missing_eflomal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert _main(monkeypatch, "project", "--input", str(tmp_path / "nope.conll"), "--tgt", "de", "--output", str(tmp_path / "o")) == 2
+def test_cli_missing_input_and_missing_eflomal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert (
+        _main(
+            monkeypatch,
+            "project",
+            "--input",
+            str(tmp_path / "nope.conll"),
+            "--tgt",
+            "de",
+            "--output",
+            str(tmp_path / "o"),
+        )
+        == 2
+    )
     assert "nope.conll does not exist" in capsys.readouterr().err
     _write_conll(tmp_path / "en.conll", _corpus(2))
     (tmp_path / "t.txt").write_text("a b\nc d\n")
     monkeypatch.setitem(sys.modules, "eflomal", None)  # import eflomal -> ImportError
-    rc = _main(monkeypatch, "project", "--input", str(tmp_path / "en.conll"), "--tgt", "de", "--method", "parallel", "--target", str(tmp_path / "t.txt"), "--output", str(tmp_path / "o"))
+    rc = _main(
+        monkeypatch,
+        "project",
+        "--input",
+        str(tmp_path / "en.conll"),
+        "--tgt",
+        "de",
+        "--method",
+        "parallel",
+        "--target",
+        str(tmp_path / "t.txt"),
+        "--output",
+        str(tmp_path / "o"),
+    )
     assert rc == 2
     assert "pip install 'babelmill[eflomal]'" in capsys.readouterr().err
 
@@ -245,9 +302,23 @@ def test_project_recipe_names_every_option_and_nothing_else() -> None:
 def test_projection_summary_reads_both_counter_conventions() -> None:
     from babelmill.processors.projection.pipeline import projection_summary
 
-    aligned = projection_summary({"entities_in": 4, "entities_projected": 3, "entities_lost": 1, "source:PER": 3, "projected:PER": 3, "source:LOC": 1})
+    aligned = projection_summary(
+        {
+            "entities_in": 4,
+            "entities_projected": 3,
+            "entities_lost": 1,
+            "source:PER": 3,
+            "projected:PER": 3,
+            "source:LOC": 1,
+        }
+    )
     assert aligned is not None and aligned["rate"] == 0.75 and aligned["lost"] == 1
-    assert aligned["types"] == {"LOC": {"entities": 1, "projected": 0, "rate": 0.0}, "PER": {"entities": 3, "projected": 3, "rate": 1.0}}
-    marked = projection_summary({"entities": 2, "projected": 1, "lost": 1, "entities_ORG": 2, "projected_ORG": 1, "marker_nested": 1})
+    assert aligned["types"] == {
+        "LOC": {"entities": 1, "projected": 0, "rate": 0.0},
+        "PER": {"entities": 3, "projected": 3, "rate": 1.0},
+    }
+    marked = projection_summary(
+        {"entities": 2, "projected": 1, "lost": 1, "entities_ORG": 2, "projected_ORG": 1, "marker_nested": 1}
+    )
     assert marked is not None and marked["types"] == {"ORG": {"entities": 2, "projected": 1, "rate": 0.5}}
     assert projection_summary({"segments": 5}) is None

@@ -17,7 +17,30 @@ from babelmill.processors.schema import conform
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: Everything the report's own markup uses; a tag outside this set came from the data unescaped.
-ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "nav", "a", "table", "tr", "th", "td", "ul", "li", "code", "span", "figure", "img", "figcaption"}
+ALLOWED_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "h1",
+    "h2",
+    "p",
+    "nav",
+    "a",
+    "table",
+    "tr",
+    "th",
+    "td",
+    "ul",
+    "li",
+    "code",
+    "span",
+    "figure",
+    "img",
+    "figcaption",
+}
 
 
 class _Tags(HTMLParser):
@@ -63,14 +86,19 @@ def output(tmp_path: Path) -> tuple[Path, Ledger]:
     pq.write_table(_docs("a", kept_a), out / "data" / "part-00000.parquet")
     pq.write_table(_docs("b", kept_b), out / "data" / "part-00001.parquet")
     # Rejected rows from two stages, in separate files with different extra columns.
-    pq.write_table(_docs("r", [("xx", 0.31, 50), ("en", 0.42, 70)], drop_reason="lang_filter", drop_stage="lid"), out / "rejected" / "part-00000.parquet")
+    pq.write_table(
+        _docs("r", [("xx", 0.31, 50), ("en", 0.42, 70)], drop_reason="lang_filter", drop_stage="lid"),
+        out / "rejected" / "part-00000.parquet",
+    )
     odd = _docs("s", [("en", 0.97, 3)], drop_reason="short <doc> & $x$", drop_stage="quality")
     odd = odd.append_column("gopher_words", pa.array([1], pa.int64()))
     pq.write_table(odd, out / "rejected" / "part-00001.parquet")
     stages = [
         StageCounts("read", rows_in=11, kept=10, errored=1),
         StageCounts("lid", rows_in=10, kept=8, dropped=Counter({"lang_filter": 2})),
-        StageCounts("quality", rows_in=8, kept=7, dropped=Counter({"short <doc> & $x$": 1}), counters=Counter({"pii_emails": 4})),
+        StageCounts(
+            "quality", rows_in=8, kept=7, dropped=Counter({"short <doc> & $x$": 1}), counters=Counter({"pii_emails": 4})
+        ),
     ]
     return out, _ledger(stages, quarantined=1)
 
@@ -104,11 +132,22 @@ def test_report_matches_ledger(output: tuple[Path, Ledger]) -> None:
     pngs = _check_images(out, text)
     assert pngs == sorted(f"{n}.png" for n in PLOT_NAMES)
 
-    assert (_cell(text, "input"), _cell(text, "kept"), _cell(text, "rejected"), _cell(text, "quarantined")) == (11, 7, 3, 1)
+    assert (_cell(text, "input"), _cell(text, "kept"), _cell(text, "rejected"), _cell(text, "quarantined")) == (
+        11,
+        7,
+        3,
+        1,
+    )
     assert "Conservation check holds" in text
     # Per-stage rows: in, kept, dropped, reasons, errored, counters.
-    assert "<tr><td>lid</td><td class='n'>10</td><td class='n'>8</td><td class='n'>2</td><td><ul><li>lang_filter: 2</li></ul></td><td class='n'>0</td>" in text
-    assert "<tr><td>read</td><td class='n'>11</td><td class='n'>10</td><td class='n'>0</td><td></td><td class='n'>1</td>" in text
+    assert (
+        "<tr><td>lid</td><td class='n'>10</td><td class='n'>8</td><td class='n'>2</td><td><ul><li>lang_filter: 2</li></ul></td><td class='n'>0</td>"
+        in text
+    )
+    assert (
+        "<tr><td>read</td><td class='n'>11</td><td class='n'>10</td><td class='n'>0</td><td></td><td class='n'>1</td>"
+        in text
+    )
     assert "pii_emails: 4" in text
     # Strings from the data are escaped, never markup.
     assert "short &lt;doc&gt; &amp; $x$: 1" in text and "<doc>" not in text
@@ -153,7 +192,10 @@ def test_zero_kept_rows_all_null_lang(tmp_path: Path) -> None:
     (out / "rejected").mkdir()
     pq.write_table(_docs("k", []), out / "data" / "part-00000.parquet")
     pq.write_table(pa.schema([]).empty_table(), out / "data" / "part-00001.parquet")
-    pq.write_table(_docs("r", [(None, None, 0), (None, None, 40)], drop_reason="empty", drop_stage="read"), out / "rejected" / "part-00000.parquet")
+    pq.write_table(
+        _docs("r", [(None, None, 0), (None, None, 40)], drop_reason="empty", drop_stage="read"),
+        out / "rejected" / "part-00000.parquet",
+    )
     ledger = _ledger([StageCounts("read", rows_in=2, kept=0, dropped=Counter({"empty": 2})), StageCounts("lid")])
     text = write_report(out, ledger).read_text(encoding="utf-8")
     pngs = _check_images(out, text)
@@ -173,7 +215,9 @@ def test_jsonl_output_and_unreadable_file(tmp_path: Path) -> None:
     (out / "data" / "part-00001.jsonl").write_text("")
     (out / "rejected").mkdir()
     (out / "rejected" / "part-00000.parquet").write_bytes(b"not a parquet file")
-    ledger = _ledger([StageCounts("read", rows_in=3, kept=2, dropped=Counter({"x": 1})), StageCounts("lid", rows_in=2, kept=2)])
+    ledger = _ledger(
+        [StageCounts("read", rows_in=3, kept=2, dropped=Counter({"x": 1})), StageCounts("lid", rows_in=2, kept=2)]
+    )
     text = write_report(out, ledger, fmt="jsonl").read_text(encoding="utf-8")
     _check_images(out, text)
     assert "<tr><td>en</td><td class='n'>1</td>" in text and "<tr><td>und</td><td class='n'>1</td>" in text
@@ -182,6 +226,7 @@ def test_jsonl_output_and_unreadable_file(tmp_path: Path) -> None:
 
 def test_a_failing_plot_does_not_fail_the_report(output: tuple[Path, Ledger], monkeypatch: pytest.MonkeyPatch) -> None:
     import babelmill.pipelines.report as report
+
     out, ledger = output
     write_report(out, ledger)
 

@@ -28,7 +28,9 @@ DOCS_PER_LANG = 1500  # ~20k records, ~1,200 per shard: a few seconds of work on
 KILL_AFTER = 2  # markers to wait for before killing the driver
 
 #: Embedded Ray on loopback, output as a user piping it would see it (80 columns).
-BASE_ENV = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")} | {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+BASE_ENV = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")} | {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"
+}
 #: ... and wide, so that rich does not wrap the summary table the tests read.
 ENV = BASE_ENV | {"COLUMNS": "250"}
 OUTPUT_DIRS = ("data", "rejected", "quarantine")
@@ -51,7 +53,9 @@ def markers(out: Path) -> list[Path]:
 
 def snapshot(out: Path) -> dict[str, tuple[int, bytes]]:
     """Every file under ``out``: relative path -> (mtime_ns, content)."""
-    return {str(p.relative_to(out)): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(out)): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(out.rglob("*")) if p.is_file()
+    }
 
 
 def leftover_tmp(out: Path) -> list[str]:
@@ -120,13 +124,21 @@ def test_killed_run_resumes_to_the_uninterrupted_result(corpus, reference, tmp_p
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
             babelmill_cmd(*copy_args(corpus, out, "--num-cpus", "1")),
-            env=ENV, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=ENV,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 180
         while len(markers(out)) < KILL_AFTER:
-            assert proc.poll() is None, f"the run ended (rc={proc.returncode}) before it could be killed:\n{log.read_text(errors='replace')}"
-            assert time.monotonic() < deadline, f"no {KILL_AFTER} finished shards after 180 s:\n{log.read_text(errors='replace')}"
+            assert proc.poll() is None, (
+                f"the run ended (rc={proc.returncode}) before it could be killed:\n{log.read_text(errors='replace')}"
+            )
+            assert time.monotonic() < deadline, (
+                f"no {KILL_AFTER} finished shards after 180 s:\n{log.read_text(errors='replace')}"
+            )
             time.sleep(0.01)
         raylets = set(live_processes_named("raylet")) & set(session_processes(proc.pid))
         assert raylets, "the driver's embedded Ray should be running"
@@ -139,7 +151,9 @@ def test_killed_run_resumes_to_the_uninterrupted_result(corpus, reference, tmp_p
     assert not (live_processes_named("raylet") & raylets), "the killed run's raylet is still alive"
 
     done_before = markers(out)
-    assert KILL_AFTER <= len(done_before) < FILES, f"{len(done_before)} of {FILES} shards finished: the kill came too late"
+    assert KILL_AFTER <= len(done_before) < FILES, (
+        f"{len(done_before)} of {FILES} shards finished: the kill came too late"
+    )
     assert not (out / "ledger.json").exists()
     before = snapshot(out)
 
@@ -198,7 +212,10 @@ def test_changed_parameters_need_overwrite(corpus, reference, changed):
     assert led["input"] == ref["input"]
     assert led["input"] == led["kept"] + led["rejected"] + led["quarantined"]
     assert led["kept"] < ref["kept"]  # almost no record has a "body" field
-    assert json.loads((out / "_babelmill" / "run.json").read_bytes())["fingerprint"] != json.loads(before["_babelmill/run.json"][1])["fingerprint"]
+    assert (
+        json.loads((out / "_babelmill" / "run.json").read_bytes())["fingerprint"]
+        != json.loads(before["_babelmill/run.json"][1])["fingerprint"]
+    )
 
     # Nothing of the replaced run is left: the outputs on disk are exactly those the markers name.
     named = {o for m in markers(out) for o in json.loads(m.read_bytes())["outputs"].values()}

@@ -79,7 +79,9 @@ def test_copy_conserves_every_record(ray_session, sample_dir: Path, tmp_path: Pa
     assert len(set(kept.column("id").to_pylist())) == kept.num_rows
     rejected = pq.read_table(out / "rejected")
     assert rejected.column("drop_reason").to_pylist() == ["empty_text"]
-    quarantined = [orjson.loads(line) for f in (out / "quarantine").glob("*.jsonl") for line in f.read_bytes().splitlines()]
+    quarantined = [
+        orjson.loads(line) for f in (out / "quarantine").glob("*.jsonl") for line in f.read_bytes().splitlines()
+    ]
     assert len(quarantined) == 6 and all(q["error"] for q in quarantined)
     assert (out / "README.md").read_text().startswith("---\nconfigs:")
 
@@ -96,7 +98,9 @@ def test_dataset_card_makes_output_loadable(ray_session, sample_dir: Path, tmp_p
 
 def test_stage_error_quarantines_only_the_failing_rows(ray_session, tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
-    src.write_text("\n".join(orjson.dumps({"text": t}).decode() for t in ["fine one", "has BOOM inside", "fine two"]) + "\n")
+    src.write_text(
+        "\n".join(orjson.dumps({"text": t}).decode() for t in ["fine one", "has BOOM inside", "fine two"]) + "\n"
+    )
     out = tmp_path / "out"
     job = Job("test", [str(src)], out, [ExplodesOnMarker("BOOM"), EmptyTextFilter()])
     result = run(job)
@@ -181,7 +185,12 @@ def test_shard_histograms_match_a_scan_of_the_output(ray_session, sample_dir: Pa
     scanned_rej = side_stats(sorted(str(p) for p in (out / "rejected").glob("*.parquet")), "parquet")
     for mine, scanned in ((kept, scanned_kept), (rejected, scanned_rej)):
         assert (mine.docs, mine.chars, mine.langs, mine.lengths, mine.scores, mine.scores_null) == (
-            scanned.docs, scanned.chars, scanned.langs, scanned.lengths, scanned.scores, scanned.scores_null
+            scanned.docs,
+            scanned.chars,
+            scanned.langs,
+            scanned.lengths,
+            scanned.scores,
+            scanned.scores_null,
         )
     assert kept.docs == _ledger(out)["kept"]
 

@@ -71,7 +71,12 @@ def test_ipv4_pattern_agrees_with_ipaddress() -> None:
     rng = random.Random(7)
     addrs = [".".join(str(rng.randrange(256)) for _ in range(4)) for _ in range(3000)]
     for net in map(ipaddress.ip_network, NON_GLOBAL_V4):
-        for a in (int(net.network_address) - 1, int(net.network_address), int(net.broadcast_address), int(net.broadcast_address) + 1):
+        for a in (
+            int(net.network_address) - 1,
+            int(net.network_address),
+            int(net.broadcast_address),
+            int(net.broadcast_address) + 1,
+        ):
             if 0 <= a < 2**32:
                 addrs.append(str(ipaddress.ip_address(a)))
     found = pl.Series([f"host {a} up" for a in addrs]).str.count_matches(IPV4_PATTERN).to_list()
@@ -82,6 +87,14 @@ def test_ipv4_pattern_agrees_with_ipaddress() -> None:
 
 def test_ipv6_pattern_global_unicast_only() -> None:
     public = ["2a00:1450:4001:82a::200e", "2400:cb00:2048:1:0:0:6ca2:c665", "2001:200::1", "2002::1", "3000::"]
-    private = ["2001:db8::1", "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "2001::1", "fe80::1", "::1", "fd00::1", "ff02::1"]
+    private = [
+        "2001:db8::1",
+        "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+        "2001::1",
+        "fe80::1",
+        "::1",
+        "fd00::1",
+        "ff02::1",
+    ]
     found = pl.Series([f"at {a} now" for a in public + private]).str.count_matches(IPV6_PATTERN).to_list()
     assert found == [1] * len(public) + [0] * len(private)

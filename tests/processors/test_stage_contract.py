@@ -21,13 +21,24 @@ from babelmill.sample import write_sample
 from babelmill.processors.base import DROP_REASON, Filter, Stage, StageContractError
 from babelmill.processors.catalog import describe, stage_classes
 from babelmill.processors.dedup import MinHashDeduplicator
-from babelmill.processors.extract import AutoExtractor, HtmlExtractor, ResiliparseExtractor, TrafilaturaExtractor, UrlBlocklistFilter
+from babelmill.processors.extract import (
+    AutoExtractor,
+    HtmlExtractor,
+    ResiliparseExtractor,
+    TrafilaturaExtractor,
+    UrlBlocklistFilter,
+)
 from babelmill.processors.instruct.stages import InstructionParser, InstructionTranslator, TargetExpander
 from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
 from babelmill.processors.lid import AutoLanguageIdentifier, FastTextLanguageIdentifier, HeliportLanguageIdentifier
 from babelmill.processors.normalize import TextNormalizer
 from babelmill.processors.pii import PIIScrubber
-from babelmill.processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+from babelmill.processors.quality import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
 from babelmill.processors.translate.checks import TranslationQualityFilter
 from babelmill.processors.translate.stages import TextTranslator
 from babelmill.processors.validate import EmptyTextFilter
@@ -41,7 +52,16 @@ def crawl_docs(tmp_path_factory) -> pa.Table:
     tables = [b.docs for s in shards for b in read_shard(s, ReaderOptions())]
     table = pa.concat_tables(tables, promote_options="permissive")
     # copies, so that dedup has something to find; an HTML page with nothing to extract
-    html = pa.table({"id": ["h1", "h2"], "text": ["<html><body><p>Hello there, this is a page about rivers and hills.</p></body></html>", "<html></html>"], "content_type": ["text/html", "text/html"]})
+    html = pa.table(
+        {
+            "id": ["h1", "h2"],
+            "text": [
+                "<html><body><p>Hello there, this is a page about rivers and hills.</p></body></html>",
+                "<html></html>",
+            ],
+            "content_type": ["text/html", "text/html"],
+        }
+    )
     blank = pa.table({"id": ["b1", "b2"], "text": ["", "  \n "]})
     return pa.concat_tables([table, table.slice(0, 20), blank, html], promote_options="permissive")
 
@@ -54,7 +74,9 @@ def _emitted(stage: Stage, table: pa.Table) -> tuple[pa.Table, set[str]]:
     out = stage(table)
     if DROP_REASON not in out.column_names:
         return out, set()
-    return out.filter(pc.is_null(out.column(DROP_REASON))).drop_columns([DROP_REASON]), set(out.column(DROP_REASON).drop_null().to_pylist())
+    return out.filter(pc.is_null(out.column(DROP_REASON))).drop_columns([DROP_REASON]), set(
+        out.column(DROP_REASON).drop_null().to_pylist()
+    )
 
 
 def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path) -> None:
@@ -93,12 +115,23 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
     instances[TextTranslator] = text_stage
     table = _instruct_docs()
     translate = InstructionTranslator(StandInSpec(drop_sentinel=True))
-    for stage in (InstructionParser(), TargetExpander(["de", "en"]), translate, TranslationQualityFilter(skip=("wrong_language",))):
+    for stage in (
+        InstructionParser(),
+        TargetExpander(["de", "en"]),
+        translate,
+        TranslationQualityFilter(skip=("wrong_language",)),
+    ):
         stage.setup()
         table, reasons = _emitted(stage, table)
         seen[type(stage)] |= reasons
         instances[type(stage)] = stage
-    urls = pa.table({"id": ["u1", "u2"], "text": ["a page", "another page"], "meta": ['{"url": "https://blocked.example/x"}', '{"url": "https://fine.example/y"}']})
+    urls = pa.table(
+        {
+            "id": ["u1", "u2"],
+            "text": ["a page", "another page"],
+            "meta": ['{"url": "https://blocked.example/x"}', '{"url": "https://fine.example/y"}'],
+        }
+    )
     url_filter = UrlBlocklistFilter([str(blocklist)])
     url_filter.setup()
     _, seen[UrlBlocklistFilter] = _emitted(url_filter, urls)
@@ -110,7 +143,19 @@ def test_every_stage_writes_only_declared_reasons(crawl_docs: pa.Table, tmp_path
         assert not undeclared, f"{cls.__name__} wrote undeclared reasons {undeclared}"
     # the test data exercises the contract: most stages reject something on it
     assert sum(len(r) for r in seen.values()) >= 12, {c.__name__: r for c, r in seen.items()}
-    for cls in (EmptyTextFilter, TrafilaturaExtractor, UrlBlocklistFilter, FastTextLanguageIdentifier, HeliportLanguageIdentifier, AutoLanguageIdentifier, MinHashDeduplicator, InstructionParser, TargetExpander, TranslationQualityFilter, *_BILINGUAL_REJECTING):
+    for cls in (
+        EmptyTextFilter,
+        TrafilaturaExtractor,
+        UrlBlocklistFilter,
+        FastTextLanguageIdentifier,
+        HeliportLanguageIdentifier,
+        AutoLanguageIdentifier,
+        MinHashDeduplicator,
+        InstructionParser,
+        TargetExpander,
+        TranslationQualityFilter,
+        *_BILINGUAL_REJECTING,
+    ):
         assert seen[cls], f"{cls.__name__} rejected nothing on the test data: {dict(seen)}"
     # and every stage babelmill ships was run here
     assert {c for c in stage_classes()} <= set(seen), {c.__name__ for c in stage_classes()} - {c.__name__ for c in seen}
@@ -160,7 +205,9 @@ def _ner_projection_stages(seen: dict, instances: dict) -> None:
     other = pp.GivenTarget({"s1": ["eins", "zwei", "drei"], "s2": ["a", "b"], "s3": ["c", "d"]})(src)
     global_stage = pp.EflomalGlobalAlign()
     n = other.num_rows
-    links = global_stage.mark(other, list(range(n)), global_stage.combine(n, {"align": (pa.array([[]] * n, pp.ALIGNMENT), {})}))
+    links = global_stage.mark(
+        other, list(range(n)), global_stage.combine(n, {"align": (pa.array([[]] * n, pp.ALIGNMENT), {})})
+    )
     seen[pp.EflomalGlobalAlign] |= set()
     instances[pp.EflomalGlobalAlign] = global_stage
     words = pp.WordAlignStage("simalign", encoder="stand-in")
@@ -169,9 +216,14 @@ def _ner_projection_stages(seen: dict, instances: dict) -> None:
     projected = run(pp.PairwiseProjectSpans(), links)  # no links: entities are lost
     run(ProjectSpansStage(), links)
     score = pp.ScoreProjectStage(StandInSpec())
-    score._translator, score._scorers = None, {("en", "de"): pp._ScoreAdapter(ScoreProjector(lambda s, t: [-float(len(x)) for x in t]))}
+    score._translator, score._scorers = (
+        None,
+        {("en", "de"): pp._ScoreAdapter(ScoreProjector(lambda s, t: [-float(len(x)) for x in t]))},
+    )
     run(score, tgt)
-    finished = run(pp.ProjectedRows(), tgt.append_column("tgt_lang_", tgt.column("tgt_lang")).drop_columns(["tgt_lang_"]))
+    finished = run(
+        pp.ProjectedRows(), tgt.append_column("tgt_lang_", tgt.column("tgt_lang")).drop_columns(["tgt_lang_"])
+    )
     run(NerTagEncoder(["O", "B-PER", "I-PER"]), finished)
     assert seen[pp.PairwiseProjectSpans] and seen[pp.GivenTarget], {c.__name__: r for c, r in seen.items()}
     assert projected.num_rows < links.num_rows
@@ -180,7 +232,14 @@ def _ner_projection_stages(seen: dict, instances: dict) -> None:
 def _bilingual_docs(records: list[dict]) -> pa.Table:
     import orjson
 
-    return pa.table({"id": [r["id"] for r in records], "text": [""] * len(records), "meta": [orjson.dumps(r).decode() for r in records], "source": ["in.jsonl"] * len(records)})
+    return pa.table(
+        {
+            "id": [r["id"] for r in records],
+            "text": [""] * len(records),
+            "meta": [orjson.dumps(r).decode() for r in records],
+            "source": ["in.jsonl"] * len(records),
+        }
+    )
 
 
 def _bilingual_records() -> list[dict]:
@@ -188,7 +247,12 @@ def _bilingual_records() -> list[dict]:
     units line up or not, conversations, Pharaoh alignments valid, invalid and missing."""
     import orjson
 
-    convo = {"messages": [{"role": "user", "content": "What is the river? Tell me."}, {"role": "assistant", "content": "It is long. Really."}]}
+    convo = {
+        "messages": [
+            {"role": "user", "content": "What is the river? Tell me."},
+            {"role": "assistant", "content": "It is long. Really."},
+        ]
+    }
     turns = [{"role": "user", "content": "Mto ni nini? Niambie."}, {"role": "assistant", "content": "Ni mrefu. Kweli."}]
     return [
         {"id": "doc", "src": "The river is long.\nThe hill is green.", "tgt": "Mto ni mrefu.\nKilima ni kijani."},
@@ -196,11 +260,19 @@ def _bilingual_records() -> list[dict]:
         {"id": "aligned", "src": "green tea is good", "tgt": "chai kijani ni nzuri", "alignment": "0-1 1-0 2-2 3-3"},
         {"id": "bad_alignment", "src": "green tea", "tgt": "chai kijani", "alignment": "0-7 x"},
         {"id": "numbers", "src": "42 7", "tgt": "42 7", "alignment": "0-0 1-1"},
-        *({"id": f"c{i}", "messages": turns, "original": orjson.dumps(convo).decode(), "format": "messages"} for i in range(3)),
+        *(
+            {"id": f"c{i}", "messages": turns, "original": orjson.dumps(convo).decode(), "format": "messages"}
+            for i in range(3)
+        ),
         {"id": "empty", "src": "a", "tgt": "  "},
         {"id": "nothing", "foo": 1},
         {"id": "turns", "messages": turns[:1], "original": orjson.dumps(convo).decode(), "format": "messages"},
-        {"id": "roles", "messages": [turns[1], turns[0]], "original": orjson.dumps(convo).decode(), "format": "messages"},
+        {
+            "id": "roles",
+            "messages": [turns[1], turns[0]],
+            "original": orjson.dumps(convo).decode(),
+            "format": "messages",
+        },
         {"id": "mono", "text": "just the river"},
     ]
 
@@ -245,8 +317,22 @@ def _run_bilingual_stages(seen: dict[type, set[str]], instances: dict[type, Stag
         instances.setdefault(type(stage), stage)
         if isinstance(stage, CodeSwitcher):  # each mode writes only what its instance declares
             assert all(stage.declares(r) for r in reasons), (stage.mode, reasons)
-    _BILINGUAL_REJECTING[:] = [ParallelParser, CodeSwitcher, CrossLingualICL, CrossLingualCoT, Interlinear, Alternate, Packer]
-    assert seen[ParallelParser] == {"malformed_parallel", "turn_count_mismatch", "role_mismatch", "no_target", "empty_side"}, seen[ParallelParser]
+    _BILINGUAL_REJECTING[:] = [
+        ParallelParser,
+        CodeSwitcher,
+        CrossLingualICL,
+        CrossLingualCoT,
+        Interlinear,
+        Alternate,
+        Packer,
+    ]
+    assert seen[ParallelParser] == {
+        "malformed_parallel",
+        "turn_count_mismatch",
+        "role_mismatch",
+        "no_target",
+        "empty_side",
+    }, seen[ParallelParser]
     assert seen[CodeSwitcher] >= {"missing_alignment", "malformed_alignment", "nothing_switched"}, seen[CodeSwitcher]
 
 
@@ -269,7 +355,9 @@ class Sloppy(Filter):
 
 def test_an_undeclared_reason_is_a_clear_error() -> None:
     table = pa.table({"id": ["a", "b"], "text": ["hi", "a longer text"]})
-    with pytest.raises(StageContractError, match=r"stage sloppy \(Sloppy\) wrote drop reason 'too_long_\{x\}'.*declared: too_short"):
+    with pytest.raises(
+        StageContractError, match=r"stage sloppy \(Sloppy\) wrote drop reason 'too_long_\{x\}'.*declared: too_short"
+    ):
         process_batch(table, [Sloppy()], Ledger.for_stages(["read", "sloppy"]), [])
 
 
@@ -281,7 +369,9 @@ def test_declared_patterns_match_their_variable_part() -> None:
     assert not TranslationQualityFilter(skip=("wrong_language",)).declares("wrong_language")
 
 
-def test_stages_command_lists_every_stage_with_its_reasons(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stages_command_lists_every_stage_with_its_reasons(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sys, "argv", ["babelmill", "stages", "--json"])
     with pytest.raises(SystemExit) as exc:
         cli.main()
@@ -290,7 +380,10 @@ def test_stages_command_lists_every_stage_with_its_reasons(monkeypatch: pytest.M
     by_class = {r["class"]: r for r in rows}
     assert by_class["MinHashDeduplicator"] == describe(MinHashDeduplicator)
     assert by_class["MinHashDeduplicator"]["kind"] == "global" and by_class["TargetExpander"]["kind"] == "expands"
-    assert by_class["EmptyTextFilter"]["reasons"] == ["empty_text"] and by_class["EmptyTextFilter"]["module"] == "babelmill.processors.validate"
+    assert (
+        by_class["EmptyTextFilter"]["reasons"] == ["empty_text"]
+        and by_class["EmptyTextFilter"]["module"] == "babelmill.processors.validate"
+    )
     assert set(by_class["FastTextLanguageIdentifier"]["resources"]) == {"num_cpus", "num_gpus", "memory"}
     assert "Stage" not in by_class and "Filter" not in by_class
     assert len(rows) == len(stage_classes()) == len(set(by_class))

@@ -247,7 +247,9 @@ def _load(path: Path) -> tuple[list[dict], list[bytes]]:
 
 def _valid(record: dict, fmt: str) -> bool:
     if fmt == "alpaca":
-        return all(isinstance(record.get(k), str) for k in ("instruction", "input", "output")) and bool(record["instruction"])
+        return all(isinstance(record.get(k), str) for k in ("instruction", "input", "output")) and bool(
+            record["instruction"]
+        )
     key, speaker, text, names = {
         "sharegpt": ("conversations", "from", "value", {"system", "human", "gpt"}),
         "messages": ("messages", "role", "content", {"system", "user", "assistant"}),
@@ -280,7 +282,25 @@ def test_instruction_texts_carry_what_translation_must_preserve(tmp_path: Path) 
     valid = [r for r in _load(path)[0] if _valid(r, "messages")]
     texts = [m["content"] for r in valid for m in r["messages"]]
     blob = "\n".join(texts)
-    for needle in ("```python", "```sql", "`", "https://", "@example.", "{name}", "%s", "%d", "{{ ", "<li>", "<p>", "$$", "\\frac", "|---|", "## ", "\n1. ", "\n- "):
+    for needle in (
+        "```python",
+        "```sql",
+        "`",
+        "https://",
+        "@example.",
+        "{name}",
+        "%s",
+        "%d",
+        "{{ ",
+        "<li>",
+        "<p>",
+        "$$",
+        "\\frac",
+        "|---|",
+        "## ",
+        "\n1. ",
+        "\n- ",
+    ):
         assert needle in blob, needle
     counts = collections.Counter(texts)
     assert counts.most_common(1)[0][1] >= 5  # repeated segments (system prompts, instructions)

@@ -69,12 +69,18 @@ def test_metrics_edge_cases() -> None:
     only_indep = M.utterance_metrics(["univ", "ne"])
     assert only_indep.cmi == 0.0 and only_indep.burstiness is None
     equal = M.utterance_metrics(["en", "hi", "en", "hi"])
-    assert equal.cmi == pytest.approx(50.0) and equal.m_index == pytest.approx(1.0) and equal.i_index == pytest.approx(1.0)
+    assert (
+        equal.cmi == pytest.approx(50.0) and equal.m_index == pytest.approx(1.0) and equal.i_index == pytest.approx(1.0)
+    )
     assert equal.burstiness == pytest.approx(-1.0)  # all spans of length 1: periodic
 
 
 def test_corpus_metrics_and_tagged_lines() -> None:
-    lines = ["I/en love/en chai/hi ,/univ yaar/hi", "ok/en fine/en", '{"tokens": ["a", "b", "c"], "langs": ["hi", "en", "hi"]}']
+    lines = [
+        "I/en love/en chai/hi ,/univ yaar/hi",
+        "ok/en fine/en",
+        '{"tokens": ["a", "b", "c"], "langs": ["hi", "en", "hi"]}',
+    ]
     utts = [parse_line(x) for x in lines]
     assert utts[0] == (["I", "love", "chai", ",", "yaar"], ["en", "en", "hi", "univ", "hi"])
     s = measure(utts)
@@ -118,7 +124,11 @@ def test_spans_align_with_replacements_and_protected_spans_untouched(lexicon_fil
             assert src[sp["start"] : sp["end"]] == sp["source"]
             assert text[sp["out_start"] : sp["out_end"]] == sp["replacement"]
             # an entry's translation, or (a run of listed words) word-by-word translations
-            pieces = [(sp["source"], sp["replacement"])] if sp["source"].lower() in lex else list(zip(sp["source"].split(" "), sp["replacement"].split(" ")))
+            pieces = (
+                [(sp["source"], sp["replacement"])]
+                if sp["source"].lower() in lex
+                else list(zip(sp["source"].split(" "), sp["replacement"].split(" ")))
+            )
             assert all(o.lower() in [c.lower() for c in lex.candidates(w)] for w, o in pieces)
             # the text between spans is unchanged
             assert src[pos_src : sp["start"]] == text[pos_out : sp["out_start"]]
@@ -150,8 +160,16 @@ def test_seed_reproducible_and_seeds_differ(lexicon_file) -> None:
 def test_multilingual_switching_uses_every_target(tmp_path) -> None:
     (tmp_path / "sw.txt").write_text("cat paka\ndog mbwa\nbird ndege\n")
     (tmp_path / "yo.txt").write_text("cat ologbo\ndog aja\nbird eye\n")
-    table = _parallel([{"id": str(i), "text": "the cat and the dog saw a bird"} for i in range(40)], need_target=False, tgt="sw,yo")
-    out = CodeSwitcher("dictionary", ["sw", "yo"], ratio=1.0, seed=1, lexicons={"sw": str(tmp_path / "sw.txt"), "yo": str(tmp_path / "yo.txt")})(table)
+    table = _parallel(
+        [{"id": str(i), "text": "the cat and the dog saw a bird"} for i in range(40)], need_target=False, tgt="sw,yo"
+    )
+    out = CodeSwitcher(
+        "dictionary",
+        ["sw", "yo"],
+        ratio=1.0,
+        seed=1,
+        lexicons={"sw": str(tmp_path / "sw.txt"), "yo": str(tmp_path / "yo.txt")},
+    )(table)
     langs = {sp["lang"] for row in out.column("spans").to_pylist() for sp in row}
     assert langs == {"sw", "yo"}
     for row in out.column("spans").to_pylist():
@@ -169,9 +187,13 @@ def test_lexicon_weights_and_multiword(tmp_path) -> None:
     draws = [lex.sample("house", rng) for _ in range(2000)]
     assert 0.85 < draws.count("nyumba") / 2000 < 0.95
     table = _parallel([{"id": "a", "text": "I like ice cream at the house."}], need_target=False)
-    out = CodeSwitcher("dictionary", ["sw"], ratio=1.0, unit="phrase", seed=1, lexicons={"sw": str(tmp_path / "lex.tsv")})(table)
+    out = CodeSwitcher(
+        "dictionary", ["sw"], ratio=1.0, unit="phrase", seed=1, lexicons={"sw": str(tmp_path / "lex.tsv")}
+    )(table)
     assert out.column("text")[0].as_py() in ("I like aiskrimu at the nyumba.", "I like aiskrimu at the kaya.")
-    word = CodeSwitcher("dictionary", ["sw"], ratio=1.0, unit="word", seed=1, lexicons={"sw": str(tmp_path / "lex.tsv")})(table)
+    word = CodeSwitcher(
+        "dictionary", ["sw"], ratio=1.0, unit="word", seed=1, lexicons={"sw": str(tmp_path / "lex.tsv")}
+    )(table)
     assert "ice cream" in word.column("text")[0].as_py()
 
 
@@ -250,7 +272,10 @@ class _Spec:
 
 
 def test_translate_mode_in_context_and_fallback() -> None:
-    table = _parallel([{"id": "1", "text": "We like green tea. We lose keys often."}, {"id": "2", "text": "we like green tea."}], need_target=False)
+    table = _parallel(
+        [{"id": "1", "text": "We like green tea. We lose keys often."}, {"id": "2", "text": "we like green tea."}],
+        need_target=False,
+    )
     stage = CodeSwitcher("translate", ["sw"], ratio=1.0, seed=1, spec=_Spec())
     out = stage(table)
     rows = out.to_pylist()
@@ -273,18 +298,49 @@ def test_parallel_reader_rejects_misaligned_input() -> None:
         {"id": "hf", "translation": {"en": "a", "sw": "b"}},
         {"id": "empty", "src": "a", "tgt": "  "},
         {"id": "nothing", "foo": 1},
-        {"id": "turns", "messages": [{"role": "user", "content": "Jambo"}], "original": orjson.dumps({"messages": src_msgs}).decode(), "format": "messages"},
+        {
+            "id": "turns",
+            "messages": [{"role": "user", "content": "Jambo"}],
+            "original": orjson.dumps({"messages": src_msgs}).decode(),
+            "format": "messages",
+        },
         {"id": "mono", "text": "just text"},
-        {"id": "tr", "messages": [{"role": "user", "content": "Jambo"}, {"role": "assistant", "content": "Habari"}], "original": orjson.dumps({"messages": src_msgs}).decode(), "format": "messages", "source_id": "s1"},
+        {
+            "id": "tr",
+            "messages": [{"role": "user", "content": "Jambo"}, {"role": "assistant", "content": "Habari"}],
+            "original": orjson.dumps({"messages": src_msgs}).decode(),
+            "format": "messages",
+            "source_id": "s1",
+        },
     ]
     out = ParallelParser("en", "sw")(_docs(recs))
-    assert out.column("drop_reason").to_pylist() == [None, None, "empty_side", "malformed_parallel", "turn_count_mismatch", "no_target", None]
+    assert out.column("drop_reason").to_pylist() == [
+        None,
+        None,
+        "empty_side",
+        "malformed_parallel",
+        "turn_count_mismatch",
+        "no_target",
+        None,
+    ]
     row = out.to_pylist()[-1]
-    assert row["roles"] == ["user", "assistant"] and row["src_segments"] == ["Hi", "Hello"] and row["tgt_segments"] == ["Jambo", "Habari"]
+    assert (
+        row["roles"] == ["user", "assistant"]
+        and row["src_segments"] == ["Hi", "Hello"]
+        and row["tgt_segments"] == ["Jambo", "Habari"]
+    )
     assert row["source_id"] == "s1"
-    alpaca = ParallelParser("en", "sw", need_target=False)(_docs([{"id": "a", "instruction": "Say hi.", "input": "", "output": "Hi!"}])).to_pylist()[0]
-    assert alpaca["drop_reason"] is None and alpaca["roles"] == ["user", "assistant"] and alpaca["src_segments"] == ["Say hi.", "Hi!"]
-    tsv = ParallelParser("en", "sw")(pa.table({"id": ["f:0", "f:1"], "text": ["a b\tx y\t0-0 1-1", "no tab here"], "source": ["f", "f"]}))
+    alpaca = ParallelParser("en", "sw", need_target=False)(
+        _docs([{"id": "a", "instruction": "Say hi.", "input": "", "output": "Hi!"}])
+    ).to_pylist()[0]
+    assert (
+        alpaca["drop_reason"] is None
+        and alpaca["roles"] == ["user", "assistant"]
+        and alpaca["src_segments"] == ["Say hi.", "Hi!"]
+    )
+    tsv = ParallelParser("en", "sw")(
+        pa.table({"id": ["f:0", "f:1"], "text": ["a b\tx y\t0-0 1-1", "no tab here"], "source": ["f", "f"]})
+    )
     assert tsv.column("drop_reason").to_pylist() == [None, "malformed_parallel"]
     assert tsv.column("alignment").to_pylist()[0] == "0-0 1-1"
 
@@ -295,9 +351,26 @@ def test_parallel_reader_rejects_misaligned_input() -> None:
 def _conversations(n: int) -> list[dict]:
     recs = []
     for i in range(n):
-        src = {"messages": [{"role": "user", "content": f"What is item {i}? Tell me."}, {"role": "assistant", "content": f"It is thing {i}. Really."}]}
-        tgt = [{"role": "user", "content": f"Ni nini kitu {i}? Niambie."}, {"role": "assistant", "content": f"Ni jambo {i}. Kweli."}]
-        recs.append({"id": f"c{i}", "messages": tgt, "original": orjson.dumps(src).decode(), "format": "messages", "src_lang": "en", "tgt_lang": "sw"})
+        src = {
+            "messages": [
+                {"role": "user", "content": f"What is item {i}? Tell me."},
+                {"role": "assistant", "content": f"It is thing {i}. Really."},
+            ]
+        }
+        tgt = [
+            {"role": "user", "content": f"Ni nini kitu {i}? Niambie."},
+            {"role": "assistant", "content": f"Ni jambo {i}. Kweli."},
+        ]
+        recs.append(
+            {
+                "id": f"c{i}",
+                "messages": tgt,
+                "original": orjson.dumps(src).decode(),
+                "format": "messages",
+                "src_lang": "en",
+                "tgt_lang": "sw",
+            }
+        )
     return recs
 
 
@@ -358,9 +431,14 @@ def test_conll_tagged_input(tmp_path) -> None:
     from babelmill.processors.codeswitch.tagged import read_tagged
 
     f = tmp_path / "lince.conll"
-    f.write_text("# sent_enum = 1\nI\tlang1\nlove\tlang1\ntacos\tlang2\n!\tother\n\n# sent_enum = 2\nMaria\tne\ncome\tlang2\n")
+    f.write_text(
+        "# sent_enum = 1\nI\tlang1\nlove\tlang1\ntacos\tlang2\n!\tother\n\n# sent_enum = 2\nMaria\tne\ncome\tlang2\n"
+    )
     utts = list(read_tagged(f))
-    assert utts == [(["I", "love", "tacos", "!"], ["lang1", "lang1", "lang2", "other"]), (["Maria", "come"], ["ne", "lang2"])]
+    assert utts == [
+        (["I", "love", "tacos", "!"], ["lang1", "lang1", "lang2", "other"]),
+        (["Maria", "come"], ["ne", "lang2"]),
+    ]
     s = measure(utts)
     assert s["cmi_mean"] == pytest.approx((100 * (1 - 2 / 3) + 0) / 2) and s["switch_points_mean"] == pytest.approx(0.5)
 
@@ -377,7 +455,9 @@ def test_tiktoken_is_optional(monkeypatch) -> None:
 
 
 def test_record_language_codes_are_normalised() -> None:
-    out = ParallelParser("en", "sw")(_docs([{"id": "a", "src": "x", "tgt": "y", "src_lang": "eng_Latn", "tgt_lang": "swh_Latn"}])).to_pylist()[0]
+    out = ParallelParser("en", "sw")(
+        _docs([{"id": "a", "src": "x", "tgt": "y", "src_lang": "eng_Latn", "tgt_lang": "swh_Latn"}])
+    ).to_pylist()[0]
     assert (out["src_lang"], out["tgt_lang"]) == ("en", "sw")
 
 

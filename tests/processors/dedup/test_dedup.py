@@ -154,7 +154,9 @@ def _groups(table: pa.Table) -> set[frozenset[str]]:
     d = MinHashDeduplicator()
     doc = np.arange(table.num_rows)
     sig = d.signatures(table)
-    res = d.resolve(table.num_rows, d.exact_edges(doc, sig.column("exact_hash").to_numpy()), d.near_edges(doc, d.band_matrix(sig)))
+    res = d.resolve(
+        table.num_rows, d.exact_edges(doc, sig.column("exact_hash").to_numpy()), d.near_edges(doc, d.band_matrix(sig))
+    )
     ids = table.column("id").to_pylist()
     members: dict[int, list[int]] = {}
     for doc_i, cluster in zip(res.column("doc").to_pylist(), res.column("cluster").to_pylist()):
@@ -186,7 +188,11 @@ def test_batch_splitting_does_not_change_the_result(constructed, deduped):
     parts = [d.signatures(table.slice(a, b - a)) for a, b in pairwise(cuts)]
     assert pa.concat_tables(parts).equals(whole)
     doc = np.arange(table.num_rows)
-    res = d.resolve(table.num_rows, d.exact_edges(doc, whole.column("exact_hash").to_numpy()), d.near_edges(doc, d.band_matrix(whole)))
+    res = d.resolve(
+        table.num_rows,
+        d.exact_edges(doc, whole.column("exact_hash").to_numpy()),
+        d.near_edges(doc, d.band_matrix(whole)),
+    )
     # phase 3 per batch, with global doc numbers, equals the one-table run
     marked = pa.concat_tables([d.mark(table.slice(a, b - a), doc[a:b], res) for a, b in pairwise(cuts)])
     assert marked.equals(deduped)
@@ -238,11 +244,64 @@ def test_exact_only_and_near_only():
 
 def test_chinese_documents_use_the_segmenter():
     words = [
-        "我们", "今天", "天气", "非常", "好", "学校", "老师", "学生", "朋友", "中国", "北京", "上海",
-        "经济", "发展", "科学", "技术", "工作", "生活", "城市", "农村", "历史", "文化", "音乐", "电影",
-        "图书馆", "医院", "医生", "公司", "市场", "价格", "政府", "政策", "环境", "保护", "河流", "山区",
-        "火车", "飞机", "电脑", "手机", "网络", "新闻", "报纸", "孩子", "父母", "家庭", "周末", "早上",
-        "晚上", "吃饭", "喝茶", "运动", "比赛", "旅游", "季节", "春天", "夏天", "秋天",
+        "我们",
+        "今天",
+        "天气",
+        "非常",
+        "好",
+        "学校",
+        "老师",
+        "学生",
+        "朋友",
+        "中国",
+        "北京",
+        "上海",
+        "经济",
+        "发展",
+        "科学",
+        "技术",
+        "工作",
+        "生活",
+        "城市",
+        "农村",
+        "历史",
+        "文化",
+        "音乐",
+        "电影",
+        "图书馆",
+        "医院",
+        "医生",
+        "公司",
+        "市场",
+        "价格",
+        "政府",
+        "政策",
+        "环境",
+        "保护",
+        "河流",
+        "山区",
+        "火车",
+        "飞机",
+        "电脑",
+        "手机",
+        "网络",
+        "新闻",
+        "报纸",
+        "孩子",
+        "父母",
+        "家庭",
+        "周末",
+        "早上",
+        "晚上",
+        "吃饭",
+        "喝茶",
+        "运动",
+        "比赛",
+        "旅游",
+        "季节",
+        "春天",
+        "夏天",
+        "秋天",
     ]
     rng = random.Random(2)
     base = [rng.choice(words) for _ in range(160)]
@@ -306,7 +365,14 @@ def test_resolve_components_sizes_and_reasons():
     exact = np.array([[2, 6]])
     near = [np.array([[2, 8], [6, 10]]), np.array([[1, 3]]), np.empty((0, 2), dtype=np.int64)]
     res = d.resolve(12, exact, near)
-    rows = list(zip(*(res.column(c).to_pylist() for c in ("doc", "cluster", "cluster_size", "keep", "reason", "rehydration_weight"))))
+    rows = list(
+        zip(
+            *(
+                res.column(c).to_pylist()
+                for c in ("doc", "cluster", "cluster_size", "keep", "reason", "rehydration_weight")
+            )
+        )
+    )
     assert rows == [
         (1, 1, 2, True, None, 2.0),
         (2, 2, 4, True, None, 3.0),
@@ -340,7 +406,9 @@ def test_mark_keeps_earlier_reasons_and_fills_singletons():
 
 
 def test_normalisation_collapses_case_punctuation_numbers_and_width():
-    norm = normalize_texts(["Hello,  WORLD!! 2024", "hello world 1999.5", "ＨＥＬＬＯ　world 7", None, "naïve café"]).to_list()
+    norm = normalize_texts(
+        ["Hello,  WORLD!! 2024", "hello world 1999.5", "ＨＥＬＬＯ　world 7", None, "naïve café"]
+    ).to_list()
     assert norm[0] == norm[1] == norm[2] == "hello world 0"
     assert norm[3] == ""
     assert norm[4] == "naïve café"  # diacritics are kept
@@ -349,6 +417,7 @@ def test_normalisation_collapses_case_punctuation_numbers_and_width():
 def test_space_split_equals_every_spaced_profiles_word_regex():
     """The fast path of tokenizer="lang" must give what the profile's regex gives."""
     from babelmill import langs
+
     sample = [
         "Don't stop: the U.S.A. e.g. 3.14 and 1,000,000 -- see www.example.com or mail a.b@c.org...",
         "Ünïcödé café naïve — «quoted» ‘single’ “double” co\u00adoperation zero\u200bwidth",
@@ -370,7 +439,9 @@ def test_space_split_equals_every_spaced_profiles_word_regex():
 
 def test_unknown_language_falls_back_to_spaces():
     d = MinHashDeduplicator()
-    table = pa.table({"text": ["one two three four five six", "one two three four five six"], "lang": ["xx-nope", None]})
+    table = pa.table(
+        {"text": ["one two three four five six", "one two three four five six"], "lang": ["xx-nope", None]}
+    )
     bands = d.band_matrix(d.signatures(table))
     assert (bands[0] == bands[1]).all()
     assert d.take_counters()["unknown_lang_docs"] == 2
@@ -388,7 +459,12 @@ def test_config_pickle_and_validation():
     d = MinHashDeduplicator(ngram=3, num_bands=9, rows_per_band=13, rehydrate=True)
     cfg = d.config()
     assert {k: cfg[k] for k in ("ngram", "num_bands", "rows_per_band", "seed", "rehydrate", "tokenizer")} == {
-        "ngram": 3, "num_bands": 9, "rows_per_band": 13, "seed": 1, "rehydrate": True, "tokenizer": "lang"
+        "ngram": 3,
+        "num_bands": 9,
+        "rows_per_band": 13,
+        "seed": 1,
+        "rehydrate": True,
+        "tokenizer": "lang",
     }
     assert cfg != MinHashDeduplicator().config()
     clone = pickle.loads(pickle.dumps(d))

@@ -26,7 +26,12 @@ def test_strict_entities_ignore_ill_formed_spans() -> None:
 def test_entity_scores_hand_computed() -> None:
     # PER: 1 correct; LOC: 1 missed; ORG: 2 wrong, 1 missed; MISC: 1 correct
     s = entity_scores(PRED, GOLD)
-    assert {k: (v.tp, v.fp, v.fn) for k, v in s.per_type.items()} == {"PER": (1, 0, 0), "LOC": (0, 0, 1), "ORG": (0, 2, 1), "MISC": (1, 0, 0)}
+    assert {k: (v.tp, v.fp, v.fn) for k, v in s.per_type.items()} == {
+        "PER": (1, 0, 0),
+        "LOC": (0, 0, 1),
+        "ORG": (0, 2, 1),
+        "MISC": (1, 0, 0),
+    }
     assert (s.micro.precision, s.micro.recall, s.micro.f1) == (0.5, 0.5, 0.5)
     assert s.macro_f1 == pytest.approx((1 + 0 + 0 + 1) / 4)
 
@@ -37,7 +42,11 @@ def test_entity_scores_drop_and_map_types() -> None:
     assert s.micro.precision == pytest.approx(1 / 3) and s.micro.recall == pytest.approx(1 / 3)
     s = entity_scores(PRED, GOLD, type_map={"ORG": "LOC"})
     # sentence 1: LOC(3,4) now matches; sentence 2: LOC(0,2) predicted vs LOC(0,1) gold
-    assert {k: (v.tp, v.fp, v.fn) for k, v in s.per_type.items()} == {"PER": (1, 0, 0), "LOC": (1, 1, 1), "MISC": (1, 0, 0)}
+    assert {k: (v.tp, v.fp, v.fn) for k, v in s.per_type.items()} == {
+        "PER": (1, 0, 0),
+        "LOC": (1, 1, 1),
+        "MISC": (1, 0, 0),
+    }
     assert s.micro.f1 == pytest.approx(0.75)
 
 
@@ -86,7 +95,22 @@ def test_project_eval_cli(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["micro"]["f1"] == 0.5 and data["per_type"]["ORG"]["predicted"] == 2
-    res = runner.invoke(app, ["project", "eval", "--pred", str(pred), "--gold", str(gold), "--drop-types", "MISC", "--map", "ORG=LOC", "--json"])
+    res = runner.invoke(
+        app,
+        [
+            "project",
+            "eval",
+            "--pred",
+            str(pred),
+            "--gold",
+            str(gold),
+            "--drop-types",
+            "MISC",
+            "--map",
+            "ORG=LOC",
+            "--json",
+        ],
+    )
     data = json.loads(res.output)
     assert set(data["per_type"]) == {"PER", "LOC"} and data["micro"]["correct"] == 2
     res = runner.invoke(app, ["project", "eval", "--pred", str(pred), "--gold", str(gold)])
@@ -106,15 +130,33 @@ def test_align_eval_cli(tmp_path: Path) -> None:
     runner = CliRunner()
     (tmp_path / "gold.txt").write_text("1-1 2p2 3-3\n1-2\n")
     (tmp_path / "pred.txt").write_text("0-0 1-1 2-1\n0-1\n")
-    res = runner.invoke(app, ["align", "eval", "--pred", str(tmp_path / "pred.txt"), "--gold", str(tmp_path / "gold.txt"), "--one-based", "--json"])
+    res = runner.invoke(
+        app,
+        [
+            "align",
+            "eval",
+            "--pred",
+            str(tmp_path / "pred.txt"),
+            "--gold",
+            str(tmp_path / "gold.txt"),
+            "--one-based",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["aer"] == pytest.approx(2 / 7) and data["precision"] == 0.75
-    res = runner.invoke(app, ["align", "eval", "--pred", str(tmp_path / "pred.txt"), "--gold", str(tmp_path / "gold.txt")])
+    res = runner.invoke(
+        app, ["align", "eval", "--pred", str(tmp_path / "pred.txt"), "--gold", str(tmp_path / "gold.txt")]
+    )
     assert res.exit_code == 0 and "AER" in res.output  # 0-based reading: different, but valid
     (tmp_path / "bad.txt").write_text("0-0\nx\n")
-    res = runner.invoke(app, ["align", "eval", "--pred", str(tmp_path / "bad.txt"), "--gold", str(tmp_path / "gold.txt"), "--one-based"])
+    res = runner.invoke(
+        app, ["align", "eval", "--pred", str(tmp_path / "bad.txt"), "--gold", str(tmp_path / "gold.txt"), "--one-based"]
+    )
     assert res.exit_code == 2 and "line 2" in res.output
     (tmp_path / "one.txt").write_text("0-0\n")
-    res = runner.invoke(app, ["align", "eval", "--pred", str(tmp_path / "one.txt"), "--gold", str(tmp_path / "gold.txt"), "--one-based"])
+    res = runner.invoke(
+        app, ["align", "eval", "--pred", str(tmp_path / "one.txt"), "--gold", str(tmp_path / "gold.txt"), "--one-based"]
+    )
     assert res.exit_code == 2 and "1 predicted alignments but 2" in res.output

@@ -9,13 +9,20 @@ import json
 import time
 from pathlib import Path
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from babelmill.pipelines.executor import OutputLayout, run_shard
-from babelmill.processors.extract import AutoExtractor, ResiliparseExtractor, TrafilaturaExtractor, UrlBlocklistFilter, decode_html, make_extractor, page_hints
+from babelmill.processors.extract import (
+    AutoExtractor,
+    ResiliparseExtractor,
+    TrafilaturaExtractor,
+    UrlBlocklistFilter,
+    decode_html,
+    make_extractor,
+    page_hints,
+)
 from babelmill.processors.extract.auto import blocks
 from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
 from babelmill.processors.io.warc import align, byte_ranges, splittable
@@ -85,10 +92,17 @@ def test_extractors_keep_the_article_and_drop_the_boilerplate(name: str) -> None
 
 
 def test_meta_keeps_url_title_and_language_hints() -> None:
-    page = article_page(title="Flussstadt", lang="de-AT").replace("<head>", "<head><meta http-equiv='Content-Language' content='de'>")
+    page = article_page(title="Flussstadt", lang="de-AT").replace(
+        "<head>", "<head><meta http-equiv='Content-Language' content='de'>"
+    )
     out = ResiliparseExtractor(time_budget=0)(batch_of([page]))
     meta = json.loads(out.column("meta")[0].as_py())
-    assert meta == {"url": "https://example.org/0", "title": "Flussstadt & more", "html_lang": "de-AT", "meta_content_language": "de"}
+    assert meta == {
+        "url": "https://example.org/0",
+        "title": "Flussstadt & more",
+        "html_lang": "de-AT",
+        "meta_content_language": "de",
+    }
     assert page_hints("<p>no head</p>") == {}
 
 
@@ -119,7 +133,11 @@ def test_charset_from_header_then_meta_then_detection() -> None:
     text, _, how = decode_html(ja.encode("shift_jis"), "text/html; charset=utf-8")
     assert text == ja and how == "meta"
     # nothing declared, not UTF-8: detected, not replaced with U+FFFD
-    de = ("<html><body><p>" + "Die Grüße aus München über die Straße sind schön, für Jürgen und Käthe. " * 20 + "</p></body></html>")
+    de = (
+        "<html><body><p>"
+        + "Die Grüße aus München über die Straße sind schön, für Jürgen und Käthe. " * 20
+        + "</p></body></html>"
+    )
     text, codec, how = decode_html(de.encode("cp1252"), None)
     assert how == "detected" and "\ufffd" not in text and "Grüße aus München" in text
     # latin-1 labels mean windows-1252 (WHATWG): the euro sign survives
@@ -131,8 +149,18 @@ def test_charset_from_header_then_meta_then_detection() -> None:
 def test_warc_reader_decodes_by_charset(tmp_path: Path) -> None:
     path = tmp_path / "cs.warc.gz"
     pages = [
-        ("https://example.org/ru", "text/html; charset=koi8-r", "<html><body><p>Привет, мир! Это проверка кодировки.</p></body></html>", "koi8-r"),
-        ("https://example.org/fr", "text/html", "<html><head><meta charset='iso-8859-15'></head><body><p>Ça coûte 5 € à Noël.</p></body></html>", "iso-8859-15"),
+        (
+            "https://example.org/ru",
+            "text/html; charset=koi8-r",
+            "<html><body><p>Привет, мир! Это проверка кодировки.</p></body></html>",
+            "koi8-r",
+        ),
+        (
+            "https://example.org/fr",
+            "text/html",
+            "<html><head><meta charset='iso-8859-15'></head><body><p>Ça coûte 5 € à Noël.</p></body></html>",
+            "iso-8859-15",
+        ),
     ]
     write_warc(path, [(u, ct, html.encode(enc)) for u, ct, html, enc in pages], gz=True)
     (shard,) = discover_shards([str(path)])
@@ -146,7 +174,9 @@ def test_warc_reader_decodes_by_charset(tmp_path: Path) -> None:
 
 
 def test_blocks_measure_link_density() -> None:
-    marked = "<h2>Title</h2>\n\n<p>plain words and <a href='x'>a link</a></p>\n\n<ul><li><a href='y'>all link</a></li></ul>"
+    marked = (
+        "<h2>Title</h2>\n\n<p>plain words and <a href='x'>a link</a></p>\n\n<ul><li><a href='y'>all link</a></li></ul>"
+    )
     got = blocks(marked)
     assert [b[0] for b in got] == ["Title", "plain words and a link", "all link"]
     assert got[0][2] and not got[1][2]
@@ -158,7 +188,9 @@ def test_auto_window_and_fallback_rule() -> None:
     stage = AutoExtractor(time_budget=0)
     long = "x" * 120
     # an article between link lists: the window drops the lists, the page is not poor
-    text, poor = stage.window([("menu", 1.0, False)] + [("Head", 0.0, True)] + [(long, 0.0, False)] * 10 + [("more", 1.0, False)])
+    text, poor = stage.window(
+        [("menu", 1.0, False)] + [("Head", 0.0, True)] + [(long, 0.0, False)] * 10 + [("more", 1.0, False)]
+    )
     assert text.split("\n") == ["Head"] + [long] * 10 and not poor
     # link-heavy page: poor
     _, poor = stage.window([(long, 0.0, False)] * 2 + [("y" * 60, 1.0, False)] * 10)
@@ -171,7 +203,9 @@ def test_auto_window_and_fallback_rule() -> None:
 
 
 def test_auto_falls_back_to_trafilatura_on_a_link_farm_only() -> None:
-    farm = "<html><body>" + "".join(f"<div><a href='/{i}'>Link number {i} to another page of this site</a></div>" for i in range(60))
+    farm = "<html><body>" + "".join(
+        f"<div><a href='/{i}'>Link number {i} to another page of this site</a></div>" for i in range(60)
+    )
     farm += "".join(f"<p>{s}</p>" for s in SENTENCES[:2]) + "</body></html>"
     stage = AutoExtractor(time_budget=0)
     out = stage(batch_of([article_page(), farm]))
@@ -218,7 +252,11 @@ def test_fast_extractors_survive_bombs_within_budget(bomb: str) -> None:
     if bomb == "deep":
         page = "<html><body>" + "<div>" * 200_000 + "deep text" + "</div>" * 200_000 + "</body></html>"
     else:
-        page = "<html><body>" + "".join(f"<span title='{'v' * 5000}' data-{i}='{'w' * 5000}'>t{i}</span>" for i in range(300)) + "</body></html>"
+        page = (
+            "<html><body>"
+            + "".join(f"<span title='{'v' * 5000}' data-{i}='{'w' * 5000}'>t{i}</span>" for i in range(300))
+            + "</body></html>"
+        )
     stage = AutoExtractor(time_budget=3.0, max_page_chars=50_000_000)
     stage.setup()
     started = time.perf_counter()
@@ -282,7 +320,9 @@ def write_warc(path: Path, pages: list[tuple[str, str, bytes]], gz: bool) -> Non
         writer.write_record(writer.create_warcinfo_record(path.name, {"software": "babelmill-tests"}))
         for url, ctype, body in pages:
             headers = StatusAndHeaders("200 OK", [("Content-Type", ctype)], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers))
+            writer.write_record(
+                writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers)
+            )
 
 
 def crawl_pages(n: int) -> list[tuple[str, str, bytes]]:
@@ -291,7 +331,13 @@ def crawl_pages(n: int) -> list[tuple[str, str, bytes]]:
         if i % 17 == 5:
             out.append((f"https://example.org/img{i}.png", "image/png", b"\x89PNG" + bytes(range(256)) * 3))
         else:
-            out.append((f"https://example.org/p{i}", "text/html; charset=utf-8", article_page(title=f"Page {i} of the crawl").encode()))
+            out.append(
+                (
+                    f"https://example.org/p{i}",
+                    "text/html; charset=utf-8",
+                    article_page(title=f"Page {i} of the crawl").encode(),
+                )
+            )
     return out
 
 
@@ -409,9 +455,25 @@ def test_split_jsonl_by_lines_numbers_records_as_one_shard(tmp_path: Path) -> No
         layout = OutputLayout(tmp_path / f"out{split}", "parquet")
         shards = discover_shards([str(path)], split_bytes=split)
         markers = [run_shard(s, ReaderOptions(split_bytes=split), [EmptyTextFilter()], layout) for s in shards]
-        quarantine = [json.loads(line) for s in shards if layout.quarantine(s.shard_id).exists() for line in layout.quarantine(s.shard_id).read_text().splitlines()]
-        results.append((len(shards), kept_and_rejected(layout, shards), merged_counts(markers), sorted(q["record"] for q in quarantine)))
+        quarantine = [
+            json.loads(line)
+            for s in shards
+            if layout.quarantine(s.shard_id).exists()
+            for line in layout.quarantine(s.shard_id).read_text().splitlines()
+        ]
+        results.append(
+            (
+                len(shards),
+                kept_and_rejected(layout, shards),
+                merged_counts(markers),
+                sorted(q["record"] for q in quarantine),
+            )
+        )
     (n1, out1, led1, q1), (n6, out6, led6, q6) = results
-    assert n1 == 1 and n6 >= 5 and all(s.byte_range for s in discover_shards([str(path)], split_bytes=path.stat().st_size // 6))
+    assert (
+        n1 == 1
+        and n6 >= 5
+        and all(s.byte_range for s in discover_shards([str(path)], split_bytes=path.stat().st_size // 6))
+    )
     assert out1 == out6 and led1 == led6 and q1 == q6 and len(q1) == 8
     assert "docs.jsonl:1" in {r["id"] for r in out1[0]}

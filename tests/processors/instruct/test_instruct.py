@@ -33,7 +33,7 @@ from babelmill.processors.translate.checks import (
     UntranslatedCheck,
     longest_repeat,
 )
-from instruct_doubles import ALPACA, MESSAGES, SHAREGPT, ReverseTranslator, StandInSpec, docs
+from instruct_doubles import ALPACA, MESSAGES, SHAREGPT, StandInSpec, docs
 
 
 def run(table: pa.Table, stages: list) -> tuple[pa.Table, Counter]:
@@ -71,7 +71,10 @@ def test_parser_reads_all_three_formats() -> None:
         {"role": "assistant", "content": ALPACA["output"]},
     ]
     assert [m["role"] for m in sharegpt] == ["system", "user", "assistant"]
-    assert messages == [{"role": "user", "content": "What is %s used for?"}, {"role": "assistant", "content": "It formats strings."}]
+    assert messages == [
+        {"role": "user", "content": "What is %s used for?"},
+        {"role": "assistant", "content": "It formats strings."},
+    ]
     assert DROP_REASON not in out.column_names  # nothing malformed, nothing decided
 
 
@@ -111,7 +114,14 @@ def test_explicit_format_rejects_other_formats() -> None:
 def test_openai_content_parts_and_tool_calls() -> None:
     record = {
         "messages": [
-            {"role": "user", "content": [{"type": "text", "text": "Describe this."}, {"type": "image_url", "image_url": {"url": "x"}}, {"type": "text", "text": "Briefly."}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Describe this."},
+                    {"type": "image_url", "image_url": {"url": "x"}},
+                    {"type": "text", "text": "Briefly."},
+                ],
+            },
             {"role": "assistant", "content": None, "tool_calls": [{"id": "t1"}]},
             {"role": "tool", "content": '{"ok": true}'},
         ]
@@ -157,7 +167,10 @@ def test_target_expander_fans_out_and_marks_same_language() -> None:
 
 def test_translate_all_formats_to_several_targets() -> None:
     translate = InstructionTranslator(StandInSpec())
-    table, dropped = run(docs([ALPACA, SHAREGPT, MESSAGES], ids=["a", "b", "c"]), [InstructionParser(), TargetExpander(["de", "fr"]), translate])
+    table, dropped = run(
+        docs([ALPACA, SHAREGPT, MESSAGES], ids=["a", "b", "c"]),
+        [InstructionParser(), TargetExpander(["de", "fr"]), translate],
+    )
     assert dropped == Counter()
     rows = by_id(table)
     assert sorted(rows) == ["a#de", "a#fr", "b#de", "b#fr", "c#de", "c#fr"]
@@ -187,7 +200,10 @@ def test_translate_all_formats_to_several_targets() -> None:
     }
     assert [m["content"] for m in rows["b#fr"]["messages"]] == [t["value"] for t in b["conversations"]]
     c = orjson.loads(rows["c#de"]["translated_original"])
-    assert c["messages"] == [{"role": "user", "content": "de: tahW si %s desu rof?"}, {"role": "assistant", "content": "de: tI stamrof sgnirts.", "weight": 1}]
+    assert c["messages"] == [
+        {"role": "user", "content": "de: tahW si %s desu rof?"},
+        {"role": "assistant", "content": "de: tI stamrof sgnirts.", "weight": 1},
+    ]
 
     assert {r["model"] for r in rows.values()} == {"stand-in/reverse"}
     assert table.schema.field("score").type == pa.float32()
@@ -198,13 +214,20 @@ def test_translate_all_formats_to_several_targets() -> None:
     assert counters["segments"] == 2 * 11 and counters["cache_hits"] == 0 and counters["chars"] > 0
 
     # the same batch again is served by the engine's cache
-    again = InstructionParser()(docs([MESSAGES])).append_column("src_lang", pa.array(["en"])).append_column("tgt_lang", pa.array(["de"]))
+    again = (
+        InstructionParser()(docs([MESSAGES]))
+        .append_column("src_lang", pa.array(["en"]))
+        .append_column("tgt_lang", pa.array(["de"]))
+    )
     translate(again)
     assert translate.take_counters()["cache_hits"] == 2
 
 
 def test_targets_without_spaces_join_sentences_without_spaces() -> None:
-    table, _ = run(docs([SHAREGPT], ids=["b"]), [InstructionParser(), TargetExpander(["zh", "de"]), InstructionTranslator(StandInSpec(), roles=("user",))])
+    table, _ = run(
+        docs([SHAREGPT], ids=["b"]),
+        [InstructionParser(), TargetExpander(["zh", "de"]), InstructionTranslator(StandInSpec(), roles=("user",))],
+    )
     rows = by_id(table)
     assert rows["b#zh"]["messages"][1]["content"] == "zh: erehW era eht scod?zh: dneS a knil."
     assert rows["b#de"]["messages"][1]["content"] == "de: erehW era eht scod? de: dneS a knil."
@@ -216,7 +239,11 @@ def test_role_and_field_selection() -> None:
     table, _ = run(docs([SHAREGPT, MESSAGES], ids=["b", "c"]), [*chain, only_user])
     rows = by_id(table)
     b = orjson.loads(rows["b#de"]["translated_original"])["conversations"]
-    assert [t["value"] for t in b] == ["You are terse.", "de: erehW era eht scod? de: dneS a knil.", SHAREGPT["conversations"][2]["value"]]
+    assert [t["value"] for t in b] == [
+        "You are terse.",
+        "de: erehW era eht scod? de: dneS a knil.",
+        SHAREGPT["conversations"][2]["value"],
+    ]
     assert [m["content"] for m in rows["c#de"]["messages"]] == ["de: tahW si %s desu rof?", "It formats strings."]
 
     by_speaker = InstructionTranslator(StandInSpec(), roles=("gpt",))
@@ -237,14 +264,20 @@ def test_lost_placeholder_flows_to_the_checks() -> None:
     assert problems and "messages.0.content" in problems[0] and "lost ⟦0⟧" in problems[0]
     assert by_id(table)["x#de"]["mt_problems"] == []
     checked = TranslationQualityFilter(skip=("wrong_language",))(table)
-    assert dict(zip(checked.column("id").to_pylist(), checked.column(DROP_REASON).to_pylist())) == {"c#de": "lost_placeholder", "x#de": None}
+    assert dict(zip(checked.column("id").to_pylist(), checked.column(DROP_REASON).to_pylist())) == {
+        "c#de": "lost_placeholder",
+        "x#de": None,
+    }
 
 
 def test_output_loads_with_datasets(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
     from datasets import Dataset
 
-    table, _ = run(docs([ALPACA, SHAREGPT, MESSAGES], ids=["a", "b", "c"]), [InstructionParser(), TargetExpander(["de"]), InstructionTranslator(StandInSpec())])
+    table, _ = run(
+        docs([ALPACA, SHAREGPT, MESSAGES], ids=["a", "b", "c"]),
+        [InstructionParser(), TargetExpander(["de"]), InstructionTranslator(StandInSpec())],
+    )
     pq.write_table(table, tmp_path / "part.parquet")
     ds = Dataset.from_parquet(str(tmp_path / "part.parquet"), cache_dir=str(tmp_path / "cache"))
     assert len(ds) == 3
@@ -267,7 +300,9 @@ def test_stages_are_picklable_and_declare_resources() -> None:
 # --- checks --------------------------------------------------------------------------------------
 
 
-def frame(rows: list[tuple[str, str]], tgt: str = "de", src: str = "en", problems: list[list[str]] | None = None) -> pl.DataFrame:
+def frame(
+    rows: list[tuple[str, str]], tgt: str = "de", src: str = "en", problems: list[list[str]] | None = None
+) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "mt_source": [s for s, _ in rows],
@@ -322,7 +357,9 @@ def test_repetition_check() -> None:
 
 def test_length_ratio_check_with_per_language_factors() -> None:
     src = "Please describe the main causes of the French Revolution in three sentences."
-    df = frame([(src, "Bitte."), (src, src * 3), (src, src), ("Short one.", "Sehr sehr viel länger als die Quelle hier.")])
+    df = frame(
+        [(src, "Bitte."), (src, src * 3), (src, src), ("Short one.", "Sehr sehr viel länger als die Quelle hier.")]
+    )
     assert LengthRatioCheck().flags(df).to_list() == [True, True, False, False]
     zh = frame([(src, "请用三句话描述法国大革命的主要原因。")], tgt="zh")
     assert LengthRatioCheck().flags(zh).to_list() == [False]  # short in characters, as Chinese is
@@ -331,7 +368,14 @@ def test_length_ratio_check_with_per_language_factors() -> None:
 
 
 def test_language_check() -> None:
-    df = frame([(GOOD_EN, GOOD_DE), (GOOD_EN, GOOD_EN), (GOOD_EN, "Hallo."), (GOOD_EN, "Il fait beau aujourd'hui, nous irons donc au parc après le déjeuner.")])
+    df = frame(
+        [
+            (GOOD_EN, GOOD_DE),
+            (GOOD_EN, GOOD_EN),
+            (GOOD_EN, "Hallo."),
+            (GOOD_EN, "Il fait beau aujourd'hui, nous irons donc au parc après le déjeuner."),
+        ]
+    )
     assert LanguageCheck().flags(df).to_list() == [False, True, False, True]
     fr = frame([(GOOD_EN, "Il fait beau aujourd'hui, nous irons donc au parc après le déjeuner.")], tgt="fr")
     assert LanguageCheck().flags(fr).to_list() == [False]
@@ -340,13 +384,20 @@ def test_language_check() -> None:
 def test_quality_filter_first_failing_check_names_the_reason() -> None:
     src = "Please describe the main causes of the French Revolution in three sentences."
     df = frame(
-        [(src, GOOD_DE), (src, src), (src, "Bitte."), (GOOD_EN, "The weather is nice today, so we go to the park after lunch.")],
+        [
+            (src, GOOD_DE),
+            (src, src),
+            (src, "Bitte."),
+            (GOOD_EN, "The weather is nice today, so we go to the park after lunch."),
+        ],
         problems=[[], [], [], []],
     )
     df = df.with_columns(pl.Series("mt_problems", [[], ["lost"], [], []], dtype=pl.List(pl.String)))
     out = TranslationQualityFilter()(df.to_arrow())
     assert out.column(DROP_REASON).to_pylist() == [None, "lost_placeholder", "length_ratio", "untranslated"]
-    assert TranslationQualityFilter(skip=("lost_placeholder", "untranslated"))(df.to_arrow()).column(DROP_REASON).to_pylist() == [
+    assert TranslationQualityFilter(skip=("lost_placeholder", "untranslated"))(df.to_arrow()).column(
+        DROP_REASON
+    ).to_pylist() == [
         None,
         "wrong_language",
         "length_ratio",

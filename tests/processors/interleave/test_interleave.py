@@ -20,7 +20,14 @@ from tiny_tokenizer import build_tokenizer
 
 
 def _parallel(records: list[dict]) -> pa.Table:
-    docs = pa.table({"id": [r["id"] for r in records], "text": [""] * len(records), "meta": [orjson.dumps(r).decode() for r in records], "source": ["x"] * len(records)})
+    docs = pa.table(
+        {
+            "id": [r["id"] for r in records],
+            "text": [""] * len(records),
+            "meta": [orjson.dumps(r).decode() for r in records],
+            "source": ["x"] * len(records),
+        }
+    )
     return ParallelParser("en", "sw")(docs).drop_columns(["drop_reason"])
 
 
@@ -39,7 +46,13 @@ def test_interlinear_loses_and_duplicates_no_token() -> None:
             lines = text.split("\n")
             src_lines, tgt_lines = doc["src"].split("\n"), doc["tgt"].split("\n")
             assert len(lines) == 2 * len(src_lines)
-            first = lines[0::2] if order == "src-tgt" else lines[1::2] if order == "tgt-src" else [lines[2 * i + (i % 2)] for i in range(len(src_lines))]
+            first = (
+                lines[0::2]
+                if order == "src-tgt"
+                else lines[1::2]
+                if order == "tgt-src"
+                else [lines[2 * i + (i % 2)] for i in range(len(src_lines))]
+            )
             assert first == src_lines
 
 
@@ -98,9 +111,13 @@ def test_translation_instructions(tmp_path) -> None:
     table = _parallel([{"id": "a", "src": "Good morning.", "tgt": "Habari za asubuhi."}])
     out = TranslationInstructions(reverse=True)(table).to_pylist()
     assert [r["id"] for r in out] == ["a", "a#rev"]
-    assert out[0]["messages"][0]["content"] == "Translate the following text from English into Swahili:\n\nGood morning."
+    assert (
+        out[0]["messages"][0]["content"] == "Translate the following text from English into Swahili:\n\nGood morning."
+    )
     assert out[0]["messages"][1]["content"] == "Habari za asubuhi."
-    assert out[1]["messages"][0]["content"].startswith("Tafsiri maandishi yafuatayo kutoka Kiswahili kwenda Kiingereza:")  # written in the source side's language
+    assert out[1]["messages"][0]["content"].startswith(
+        "Tafsiri maandishi yafuatayo kutoka Kiswahili kwenda Kiingereza:"
+    )  # written in the source side's language
     user = tmp_path / "t.yaml"
     user.write_text("sw:\n  translate: 'Tafsiri kwa {target}:'\n")
     sw = TranslationInstructions(template_lang="sw", templates=str(user))(table).to_pylist()

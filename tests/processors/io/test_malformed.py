@@ -171,7 +171,10 @@ def test_sample_generator_malformed_lines(tmp_path: Path) -> None:
 
 
 def test_whitespace_text_and_blank_lines(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "in.jsonl", [b"", b'{"text": "a"}', b"  ", b'{"text": "   "}', b"\t", b'{"text": "\\n\\t"}', b'{"text": "b"}', b""])
+    path = write_lines(
+        tmp_path / "in.jsonl",
+        [b"", b'{"text": "a"}', b"  ", b'{"text": "   "}', b"\t", b'{"text": "\\n\\t"}', b'{"text": "b"}', b""],
+    )
     layout, _, markers = run(path, tmp_path / "out")
     ledger = markers[0]["ledger"]
     assert (ledger["input"], ledger["kept"], ledger["rejected"], ledger["quarantined"]) == (4, 2, 2, 0)
@@ -329,7 +332,11 @@ def test_truncated_warc_gz(tmp_path: Path) -> None:
         for i in range(40):
             body = f"<html><body><p>page {i} {'words ' * 200}</p></body></html>".encode()
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(f"https://example.org/{i}", "response", payload=io.BytesIO(body), http_headers=headers))
+            writer.write_record(
+                writer.create_warc_record(
+                    f"https://example.org/{i}", "response", payload=io.BytesIO(body), http_headers=headers
+                )
+            )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     layout, _, markers = run(path, tmp_path / "out")
@@ -402,10 +409,14 @@ def test_meta_identical_on_fast_and_slow_path(tmp_path: Path, monkeypatch: pytes
 
 
 def test_date_like_strings_are_kept_verbatim(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "in.jsonl", [b'{"id": "2024-05-01", "text": "2020-01-01", "date": "2021-02-03T04:05:06Z"}'] * 3)
+    path = write_lines(
+        tmp_path / "in.jsonl", [b'{"id": "2024-05-01", "text": "2020-01-01", "date": "2021-02-03T04:05:06Z"}'] * 3
+    )
     docs, quarantine = read_docs(path)
     assert quarantine == []
-    assert [(d["id"], d["text"], json.loads(d["meta"])) for d in docs] == [("2024-05-01", "2020-01-01", {"date": "2021-02-03T04:05:06Z"})] * 3
+    assert [(d["id"], d["text"], json.loads(d["meta"])) for d in docs] == [
+        ("2024-05-01", "2020-01-01", {"date": "2021-02-03T04:05:06Z"})
+    ] * 3
 
 
 def test_invalid_utf8_in_key_is_quarantined(tmp_path: Path) -> None:

@@ -20,7 +20,13 @@ from babelmill.processors.schema import DOC_SCHEMA
 from babelmill.processors.validate import EmptyTextFilter
 
 RECORDS = [
-    {"id": "d0", "text": "Erster Text über den Fluss.", "url": "https://example.org/0", "lang": "de", "lang_score": 0.9},
+    {
+        "id": "d0",
+        "text": "Erster Text über den Fluss.",
+        "url": "https://example.org/0",
+        "lang": "de",
+        "lang_score": 0.9,
+    },
     {"id": "d1", "text": "Second document, plain ASCII.", "url": "https://example.org/1", "tags": ["a", "b"]},
     {"id": "d2", "text": "Troisième: l'eau de la rivière.", "n": 3},
     {"id": "d3", "text": "Nne: 水 — emoji 🌊 and a\ttab", "nested": {"k": "v"}},
@@ -46,10 +52,15 @@ def only_shard(inputs, **kw):
     return shards[0]
 
 
-def run_all(inputs, out: Path, stages=None, opts: ReaderOptions | None = None, fmt: str = "auto", out_fmt: str = "parquet", **kw):
+def run_all(
+    inputs, out: Path, stages=None, opts: ReaderOptions | None = None, fmt: str = "auto", out_fmt: str = "parquet", **kw
+):
     layout = OutputLayout(out, out_fmt)
     shards = discover_shards([str(i) for i in inputs], fmt=fmt, **kw)
-    markers = [run_shard(s, opts or ReaderOptions(), stages if stages is not None else [EmptyTextFilter()], layout) for s in shards]
+    markers = [
+        run_shard(s, opts or ReaderOptions(), stages if stages is not None else [EmptyTextFilter()], layout)
+        for s in shards
+    ]
     return layout, shards, markers
 
 
@@ -117,7 +128,9 @@ def test_jsonl_without_trailing_newline_and_crlf(tmp_path: Path) -> None:
 
 def test_json_array_file(tmp_path: Path) -> None:
     path = tmp_path / "arr.json"
-    path.write_text(json.dumps([{"text": "first"}, {"text": "second", "id": 42, "url": "u"}, {"text": "third"}], indent=2))
+    path.write_text(
+        json.dumps([{"text": "first"}, {"text": "second", "id": 42, "url": "u"}, {"text": "third"}], indent=2)
+    )
     shard = only_shard([path])
     assert shard.kind == "jsonl"
     docs, quarantine = read_all(shard)
@@ -129,7 +142,9 @@ def test_json_array_file(tmp_path: Path) -> None:
 
 def test_json_array_gz(tmp_path: Path) -> None:
     path = tmp_path / "arr.json.gz"
-    path.write_bytes(gzip.compress(b"  \n[" + b",".join(json.dumps({"text": f"t{i}"}).encode() for i in range(5)) + b"]"))
+    path.write_bytes(
+        gzip.compress(b"  \n[" + b",".join(json.dumps({"text": f"t{i}"}).encode() for i in range(5)) + b"]")
+    )
     docs, quarantine = read_all(only_shard([path]))
     assert quarantine == [] and [d["text"] for d in docs] == [f"t{i}" for i in range(5)]
 
@@ -283,18 +298,37 @@ def write_warc(path: Path, gz: bool) -> None:
     from warcio.warcwriter import WARCWriter
 
     def response(writer, url: str, ctype: str, body: bytes):
-        headers = StatusAndHeaders("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+        headers = StatusAndHeaders(
+            "200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))], protocol="HTTP/1.1"
+        )
         return writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers)
 
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=gz)
         writer.write_record(writer.create_warcinfo_record(path.name, {"software": "babelmill-tests"}))
         req_headers = StatusAndHeaders("GET /page HTTP/1.1", [("Host", "example.org")], is_http_request=True)
-        writer.write_record(writer.create_warc_record("https://example.org/page", "request", payload=io.BytesIO(b""), http_headers=req_headers))
-        writer.write_record(response(writer, "https://example.org/page", "text/html; charset=utf-8", HTML.encode("utf-8")))
-        writer.write_record(response(writer, "https://example.org/notes.txt", "text/plain", b"plain notes, not a web page"))
-        writer.write_record(response(writer, "https://example.org/logo.png", "image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"))
-        writer.write_record(response(writer, "https://example.org/latin1", "text/html; charset=iso-8859-1", "<html><body><p>café crème</p></body></html>".encode("latin-1")))
+        writer.write_record(
+            writer.create_warc_record(
+                "https://example.org/page", "request", payload=io.BytesIO(b""), http_headers=req_headers
+            )
+        )
+        writer.write_record(
+            response(writer, "https://example.org/page", "text/html; charset=utf-8", HTML.encode("utf-8"))
+        )
+        writer.write_record(
+            response(writer, "https://example.org/notes.txt", "text/plain", b"plain notes, not a web page")
+        )
+        writer.write_record(
+            response(writer, "https://example.org/logo.png", "image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+        )
+        writer.write_record(
+            response(
+                writer,
+                "https://example.org/latin1",
+                "text/html; charset=iso-8859-1",
+                "<html><body><p>café crème</p></body></html>".encode("latin-1"),
+            )
+        )
 
 
 @pytest.mark.parametrize("name,gz", [("crawl.warc", False), ("crawl.warc.gz", True)])
@@ -368,7 +402,11 @@ def test_hf_save_to_disk_dataset(tmp_path: Path) -> None:
     assert shards and all(s.kind == "hf-arrow" for s in shards)
     assert shards[0].sources[0].startswith("ds/")
     docs = [d for s in shards for d in read_all(s)[0]]
-    assert [(d["id"], d["text"], meta(d)) for d in docs] == [("a", "one", {"label": 0}), ("b", "two", {"label": 1}), ("c", "three", {"label": 0})]
+    assert [(d["id"], d["text"], meta(d)) for d in docs] == [
+        ("a", "one", {"label": 0}),
+        ("b", "two", {"label": 1}),
+        ("c", "three", {"label": 0}),
+    ]
     # --format hf names the same thing
     assert discover_shards([str(tmp_path / "ds")], fmt="hf") == shards
 
@@ -428,7 +466,16 @@ def test_hf_load_missing_split_is_input_error(tmp_path: Path) -> None:
 
 
 def make_tree(root: Path) -> None:
-    for rel in ("b.jsonl", "a.jsonl", "sub/z.jsonl", "sub/deeper/c.jsonl.gz", "aa/x.jsonl", ".hidden.jsonl", ".git/ignored.jsonl", "sub/.cache/y.jsonl"):
+    for rel in (
+        "b.jsonl",
+        "a.jsonl",
+        "sub/z.jsonl",
+        "sub/deeper/c.jsonl.gz",
+        "aa/x.jsonl",
+        ".hidden.jsonl",
+        ".git/ignored.jsonl",
+        "sub/.cache/y.jsonl",
+    ):
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         data = jsonl_bytes([{"text": f"from {rel}"}])
@@ -470,7 +517,11 @@ def test_mixed_formats_in_one_directory(tmp_path: Path) -> None:
     pq.write_table(pa.table({"text": ["parquet doc"]}), root / "b.parquet")
     (root / "c.txt").write_text("text doc\n")
     shards = discover_shards([str(root)])
-    assert [(s.kind, s.sources[0]) for s in shards] == [("jsonl", "a.jsonl"), ("parquet", "b.parquet"), ("text-lines", "c.txt")]
+    assert [(s.kind, s.sources[0]) for s in shards] == [
+        ("jsonl", "a.jsonl"),
+        ("parquet", "b.parquet"),
+        ("text-lines", "c.txt"),
+    ]
     layout, shards, markers = run_all([root], tmp_path / "out")
     kept = pq.read_table(tmp_path / "out" / "data").to_pylist()
     assert sorted(d["text"] for d in kept) == ["json doc", "parquet doc", "text doc"]

@@ -19,7 +19,10 @@ from babelmill.processors.io.writers import TMP_MARK, QuarantineSink, TableSink,
 from babelmill.processors.schema import DOC_SCHEMA
 from babelmill.processors.validate import EmptyTextFilter
 
-RECORDS = [{"id": f"doc-{i}", "text": f"Document number {i} about rivers.", "url": f"https://example.org/{i}"} for i in range(20)]
+RECORDS = [
+    {"id": f"doc-{i}", "text": f"Document number {i} about rivers.", "url": f"https://example.org/{i}"}
+    for i in range(20)
+]
 RECORDS += [{"id": "blank", "text": "   "}]
 
 
@@ -32,7 +35,9 @@ def write_jsonl(path: Path, records: list[dict], extra: bytes = b"") -> Path:
 def run_dir(inputs: list[Path], out: Path, fmt: str = "parquet", stages=None) -> tuple[OutputLayout, list, list[dict]]:
     layout = OutputLayout(out, fmt)
     shards = discover_shards([str(p) for p in inputs])
-    markers = [run_shard(s, ReaderOptions(), stages if stages is not None else [EmptyTextFilter()], layout) for s in shards]
+    markers = [
+        run_shard(s, ReaderOptions(), stages if stages is not None else [EmptyTextFilter()], layout) for s in shards
+    ]
     return layout, shards, markers
 
 
@@ -57,7 +62,9 @@ def test_parquet_output_loads_with_datasets(tmp_path: Path) -> None:
     assert sorted(os.listdir(out / "data")) == ["part-00000.parquet", "part-00001.parquet"]
     for shard in shards:
         assert pq.read_schema(layout.data(shard.shard_id)).equals(DOC_SCHEMA)
-    ds = datasets.load_dataset("parquet", data_dir=str(out / "data"), split="train", cache_dir=str(tmp_path / "hf-cache"))
+    ds = datasets.load_dataset(
+        "parquet", data_dir=str(out / "data"), split="train", cache_dir=str(tmp_path / "hf-cache")
+    )
     assert ds.num_rows == 20
     assert ds.column_names == list(DOC_SCHEMA.names)
     assert sorted(ds["id"]) == sorted(r["id"] for r in RECORDS[:20])
@@ -77,10 +84,15 @@ def test_output_dir_loads_with_dataset_card(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "in.jsonl", RECORDS, extra=b"not json\n")
     out = tmp_path / "out"
     layout, shards, markers = run_dir([tmp_path / "in.jsonl"], out)
-    ledger = Ledger.merge([Ledger.from_dict(m["ledger"]) for m in markers], [s.name for s in Ledger.from_dict(markers[0]["ledger"]).stages])
+    ledger = Ledger.merge(
+        [Ledger.from_dict(m["ledger"]) for m in markers],
+        [s.name for s in Ledger.from_dict(markers[0]["ledger"]).stages],
+    )
     from babelmill.pipelines.runner import Job
 
-    job = Job("copy", [str(tmp_path / "in.jsonl")], out, [], output_format="parquet", command="babelmill copy in.jsonl out")
+    job = Job(
+        "copy", [str(tmp_path / "in.jsonl")], out, [], output_format="parquet", command="babelmill copy in.jsonl out"
+    )
     write_dataset_card(job, ledger, shards)
     assert (out / "quarantine").is_dir() and (out / "rejected").is_dir()
     # a private cache: with README `configs`, datasets keys its cache on the directory's
@@ -106,7 +118,9 @@ def test_jsonl_output(tmp_path: Path) -> None:
     assert rows[3]["text"] == RECORDS[3]["text"] and rows[3]["source"] == "in.jsonl"
     # rejected rows are Parquet in every output format
     assert pq.read_table(layout.rejected("00000")).num_rows == 1
-    ds = datasets.load_dataset("json", data_files=str(out / "data" / "*.jsonl"), split="train", cache_dir=str(tmp_path / "hf-cache"))
+    ds = datasets.load_dataset(
+        "json", data_files=str(out / "data" / "*.jsonl"), split="train", cache_dir=str(tmp_path / "hf-cache")
+    )
     assert ds.num_rows == 20
     assert markers[0]["outputs"]["data"] == "data/part-00000.jsonl"
 
@@ -149,7 +163,9 @@ def test_empty_shard_among_full_ones_loads(tmp_path: Path) -> None:
     out = tmp_path / "out"
     run_dir([tmp_path / "in"], out)
     assert len(os.listdir(out / "data")) == 2
-    ds = datasets.load_dataset("parquet", data_dir=str(out / "data"), split="train", cache_dir=str(tmp_path / "hf-cache"))
+    ds = datasets.load_dataset(
+        "parquet", data_dir=str(out / "data"), split="train", cache_dir=str(tmp_path / "hf-cache")
+    )
     assert ds.num_rows == 5
 
 
@@ -224,7 +240,12 @@ def test_interrupted_shard_leaves_no_files_and_no_marker(tmp_path: Path) -> None
     assert all_files(out) == []
     # the rerun produces the full result
     marker = run_shard(shard, ReaderOptions(), [EmptyTextFilter()], layout)
-    assert all_files(out) == ["_babelmill/done/00000.json", "data/part-00000.parquet", "quarantine/part-00000.jsonl", "rejected/part-00000.parquet"]
+    assert all_files(out) == [
+        "_babelmill/done/00000.json",
+        "data/part-00000.parquet",
+        "quarantine/part-00000.jsonl",
+        "rejected/part-00000.parquet",
+    ]
     assert marker["ledger"]["kept"] == 20 and marker["ledger"]["quarantined"] == 1
 
 
@@ -245,7 +266,12 @@ def test_table_sink_unifies_tables_with_different_columns(tmp_path: Path) -> Non
     """Rejected rows from different stages carry different columns; none may be lost,
     whichever order the tables arrive in."""
     base = {"id": ["a"], "text": ["x"], "drop_reason": ["empty_text"]}
-    with_type = {"id": ["b"], "text": [""], "content_type": ["image/png"], "drop_reason": ["unsupported_content_type:image/png"]}
+    with_type = {
+        "id": ["b"],
+        "text": [""],
+        "content_type": ["image/png"],
+        "drop_reason": ["unsupported_content_type:image/png"],
+    }
     for order in ((base, with_type), (with_type, base)):
         final = tmp_path / f"rej-{len(order[0])}.parquet"
         sink = TableSink(final)

@@ -77,12 +77,57 @@ SERBIAN_CYRILLIC = [
     "Моја бака сваке недеље прави колаче за целу породицу.",
 ]
 
-_SR_TO_LATIN = dict(zip("абвгдђежзијклљмнњопрстћуфхцчџш", ["a", "b", "v", "g", "d", "đ", "e", "ž", "z", "i", "j", "k", "l", "lj", "m", "n", "nj", "o", "p", "r", "s", "t", "ć", "u", "f", "h", "c", "č", "dž", "š"], strict=True))
-_SW_TO_CYRILLIC = {"ch": "ч", "sh": "ш", "ny": "нь", "j": "дж", **dict(zip("abdefghiklmnoprstuvwyz", "абдефгхиклмнопрстуввйз", strict=True))}
+_SR_TO_LATIN = dict(
+    zip(
+        "абвгдђежзијклљмнњопрстћуфхцчџш",
+        [
+            "a",
+            "b",
+            "v",
+            "g",
+            "d",
+            "đ",
+            "e",
+            "ž",
+            "z",
+            "i",
+            "j",
+            "k",
+            "l",
+            "lj",
+            "m",
+            "n",
+            "nj",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "ć",
+            "u",
+            "f",
+            "h",
+            "c",
+            "č",
+            "dž",
+            "š",
+        ],
+        strict=True,
+    )
+)
+_SW_TO_CYRILLIC = {
+    "ch": "ч",
+    "sh": "ш",
+    "ny": "нь",
+    "j": "дж",
+    **dict(zip("abdefghiklmnoprstuvwyz", "абдефгхиклмнопрстуввйз", strict=True)),
+}
 
 
 def to_latin_serbian(text: str) -> str:
-    return "".join(_SR_TO_LATIN.get(c.lower(), c) if c.islower() else _SR_TO_LATIN.get(c.lower(), c).capitalize() for c in text)
+    return "".join(
+        _SR_TO_LATIN.get(c.lower(), c) if c.islower() else _SR_TO_LATIN.get(c.lower(), c).capitalize() for c in text
+    )
 
 
 def to_cyrillic_swahili(text: str) -> str:
@@ -230,7 +275,9 @@ def test_glotlid_labels_and_script_mismatch(glot_model: Path) -> None:
     # Swahili transliterated into Cyrillic is still "Swahili" to the model, not to the corpus
     assert [r["drop_reason"] for r in rows] == [None, "script_mismatch", None, None, "lang_not_target"]
     assert stage._code("zzz_Latn") == "zzz_Latn"  # unknown labels stay raw
-    no_check = FastTextLanguageIdentifier(target_langs=["sw"], model_path=str(glot_model), threshold=0.3, script_check=False)
+    no_check = FastTextLanguageIdentifier(
+        target_langs=["sw"], model_path=str(glot_model), threshold=0.3, script_check=False
+    )
     assert no_check(table([sw_cyrillic])).column("drop_reason").to_pylist() == [None]
 
 

@@ -69,7 +69,9 @@ def test_heliport_labels_scores_topk(heliport_stage: HeliportLanguageIdentifier)
     for r in rows[:3]:
         assert 0.9 < r["lang_score"] <= 1.0 and r["lid_backend"] == "heliport"
         assert len(r["lid_labels"]) == 3 and r["lid_labels"][0] == r["lang"]
-        assert r["lid_scores"][0] == pytest.approx(r["lang_score"]) and r["lid_scores"] == sorted(r["lid_scores"], reverse=True)
+        assert r["lid_scores"][0] == pytest.approx(r["lang_score"]) and r["lid_scores"] == sorted(
+            r["lid_scores"], reverse=True
+        )
     assert rows[3]["lang_score"] == 0.0 and rows[3]["lid_labels"] == [] and rows[3]["drop_reason"] == NOT_TARGET
     counters = heliport_stage.take_counters()
     assert counters["decided:heliport:yo"] == 1 and counters["lang:sw"] == 1
@@ -145,7 +147,9 @@ def test_uncovered_target_is_one_line_error() -> None:
     with pytest.raises(BabelmillError) as err:
         AutoLanguageIdentifier(target_langs=["ha", "yo"])
     msg = str(err.value)
-    assert "\n" not in msg and "Hausa" in msg and "--lid-model" in msg and "--lid-backend" in msg and "Yoruba" not in msg
+    assert (
+        "\n" not in msg and "Hausa" in msg and "--lid-model" in msg and "--lid-backend" in msg and "Yoruba" not in msg
+    )
     with pytest.raises(BabelmillError, match="--lid-accept-macro"):
         AutoLanguageIdentifier(target_langs=["bs"])
     assert AutoLanguageIdentifier(target_langs=["bs"], accept_macro=True).target_langs == ["bs"]
@@ -169,7 +173,9 @@ def test_corpus_cli_refuses_uncovered_target_before_ray(tmp_path: Path) -> None:
 def test_make_identifier() -> None:
     assert isinstance(make_identifier("auto"), AutoLanguageIdentifier)
     assert isinstance(make_identifier("heliport"), HeliportLanguageIdentifier)
-    assert isinstance(make_identifier("auto", "/some/model.bin"), FastTextLanguageIdentifier)  # a model file means fastText
+    assert isinstance(
+        make_identifier("auto", "/some/model.bin"), FastTextLanguageIdentifier
+    )  # a model file means fastText
     with pytest.raises(BabelmillError, match="unknown LID backend"):
         make_identifier("cld3")
     with pytest.raises(BabelmillError, match="cannot be used with --lid-backend heliport"):

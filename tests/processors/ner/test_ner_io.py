@@ -37,15 +37,20 @@ def test_conll2003_layout_crlf_docstart(tmp_path: Path) -> None:
     rows, bad = _read([f])
     assert bad == []
     assert [r["tokens"] for r in rows] == [["EU", "rejects", "German"], ["Peter", "Blackburn"]]
-    assert [r["tags"] for r in rows] == [["I-ORG", "O", "I-MISC"], ["I-PER", "I-PER"]]  # the NER column, not the chunk one
+    assert [r["tags"] for r in rows] == [
+        ["I-ORG", "O", "I-MISC"],
+        ["I-PER", "I-PER"],
+    ]  # the NER column, not the chunk one
     assert [r["id"] for r in rows] == ["en.conll:0", "en.conll:1"]
     assert rows[0]["source"] == "en.conll"
 
 
 def test_universal_ner_layout_with_comments_and_extra_columns(tmp_path: Path) -> None:
     f = tmp_path / "de.iob2"
-    f.write_text("# sent_id = s1\n# text = Anna wohnt in Wien\n1\tAnna\tB-PER\t-\t-\n2\twohnt\tO\t-\t-\n3\tin\tO\t-\t-\n4\tWien\tB-LOC\t-\t-\n\n"
-                 "# sent_id = s2\n1\t#\tO\t-\t-\n2\tx\tO\t-\t-\n")
+    f.write_text(
+        "# sent_id = s1\n# text = Anna wohnt in Wien\n1\tAnna\tB-PER\t-\t-\n2\twohnt\tO\t-\t-\n3\tin\tO\t-\t-\n4\tWien\tB-LOC\t-\t-\n\n"
+        "# sent_id = s2\n1\t#\tO\t-\t-\n2\tx\tO\t-\t-\n"
+    )
     rows, bad = _read([f], lang="de")
     assert bad == []
     assert rows[0]["tokens"] == ["Anna", "wohnt", "in", "Wien"]
@@ -113,8 +118,17 @@ def _hf_dataset():
     import datasets
 
     names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-    feats = datasets.Features({"id": datasets.Value("string"), "tokens": datasets.Sequence(datasets.Value("string")), "ner_tags": datasets.Sequence(datasets.ClassLabel(names=names))})
-    return datasets.Dataset.from_dict({"id": ["1", "2"], "tokens": [["Jo", "Kim", "ran"], ["in", "Lima"]], "ner_tags": [[1, 2, 0], [0, 3]]}, features=feats)
+    feats = datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "tokens": datasets.Sequence(datasets.Value("string")),
+            "ner_tags": datasets.Sequence(datasets.ClassLabel(names=names)),
+        }
+    )
+    return datasets.Dataset.from_dict(
+        {"id": ["1", "2"], "tokens": [["Jo", "Kim", "ran"], ["in", "Lima"]], "ner_tags": [[1, 2, 0], [0, 3]]},
+        features=feats,
+    )
 
 
 def test_hf_save_to_disk_and_load_dataset_paths(tmp_path: Path) -> None:
@@ -137,7 +151,12 @@ def test_hf_save_to_disk_and_load_dataset_paths(tmp_path: Path) -> None:
         (["I-PER", "I-PER", "O", "I-LOC", "B-LOC"], "iob1", ["B-PER", "I-PER", "O", "B-LOC", "B-LOC"], 0),
         (["B-PER", "I-PER", "O", "I-LOC"], "iob2", ["B-PER", "I-PER", "O", "B-LOC"], 1),
         (["B-PER", "I-LOC", "I-LOC"], "iob2", ["B-PER", "B-LOC", "I-LOC"], 1),
-        (["S-PER", "B-LOC", "I-LOC", "E-LOC", "O", "U-ORG"], "bioes", ["B-PER", "B-LOC", "I-LOC", "I-LOC", "O", "B-ORG"], 0),
+        (
+            ["S-PER", "B-LOC", "I-LOC", "E-LOC", "O", "U-ORG"],
+            "bioes",
+            ["B-PER", "B-LOC", "I-LOC", "I-LOC", "O", "B-ORG"],
+            0,
+        ),
         (["B-LOC", "L-LOC", "U-PER", "U-PER"], "bioes", ["B-LOC", "I-LOC", "B-PER", "B-PER"], 0),
         (["O", "E-LOC", "S-PER", "I-PER"], "bioes", ["O", "B-LOC", "B-PER", "B-PER"], 2),
         (["B-LOC", "O"], "bioes", ["B-LOC", "O"], 1),  # B- never closed by E-
@@ -184,7 +203,11 @@ def test_conll_writer_round_trip(tmp_path: Path) -> None:
     assert conll_text(table["tokens"].to_pylist(), table["tags"].to_pylist()) == "Ana\tB-PER\nran\tO\n\nLima\tB-LOC\n\n"
     write_conll(table, tmp_path / "out.conll")
     rows, bad = _read([tmp_path / "out.conll"])
-    assert bad == [] and [r["tokens"] for r in rows] == table["tokens"].to_pylist() and [r["tags"] for r in rows] == table["tags"].to_pylist()
+    assert (
+        bad == []
+        and [r["tokens"] for r in rows] == table["tokens"].to_pylist()
+        and [r["tags"] for r in rows] == table["tags"].to_pylist()
+    )
 
 
 def test_encoder_metadata_survives_conform_and_loads_as_classlabel(tmp_path: Path) -> None:
@@ -215,9 +238,21 @@ def test_runner_reads_ner_shards(tmp_path: Path, ray_session) -> None:
     inp = tmp_path / "in"
     inp.mkdir()
     (inp / "a.conll").write_text("Ana B-PER\nran O\n\nbroken\n\nLima I-LOC\n")
-    (inp / "b.jsonl").write_text(json.dumps({"tokens": ["Kim"], "tags": ["S-PER"]}) + "\n" + json.dumps({"tokens": ["Oslo"], "tags": ["B-MISC"]}) + "\n")
+    (inp / "b.jsonl").write_text(
+        json.dumps({"tokens": ["Kim"], "tags": ["S-PER"]})
+        + "\n"
+        + json.dumps({"tokens": ["Oslo"], "tags": ["B-MISC"]})
+        + "\n"
+    )
     reader = ReaderOptions(ner=NerOptions())
-    job = Job("ner-copy", [str(inp)], tmp_path / "out", [TagSchemeNormalizer(), NerTagEncoder(types=["PER", "LOC"])], reader, schema="ner")
+    job = Job(
+        "ner-copy",
+        [str(inp)],
+        tmp_path / "out",
+        [TagSchemeNormalizer(), NerTagEncoder(types=["PER", "LOC"])],
+        reader,
+        schema="ner",
+    )
     result = run(job)
     led = result.ledger
     assert (led.input, led.kept, led.rejected, led.quarantined) == (5, 3, 1, 1)
@@ -227,7 +262,11 @@ def test_runner_reads_ner_shards(tmp_path: Path, ray_session) -> None:
     card = (tmp_path / "out" / "README.md").read_text()
     assert "## Labels (`ner_tags`)" in card and "| 3 | B-PER |" in card
     assert export_conll(tmp_path / "out", tmp_path / "conll") == {"all": 3}
-    quarantined = [orjson.loads(line) for f in (tmp_path / "out" / "quarantine").rglob("*.jsonl") for line in f.read_text().splitlines()]
+    quarantined = [
+        orjson.loads(line)
+        for f in (tmp_path / "out" / "quarantine").rglob("*.jsonl")
+        for line in f.read_text().splitlines()
+    ]
     assert len(quarantined) == 1 and "ragged line" in quarantined[0]["error"]
 
 

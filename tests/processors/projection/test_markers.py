@@ -67,7 +67,9 @@ def test_parse_empty_whitespace_and_multichar_markers() -> None:
 def test_marked_sentence_replaces_marker_chars_in_tokens() -> None:
     text, replaced = marked_sentence(["The", "[", "Bank", "]", "of", "Oslo"], [Span(5, 6, "LOC")])
     assert text == "The ( Bank ) of [Oslo]" and replaced == 2
-    text, _ = marked_sentence(["Ann", "met", "Bo", "Li"], [Span(0, 1, "PER"), Span(2, 4, "PER")], [("[", "]"), ("{", "}")])
+    text, _ = marked_sentence(
+        ["Ann", "met", "Bo", "Li"], [Span(0, 1, "PER"), Span(2, 4, "PER")], [("[", "]"), ("{", "}")]
+    )
     assert text == "[Ann] met {Bo Li}"
 
 
@@ -75,9 +77,13 @@ def test_detokenized_marked_sentence() -> None:
     tokens = ["Ana", "(", "Lima", ")", "said", ":", "we", "do", "n't", "know", "."]
     text, _ = marked_sentence(tokens, [Span(0, 1, "PER"), Span(2, 3, "LOC")], detokenize=True)
     assert text == "[Ana] ([Lima]) said: we don't know."
-    text, _ = marked_sentence(["安娜", "去", "了", "柏林", "。"], [Span(0, 1, "PER"), Span(3, 4, "LOC")], detokenize=True, spaced=False)
+    text, _ = marked_sentence(
+        ["安娜", "去", "了", "柏林", "。"], [Span(0, 1, "PER"), Span(3, 4, "LOC")], detokenize=True, spaced=False
+    )
     assert text == "[安娜]去了[柏林]。"
-    batch = MarkerInserter()(pa.table({"tokens": [["安娜", "去", "柏林"]], "tags": [["B-PER", "O", "B-LOC"]], "lang": ["zh"]}))
+    batch = MarkerInserter()(
+        pa.table({"tokens": [["安娜", "去", "柏林"]], "tags": [["B-PER", "O", "B-LOC"]], "lang": ["zh"]})
+    )
     assert batch.column("mt_source").to_pylist() == ["[安娜]去[柏林]"]
 
 
@@ -98,12 +104,25 @@ def test_well_formed_projection() -> None:
     assert r.tokens == ["Anna", "fuhr", "nach", "Berlin", "."]
     assert r.tags == ["B-PER", "O", "O", "B-LOC", "O"]
     assert r.reason is None and r.counts == {}
-    assert r.details[1] == {"src_start": 3, "src_end": 4, "tgt_start": 3, "tgt_end": 4, "label": "LOC", "method": "markers", "confidence": 1.0}
+    assert r.details[1] == {
+        "src_start": 3,
+        "src_end": 4,
+        "tgt_start": 3,
+        "tgt_end": 4,
+        "label": "LOC",
+        "method": "markers",
+        "confidence": 1.0,
+    }
 
 
 def test_reordered_spans_get_labels_by_similarity() -> None:
     # source: Paris (LOC) ... Bank of America (ORG); the translation puts the ORG first
-    r = _project(["B-LOC", "O", "B-ORG", "I-ORG", "I-ORG"], "Die [Bank von Amerika] ist in [Paris].", ["Paris", "Bank von Amerika"], ["Paris", "Bank of America"])
+    r = _project(
+        ["B-LOC", "O", "B-ORG", "I-ORG", "I-ORG"],
+        "Die [Bank von Amerika] ist in [Paris].",
+        ["Paris", "Bank von Amerika"],
+        ["Paris", "Bank of America"],
+    )
     assert r.tags == ["O", "B-ORG", "I-ORG", "I-ORG", "O", "O", "B-LOC", "O"]
     assert r.counts == {"marker_reordered": 1} and r.reason is None
 
@@ -132,7 +151,9 @@ def test_unexplained_extra_span_is_a_mismatch() -> None:
 
 
 def test_nested_and_unbalanced_in_projection() -> None:
-    r = _project(["B-ORG", "I-ORG", "I-ORG"], "Die [[Bank of] America] wächst", ["Bank of America"], ["Bank of America"])
+    r = _project(
+        ["B-ORG", "I-ORG", "I-ORG"], "Die [[Bank of] America] wächst", ["Bank of America"], ["Bank of America"]
+    )
     assert r.tags == ["O", "B-ORG", "I-ORG", "I-ORG", "O"] and r.counts == {"marker_nested": 1}
     r = _project(["B-PER", "O", "B-LOC"], "[Anna fuhr nach [Berlin].", ["Anna", "Berlin"], ["Anna", "Berlin"])
     assert r.tags == ["B-PER", "O", "O", "B-LOC", "O"] and r.counts == {"marker_unbalanced": 1, "entity_recovered": 1}
@@ -140,7 +161,9 @@ def test_nested_and_unbalanced_in_projection() -> None:
 
 def test_marker_pairs_restrict_assignment_and_low_confidence() -> None:
     # with two pairs, the span in {} can only be the second entity, whatever its text
-    r = _project(["B-PER", "O", "B-PER"], "{Xyz} traf [Ann].", ["Ann", "Bo"], ["Ann", "Bo"], pairs=[("[", "]"), ("{", "}")])
+    r = _project(
+        ["B-PER", "O", "B-PER"], "{Xyz} traf [Ann].", ["Ann", "Bo"], ["Ann", "Bo"], pairs=[("[", "]"), ("{", "}")]
+    )
     assert [d["src_start"] for d in r.details] == [2, 0]
     r = _project(["B-PER"], "[Xyz] kam.", ["Ann"], ["Ann"], min_confidence=0.5)
     assert r.reason == "low_confidence" and r.counts == {"low_confidence": 1}
@@ -157,7 +180,14 @@ def test_span_length_cap() -> None:
 
 def test_projection_into_unspaced_script() -> None:
     zh = langs.get("zh")
-    r = project_markers(["B-PER", "O", "B-LOC"], "[安娜]去了[柏林]。", ["安娜", "柏林"], ["Anna", "Berlin"], zh.word_tokenize, spaced=False)
+    r = project_markers(
+        ["B-PER", "O", "B-LOC"],
+        "[安娜]去了[柏林]。",
+        ["安娜", "柏林"],
+        ["Anna", "Berlin"],
+        zh.word_tokenize,
+        spaced=False,
+    )
     assert r.tokens[0] == "安娜" and r.tags[0] == "B-PER" and r.tags[r.tokens.index("柏林")] == "B-LOC"
 
 
@@ -191,10 +221,17 @@ def test_stage_chain_with_a_stand_in_translator() -> None:
     assert rows[0]["lang"] == "de" and rows[0]["src_tags"] == ["B-PER", "O", "B-LOC"]
     assert rows[1]["tags"] == ["O", "O", "O"] and rows[1]["drop_reason"] is None
     assert rows[2]["drop_reason"] == "entity_lost"
-    assert out.schema.field("projection").type == pa.list_(pa.struct([(f.name, f.type) for f in out.schema.field("projection").type.value_type]))
+    assert out.schema.field("projection").type == pa.list_(
+        pa.struct([(f.name, f.type) for f in out.schema.field("projection").type.value_type])
+    )
     counters = projector.take_counters()
     assert (counters["entities"], counters["projected"], counters["lost"]) == (3, 2, 1)
-    assert (counters["entities_PER"], counters["projected_PER"], counters["entities_LOC"], counters["projected_LOC"]) == (2, 1, 1, 1)
+    assert (
+        counters["entities_PER"],
+        counters["projected_PER"],
+        counters["entities_LOC"],
+        counters["projected_LOC"],
+    ) == (2, 1, 1, 1)
 
 
 def test_tiny_ct2_model_plumbing(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -166,7 +166,9 @@ def test_projection_subword_merge_and_stopword_edges():
     src = ["the", "Commission", "agreed"]
     # sub-word target tokens: word ids widen the span to the whole word
     tgt = ["die", "Kommis", "##sion", "stimmte", "zu"]
-    got = SpanProjector(name_matcher=None).project(src, tgt, [Span(1, 2, "ORG")], [(1, 1)], tgt_word_ids=[0, 1, 1, 2, 3])
+    got = SpanProjector(name_matcher=None).project(
+        src, tgt, [Span(1, 2, "ORG")], [(1, 1)], tgt_word_ids=[0, 1, 1, 2, 3]
+    )
     assert got.spans == [Span(1, 3, "ORG")]
     # an article linked to the entity is stripped from the edge when it is a stopword
     tgt2 = ["die", "Kommission", "stimmte", "zu"]
@@ -226,8 +228,12 @@ def _tiny_bert(directory, words):
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=False)
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64,
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
     )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(directory)
@@ -292,7 +298,10 @@ def test_attention_aligner_matches_raw_attention(tiny_translator):
         t_pieces, t_owner = wp.encode(t, "tgt")
         prefix = wp.target_prefix()
         res = tiny_translator._ct2.translate_batch(
-            [pieces], target_prefix=[prefix + t_pieces], return_attention=True, beam_size=1,
+            [pieces],
+            target_prefix=[prefix + t_pieces],
+            return_attention=True,
+            beam_size=1,
             max_decoding_length=len(prefix) + len(t_pieces) + 1,
         )[0]
         rows = res.attention[0][len(prefix) : len(prefix) + len(t_pieces)]
@@ -366,13 +375,13 @@ def test_project_spans_stage_and_eflomal_global_phases():
     # the global step sees every shard's keys; apply() attaches each shard's slice
     shards = [table.slice(0, 150), table.slice(150)]
     result = stage.run_global(pa.concat_tables([stage.keys(s) for s in shards]))
-    aligned = pa.concat_tables([stage.apply(shards[0], result.slice(0, 150)), stage.apply(shards[1], result.slice(150))])
+    aligned = pa.concat_tables(
+        [stage.apply(shards[0], result.slice(0, 150)), stage.apply(shards[1], result.slice(150))]
+    )
     project = ProjectSpansStage()
     out = project(aligned)
     assert out.num_rows == table.num_rows  # nothing deleted
-    exact = sum(
-        spans_from_iob2(tags) == p[4] for tags, p in zip(out.column("tags").to_pylist(), pairs)
-    )
+    exact = sum(spans_from_iob2(tags) == p[4] for tags, p in zip(out.column("tags").to_pylist(), pairs))
     assert exact >= 0.95 * len(pairs)
     counters = project.take_counters()
     assert counters["entities_in"] == sum(len(p[2]) for p in pairs)

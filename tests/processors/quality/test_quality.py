@@ -17,7 +17,12 @@ import pytest
 
 from babelmill import langs
 from babelmill.processors.base import DROP_REASON
-from babelmill.processors.quality import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+from babelmill.processors.quality import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
 from babelmill.processors.quality._common import profile_code, tokenize_series
 from babelmill.processors.quality.gopher_repetition import _NGrams, greedy_repeated_chars
 
@@ -107,7 +112,9 @@ def _menu(rng: random.Random) -> str:
 
 def _repeated_lines(rng: random.Random) -> str:
     base = [sentence(rng) for _ in range(rng.randint(2, 6))]
-    lines = [rng.choice(base) if rng.random() < rng.uniform(0.1, 0.6) else sentence(rng) for _ in range(rng.randint(6, 20))]
+    lines = [
+        rng.choice(base) if rng.random() < rng.uniform(0.1, 0.6) else sentence(rng) for _ in range(rng.randint(6, 20))
+    ]
     return "\n".join(lines)
 
 
@@ -183,11 +190,16 @@ def _tiny(rng: random.Random) -> str:
 
 
 def _newlines(rng: random.Random) -> str:
-    return "\n".join(" ".join(_word(rng) for _ in range(rng.randint(1, 4))) + rng.choice(["", "."]) for _ in range(rng.randint(10, 40)))
+    return "\n".join(
+        " ".join(_word(rng) for _ in range(rng.randint(1, 4))) + rng.choice(["", "."])
+        for _ in range(rng.randint(10, 40))
+    )
 
 
 def _inline_ellipsis(rng: random.Random) -> str:
-    words = [_word(rng) + (" ..." if rng.random() < rng.uniform(0.03, 0.2) else "") for _ in range(rng.randint(50, 120))]
+    words = [
+        _word(rng) + (" ..." if rng.random() < rng.uniform(0.03, 0.2) else "") for _ in range(rng.randint(50, 120))
+    ]
     return " ".join(words) + "."
 
 
@@ -319,7 +331,10 @@ CASES = {
         (" ... ".join(GOOD.split(" ")[:70]) + ".", "gopher_too_many_ellipsis"),
         ("\n".join("- " + s for s in GOOD.replace("\n\n", " ").split(". ")), "gopher_too_many_bullets"),
         ("\n".join(s + "..." for s in GOOD.replace("\n\n", " ").split(". ")[:9]), "gopher_too_many_end_ellipsis"),
-        ("The and of " + " ".join(str(1000 + i * 7) for i in range(80)) + " the river.", "gopher_below_alpha_threshold"),
+        (
+            "The and of " + " ".join(str(1000 + i * 7) for i in range(80)) + " the river.",
+            "gopher_below_alpha_threshold",
+        ),
         (words(80).replace(" the ", " ").replace(" and ", " ").replace(" of ", " ").replace(" be ", " ") + ".", None),
         (" ".join(w for w in words(120).split() if w not in STOP) + ".", "gopher_enough_stop_words"),
     ],
@@ -366,8 +381,18 @@ OVERRIDES = [
     ("gopher_quality", {"min_doc_words": 0}, "A short note about the river and the bridge.", None),
     ("gopher_quality", {"stop_words": ["harbor", "market"]}, GOOD, None),
     ("gopher_quality", {"stop_words": ["zebra", "quartz"]}, GOOD, "gopher_enough_stop_words"),
-    ("fineweb_quality", {"line_punct_thr": 0.0}, "\n".join(f"Menu item number {i} for the shop" for i in range(10)), None),
-    ("gopher_repetition", {"top_n_grams": ((2, 0.9),)}, " ".join(["the river"] * 40) + " " + PARA[0], "duplicated_5_n_grams"),
+    (
+        "fineweb_quality",
+        {"line_punct_thr": 0.0},
+        "\n".join(f"Menu item number {i} for the shop" for i in range(10)),
+        None,
+    ),
+    (
+        "gopher_repetition",
+        {"top_n_grams": ((2, 0.9),)},
+        " ".join(["the river"] * 40) + " " + PARA[0],
+        "duplicated_5_n_grams",
+    ),
     ("gopher_repetition", {"dup_n_grams": ()}, " ".join(PARA[:3] + [" ".join(PARA[0].split()[:12])] * 3), None),
 ]
 
@@ -401,7 +426,16 @@ ALL_REASONS = {
         "gopher_below_alpha_threshold",
         "gopher_enough_stop_words",
     },
-    "gopher_repetition": {"empty", "dup_para_frac", "dup_line_frac", "dup_line_char_frac", "top_2_gram", "top_3_gram", "top_4_gram", "duplicated_5_n_grams"},
+    "gopher_repetition": {
+        "empty",
+        "dup_para_frac",
+        "dup_line_frac",
+        "dup_line_char_frac",
+        "top_2_gram",
+        "top_3_gram",
+        "top_4_gram",
+        "duplicated_5_n_grams",
+    },
     "fineweb_quality": {"empty", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio"},
     "c4_quality": {"too_few_sentences", "lorem_ipsum", "curly_bracket"},
 }
@@ -435,7 +469,7 @@ def test_agreement_with_datatrove_on_generated_english(datatrove_filters):
 
 TRICKY = [
     "I don't think it's the U.S. Army's job, e.g. at 10am or 5:30 p.m. on Jan. 3rd.",
-    "Dr. Smith paid $4.50 (about 20% more) for 5km of rope; John F. Kennedy said \"ask not\".",
+    'Dr. Smith paid $4.50 (about 20% more) for 5km of rope; John F. Kennedy said "ask not".',
     "A well-known, state-of-the-art e-mail from 1990-2000 said: we'll see... what's next?!",
     "They've gone to the U.K. and can't return; she'd said 'no' and he'll cope.",
     "Visit https://example.com/a-b?x=1, or www.example.org. The end.Next starts here.",
@@ -474,7 +508,9 @@ def test_greedy_duplicate_walk_matches_datatrove():
         sizes = grams.cum[repeat + n] - grams.cum[repeat]
         for j, d in enumerate(docs):
             lo, hi = bounds[j], bounds[j + 1]
-            got = greedy_repeated_chars(repeat[lo:hi].tolist(), first[lo:hi].tolist(), ids[lo:hi].tolist(), sizes[lo:hi].tolist(), n)
+            got = greedy_repeated_chars(
+                repeat[lo:hi].tolist(), first[lo:hi].tolist(), ids[lo:hi].tolist(), sizes[lo:hi].tolist(), n
+            )
             assert got == _datatrove_find_all_duplicate(d, n), (n, d)
         # most common n-gram (ties: first inserted) times its length
         from datatrove.pipeline.filters.gopher_repetition_filter import find_top_duplicate, get_n_grams
@@ -533,7 +569,10 @@ def test_c4_skips_languages_without_it():
 
 
 def test_c4_rewrites_kept_text_and_counts_lines():
-    text = GOOD.replace("\n\n", "\n") + "\nPlease enable JavaScript to see the map of the town.\nRead our privacy policy first, it is short.\nMenu\nThe harbor was rebuilt.[1]"
+    text = (
+        GOOD.replace("\n\n", "\n")
+        + "\nPlease enable JavaScript to see the map of the town.\nRead our privacy policy first, it is short.\nMenu\nThe harbor was rebuilt.[1]"
+    )
     f = C4QualityFilter()
     out = f(batch([text]))
     assert out.column(DROP_REASON).to_pylist() == [None]

@@ -62,8 +62,11 @@ def test_protected_span_at_unit_edge_stays_outside_the_unit() -> None:
     [
         ("See https://example.com/a?b=1&c=2.", "SEE https://example.com/a?b=1&c=2."),
         ("Go to www.example.org, then rest.", "GO TO www.example.org, THEN REST."),
-        ("Wiki (https://en.wikipedia.org/wiki/Foo_(bar)) is good.", "WIKI (https://en.wikipedia.org/wiki/Foo_(bar)) IS GOOD."),
-        ("Read [the docs](https://x.io/docs \"Docs\") now.", "READ [THE DOCS](https://x.io/docs \"Docs\") NOW."),
+        (
+            "Wiki (https://en.wikipedia.org/wiki/Foo_(bar)) is good.",
+            "WIKI (https://en.wikipedia.org/wiki/Foo_(bar)) IS GOOD.",
+        ),
+        ('Read [the docs](https://x.io/docs "Docs") now.', 'READ [THE DOCS](https://x.io/docs "Docs") NOW.'),
         ("An image ![a cat](img/cat.png) here.", "AN IMAGE ![A CAT](img/cat.png) HERE."),
         ("Autolink <https://x.io/a> here.", "AUTOLINK <https://x.io/a> HERE."),
         ("Download ftp://files.x.org/pub/file.tar.gz today!", "DOWNLOAD ftp://files.x.org/pub/file.tar.gz TODAY!"),
@@ -74,7 +77,10 @@ def test_urls_and_links(text: str, expected: str) -> None:
 
 
 def test_emails() -> None:
-    assert upper("Write to first.last+tag@mail.example.co.uk or me@x.io.") == "WRITE TO first.last+tag@mail.example.co.uk OR me@x.io."
+    assert (
+        upper("Write to first.last+tag@mail.example.co.uk or me@x.io.")
+        == "WRITE TO first.last+tag@mail.example.co.uk OR me@x.io."
+    )
 
 
 @pytest.mark.parametrize(
@@ -90,16 +96,21 @@ def test_every_placeholder_style_is_restored_verbatim(placeholder: str) -> None:
     assert upper(text) == f"HELLO {placeholder} AND WELCOME."
 
 
-@pytest.mark.parametrize("text", ["It grew 50% of the time.", "Prices $5 and $10 rose.", "Between $5-$10 each.", "A set {a, b} of letters."])
+@pytest.mark.parametrize(
+    "text", ["It grew 50% of the time.", "Prices $5 and $10 rose.", "Between $5-$10 each.", "A set {a, b} of letters."]
+)
 def test_text_that_only_looks_like_a_placeholder_is_translated(text: str) -> None:
     assert protected_spans(text) == []
     assert upper(text) == text.upper()
 
 
 def test_html_tags_and_comments() -> None:
-    text = 'Click <a href="https://x.io" class=\'btn\'>here</a> or <br/> <!-- note --> stop.'
-    assert upper(text) == 'CLICK <a href="https://x.io" class=\'btn\'>HERE</a> OR <br/> <!-- note --> STOP.'
-    assert upper("<p>Paragraph text.</p>\n<div>\n<pre>\nkeep me\n</pre>\n") == "<p>PARAGRAPH TEXT.</p>\n<div>\n<pre>\nkeep me\n</pre>\n"
+    text = "Click <a href=\"https://x.io\" class='btn'>here</a> or <br/> <!-- note --> stop."
+    assert upper(text) == "CLICK <a href=\"https://x.io\" class='btn'>HERE</a> OR <br/> <!-- note --> STOP."
+    assert (
+        upper("<p>Paragraph text.</p>\n<div>\n<pre>\nkeep me\n</pre>\n")
+        == "<p>PARAGRAPH TEXT.</p>\n<div>\n<pre>\nkeep me\n</pre>\n"
+    )
 
 
 def test_latex_math() -> None:
@@ -236,7 +247,11 @@ def test_strip_helpers() -> None:
 
 
 def test_sentences_english_keeps_abbreviations() -> None:
-    assert split_sentences("Dr. Smith arrived at 5 p.m. today. Was he late? No!", "en") == ["Dr. Smith arrived at 5 p.m. today.", "Was he late?", "No!"]
+    assert split_sentences("Dr. Smith arrived at 5 p.m. today. Was he late? No!", "en") == [
+        "Dr. Smith arrived at 5 p.m. today.",
+        "Was he late?",
+        "No!",
+    ]
     plan = protect_and_split("First one.  Second one?\tThird.", "en")
     assert plan.units == ["First one.", "Second one?", "Third."]
     assert plan.restore(["A.", "B?", "C."]).text == "A.  B?\tC."  # the gaps are kept as they were

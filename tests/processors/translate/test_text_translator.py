@@ -50,14 +50,19 @@ def test_nothing_to_translate_calls_nothing() -> None:
 
 def test_text_translator_reads_languages_from_columns_or_parameters() -> None:
     stage = TextTranslator(StandInSpec(), src_lang="en")
-    batch = pa.table({"id": ["a", "b", "c", "d"], "text": [TEXTS[0], TEXTS[1], None, "  "], "tgt_lang": ["de", "fr", "de", "de"]})
+    batch = pa.table(
+        {"id": ["a", "b", "c", "d"], "text": [TEXTS[0], TEXTS[1], None, "  "], "tgt_lang": ["de", "fr", "de", "de"]}
+    )
     out = stage(batch)
     want_de, _ = translate_texts(ReverseTranslator(), [TEXTS[0]], "en", "de")
     want_fr, _ = translate_texts(ReverseTranslator(), [TEXTS[1]], "en", "fr")
     assert out.column("translation").to_pylist() == [want_de[0].text, want_fr[0].text, None, "  "]
     assert out.column("translation_score").to_pylist() == [-0.25, -0.5, None, None]
     assert out.column("model").to_pylist() == ["stand-in/reverse"] * 4
-    assert stage.translator.calls == [("en", "de", len(want_de[0].source_units)), ("en", "fr", len(want_fr[0].source_units))]
+    assert stage.translator.calls == [
+        ("en", "de", len(want_de[0].source_units)),
+        ("en", "fr", len(want_fr[0].source_units)),
+    ]
     counters = stage.take_counters()
     assert counters["units"] == len(want_de[0].source_units) + len(want_fr[0].source_units) and counters["chars"] > 0
     # the checks can follow it
@@ -78,7 +83,9 @@ def test_text_translator_is_a_picklable_model_stage() -> None:
     stage.setup()
     clone = pickle.loads(pickle.dumps(stage))
     assert "_translator" not in clone.__dict__
-    assert clone(pa.table({"text": ["Good morning."]})).column("text_de").to_pylist() == [f"de: {reverse_words('Good morning.')}"]
+    assert clone(pa.table({"text": ["Good morning."]})).column("text_de").to_pylist() == [
+        f"de: {reverse_words('Good morning.')}"
+    ]
     assert stage.config()["spec"] == {"drop_sentinel": False} and stage.config()["output"] == "text_de"
 
 

@@ -251,6 +251,7 @@ def test_marian_pair_refuses_other_languages(marian: CTranslate2Translator) -> N
 
 def test_language_without_model_code_is_refused(built, ct2_cache: Path) -> None:
     from babelmill import langs
+
     tr = _translator(built("m2m100"), ct2_cache)
     missing = next((p for p in langs.all_profiles() if not p.m2m100), None)
     if missing is None:
