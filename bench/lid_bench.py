@@ -33,12 +33,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import polars as pl
-import pyarrow as pa
+import polars as pl  # noqa: E402
+import pyarrow as pa  # noqa: E402
 
-from babelmill import langs
-from babelmill.langs.coverage import WELL_COVERED
-from babelmill.processors.lid import (
+from babelmill import langs  # noqa: E402
+from babelmill.langs.coverage import WELL_COVERED  # noqa: E402
+from babelmill.processors.lid import (  # noqa: E402
     SCRIPT_CLASSES,
     AutoLanguageIdentifier,
     FastTextLanguageIdentifier,
@@ -46,7 +46,7 @@ from babelmill.processors.lid import (
     profile_scripts,
     resolve_model_path,
 )
-from babelmill.processors.lid.auto import heliport_codes
+from babelmill.processors.lid.auto import heliport_codes  # noqa: E402
 
 SENTENCES_PER_DOC = 5
 #: the languages the issue names, with the accuracy auto must reach on each

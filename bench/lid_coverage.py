@@ -26,14 +26,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import numpy as np
-import polars as pl
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
 
-from babelmill import langs
-from babelmill.langs import coverage
-from babelmill.processors.lid import FastTextLanguageIdentifier, HeliportLanguageIdentifier
-from babelmill.processors.lid.auto import heliport_codes, takes_fasttext
-from babelmill.processors.lid.heliport import heliport_labels
+from babelmill import langs  # noqa: E402
+from babelmill.langs import coverage  # noqa: E402
+from babelmill.processors.lid import FastTextLanguageIdentifier, HeliportLanguageIdentifier  # noqa: E402
+from babelmill.processors.lid.auto import heliport_codes, takes_fasttext  # noqa: E402
+from babelmill.processors.lid.heliport import heliport_labels  # noqa: E402
 
 LANGS_DIR = HERE.parent / "langs"
 #: routing: lid.176 must be right on this many more sentences (share of n, and absolute)

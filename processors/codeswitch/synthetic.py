@@ -60,7 +60,7 @@ def pairs(
             extra = rng.choice(["https://example.org/x", "`x=1`", "42"])
             pos = rng.randint(0, len(src_tokens))
             src_tokens.insert(pos, extra)
-            links = [f"{i + (1 if i >= pos else 0)}-{j}" for i, j in (map(int, l.split("-")) for l in links)]
+            links = [f"{i + (1 if i >= pos else 0)}-{j}" for i, j in (map(int, link.split("-")) for link in links)]
             tgt_tokens.append(extra)
             links.append(f"{pos}-{len(tgt_tokens) - 1}")
         src_tokens[0] = src_tokens[0].capitalize() if src_tokens[0][0].isalpha() else src_tokens[0]

@@ -215,11 +215,10 @@ class SpanProjector:
                 end -= 1
         if self.edge_stopwords:
             own = {t.casefold() for t in src_tokens[span.start : span.end]}
-            stop = (
-                lambda tok: (  # noqa: E731
-                    not tok[:1].isupper() and tok.casefold() in self.edge_stopwords and tok.casefold() not in own
-                )
-            )
+
+            def stop(tok: str) -> bool:
+                return not tok[:1].isupper() and tok.casefold() in self.edge_stopwords and tok.casefold() not in own
+
             if all(stop(t) or _is_punct(t) for t in tgt_tokens[start:end]):
                 return None, 0.0
             while end - start > 1 and stop(tgt_tokens[start]):

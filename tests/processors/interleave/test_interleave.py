@@ -44,7 +44,7 @@ def test_interlinear_loses_and_duplicates_no_token() -> None:
         for doc, text in zip(docs, out.column("text").to_pylist()):
             assert Counter(text.split()) == Counter(doc["src"].split()) + Counter(doc["tgt"].split())
             lines = text.split("\n")
-            src_lines, tgt_lines = doc["src"].split("\n"), doc["tgt"].split("\n")
+            src_lines = doc["src"].split("\n")
             assert len(lines) == 2 * len(src_lines)
             first = (
                 lines[0::2]
