@@ -28,26 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from babelmill.processors.evaluate.ner import entity_scores  # noqa: E402
 from babelmill.processors.ner.readers import read_ner  # noqa: E402
+from corpus_bench import _tree_rss  # noqa: E402 - the same process-tree RSS sampler
 
 FLORES = {"en": "eng", "de": "deu", "es": "spa", "it": "ita"}
-
-
-def _tree_rss(pid: int) -> int:
-    """Resident memory (bytes) of ``pid`` and all of its descendants."""
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
 
 
 def run_job(args: list[str]) -> tuple[float, int, int]:
