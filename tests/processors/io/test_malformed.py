@@ -338,7 +338,9 @@ def test_truncated_warc_gz(tmp_path: Path) -> None:
                 )
             )
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
+    # cut in the middle of a record: the 40 gzip members are almost the same size, so half
+    # the file alone can fall exactly on a member boundary and leave 20 whole records
+    path.write_bytes(data[: len(data) // 2 + len(data) // 80])
     layout, _, markers = run(path, tmp_path / "out")
     ledger = markers[0]["ledger"]
     assert_conserved(ledger)
