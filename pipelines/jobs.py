@@ -554,6 +554,38 @@ def _bilingual_reader(reader: ReaderOptions | None) -> ReaderOptions:
     return dataclasses.replace(reader or ReaderOptions(), text_field="")
 
 
+def _bilingual_job(
+    name: str,
+    inputs: list[str],
+    output: Path,
+    stages: list[Stage],
+    reader: ReaderOptions | None,
+    input_format: str,
+    output_format: str,
+    command: str,
+    info: dict,
+) -> Job:
+    """A code-switching / interleaving run: record-mode reading, ``mixed`` rows, and the
+    card section and plots of ``finalize`` described by ``info``."""
+    import functools
+
+    from babelmill.pipelines.bilingual import finalize
+
+    return Job(
+        name,
+        inputs,
+        Path(output),
+        stages,
+        _bilingual_reader(reader),
+        input_format,
+        output_format,
+        command,
+        schema="mixed",
+        drop_columns=_BILINGUAL_WORK,
+        finalize=functools.partial(finalize, info=info),
+    )
+
+
 def codeswitch_job(
     inputs: list[str],
     output: Path,
@@ -583,9 +615,6 @@ def codeswitch_job(
     parallel reader -> one of: dictionary / align / translate switching, xICL prompts,
     xCoT prompts.  Kept rows go to ``data/``; the card states mode, ratio and seed.
     """
-    import functools
-
-    from babelmill.pipelines.bilingual import finalize
     from babelmill.processors.codeswitch.prompts import CrossLingualCoT, CrossLingualICL
     from babelmill.processors.codeswitch.stages import CodeSwitcher
     from babelmill.processors.io.parallel import ParallelParser
@@ -633,18 +662,8 @@ def codeswitch_job(
         info["unit"] = unit
     if mode == "xicl":
         info["shots"] = shots
-    return Job(
-        "instruct-codeswitch",
-        inputs,
-        Path(output),
-        stages,
-        _bilingual_reader(reader),
-        input_format,
-        output_format,
-        command,
-        schema="mixed",
-        drop_columns=_BILINGUAL_WORK,
-        finalize=functools.partial(finalize, info=info),
+    return _bilingual_job(
+        "instruct-codeswitch", inputs, output, stages, reader, input_format, output_format, command, info
     )
 
 
@@ -670,9 +689,6 @@ def interleave_job(
     command: str = "",
 ) -> Job:
     """Parallel documents to interleaved bilingual rows (see processors/interleave)."""
-    import functools
-
-    from babelmill.pipelines.bilingual import finalize
     from babelmill.processors.interleave.stages import Alternate, Interlinear, Packer, TranslationInstructions
     from babelmill.processors.io.parallel import ParallelParser
 
@@ -696,16 +712,6 @@ def interleave_job(
         info["order"] = order
     if mode == "pack":
         info.update({"tokenizer": tokenizer, "max tokens": max_tokens, "overlap (units)": overlap})
-    return Job(
-        "instruct-interleave",
-        inputs,
-        Path(output),
-        stages,
-        _bilingual_reader(reader),
-        input_format,
-        output_format,
-        command,
-        schema="mixed",
-        drop_columns=_BILINGUAL_WORK,
-        finalize=functools.partial(finalize, info=info),
+    return _bilingual_job(
+        "instruct-interleave", inputs, output, stages, reader, input_format, output_format, command, info
     )
