@@ -557,7 +557,10 @@ def write_report(
     """
     output = Path(output)
     if kept is None:
-        kept = side_stats(sorted(glob.glob(os.path.join(glob.escape(str(output)), "data", f"*.{fmt}"))), fmt)
+        # data/*.fmt, or data/<lang>/*.fmt for a run with one subset per language
+        kept = side_stats(
+            sorted(glob.glob(os.path.join(glob.escape(str(output)), "data", "**", f"*.{fmt}"), recursive=True)), fmt
+        )
     if rejected is None:
         rejected = side_stats(
             sorted(glob.glob(os.path.join(glob.escape(str(output)), "rejected", "*.parquet"))), "parquet"

@@ -27,7 +27,8 @@ from babelmill.pipelines.executor import STATE_DIR, OutputLayout, ShardPlan, fin
 
 # Job, EngineOptions and RunResult live in the Ray-free job module; imported from here too
 from babelmill.pipelines.job import EngineOptions, Job, ProgressHook, RunResult
-from babelmill.pipelines.ledger import Ledger
+from babelmill.pipelines.ledger import Ledger, LedgerError
+from babelmill.pipelines.lock import LOCK_NAME, OutputLock
 from babelmill.pipelines.report import write_report
 from babelmill.pipelines.stats import SideStats, side_stats
 from babelmill.processors.base import GlobalStage, GlobalStep, Resources, Stage
@@ -70,15 +71,18 @@ def _prepare_output(job: Job, shards: list[InputShard], overwrite: bool) -> None
     root = layout.root
     ident = fingerprint(job, shards)
     if layout.run_file.exists():
-        previous = orjson.loads(layout.run_file.read_bytes())
-        if previous.get("fingerprint") != ident["fingerprint"]:
+        try:
+            previous = orjson.loads(layout.run_file.read_bytes())
+        except orjson.JSONDecodeError:
+            previous = {}  # a damaged record proves nothing: treated as another command's
+        if not isinstance(previous, dict) or previous.get("fingerprint") != ident["fingerprint"]:
             if not overwrite:
                 raise BabelmillError(
                     f"{root} holds the output of a different command (parameters or inputs changed); "
                     "rerun the original command to resume it, pass --overwrite to replace it, or choose another --output"
                 )
             _clear(root)
-    elif root.exists() and any(root.iterdir()):
+    elif root.exists() and any(p.name != LOCK_NAME for p in root.iterdir()):
         if not overwrite:
             raise BabelmillError(
                 f"{root} exists and is not empty; pass --overwrite to write into it, or choose another --output"
@@ -101,6 +105,32 @@ def _clear(root: Path) -> None:
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
+
+
+def _read_marker(path: Path, shard_id: str, root: Path) -> dict[str, Any] | None:
+    """A shard's completion marker, or None when it is missing or cannot be trusted.
+
+    Markers are written atomically, but a crash on a file system without atomic rename,
+    a full disk or a hand edit can leave one truncated or wrong; such a marker is
+    removed and its shard redone rather than trusted (or crashing the rerun).
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        marker = orjson.loads(data)
+        ok = isinstance(marker, dict) and marker.get("shard") == shard_id and isinstance(marker.get("outputs"), dict)
+        if ok:
+            Ledger.from_dict(marker["ledger"], marker.get("timing")).check()
+            ok = all(isinstance(o, str) and (root / o).exists() for o in marker["outputs"].values())
+    except (orjson.JSONDecodeError, LedgerError, KeyError, TypeError, ValueError, AttributeError):
+        ok = False
+    if not ok:
+        log.warning("the marker %s is damaged or names missing files; shard %s is redone", path, shard_id)
+        path.unlink(missing_ok=True)
+        return None
+    return marker
 
 
 def _chain_resources(stages: list[Stage]) -> Resources:
@@ -367,8 +397,11 @@ def _global_phase(
 
     layout = job.layout()
     done_file = layout.global_dir / "done.json"
-    if done_file.exists():
-        return orjson.loads(done_file.read_bytes())
+    if done_file.exists() and (layout.global_dir / "result.parquet").exists():
+        try:
+            return orjson.loads(done_file.read_bytes())
+        except orjson.JSONDecodeError:
+            log.warning("%s is damaged; the global step is redone", done_file)
     started = time.perf_counter()
     stage = job.global_stage
     assert stage is not None
@@ -423,9 +456,7 @@ def _run_phased(
     layout = job.layout()
     todo = [s for s in shards if s.shard_id not in done]
     mapped = {
-        s.shard_id: orjson.loads(layout.map_marker(s.shard_id).read_bytes())
-        for s in todo
-        if layout.map_marker(s.shard_id).exists()
+        s.shard_id: m for s in todo if (m := _read_marker(layout.map_marker(s.shard_id), s.shard_id, layout.root))
     }
     for s in todo:
         if s.shard_id in mapped:
@@ -439,7 +470,7 @@ def _run_phased(
         return [], failures
     # The global step needs every shard's keys, finished shards included.
     for s in shards:
-        if s.shard_id not in mapped:
+        if s.shard_id not in mapped:  # run() checked these markers before counting the shard done
             mapped[s.shard_id] = orjson.loads(layout.map_marker(s.shard_id).read_bytes())
     _global_phase(job, shards, mapped, hook)
     slices = _shard_slices(job, shards, mapped)
@@ -471,11 +502,14 @@ def _merged_stats(markers: list[dict[str, Any]]) -> tuple[SideStats | None, Side
 def _run_stats(markers: list[dict[str, Any]], layout: OutputLayout, fmt: str) -> tuple[SideStats, SideStats]:
     """The histograms the card and the report share: merged from the markers, or, for
     markers written before they carried them, one scan of the output for both."""
+    root = glob.escape(str(layout.root))
+    kept_files = sorted(glob.glob(os.path.join(root, layout.data_glob())))
+    rejected_files = sorted(glob.glob(os.path.join(root, "rejected", "*.parquet")))
     kept, rejected = _merged_stats(markers)
     if kept is None or rejected is None:
-        root = glob.escape(str(layout.root))
-        kept = side_stats(sorted(glob.glob(os.path.join(root, layout.data_glob()))), fmt)
-        rejected = side_stats(sorted(glob.glob(os.path.join(root, "rejected", "*.parquet"))), "parquet")
+        return side_stats(kept_files, fmt), side_stats(rejected_files, "parquet")
+    # Markers carry histograms, not file counts (one shard writes one file per language).
+    kept.files, rejected.files = len(kept_files), len(rejected_files)
     return kept, rejected
 
 
@@ -496,12 +530,46 @@ def run(
     )
     if not shards:
         raise BabelmillError("the inputs hold no shard to process")
-    _prepare_output(job, shards, overwrite)
-    done = {
-        s.shard_id: orjson.loads(layout.marker(s.shard_id).read_bytes())
-        for s in shards
-        if layout.marker(s.shard_id).exists()
-    }
+    lock = OutputLock(layout.root)
+    try:
+        lock.acquire()
+        _prepare_output(job, shards, overwrite)
+    except OSError as exc:
+        lock.release()
+        raise BabelmillError(f"cannot write to --output {layout.root}: {exc.strerror or exc}") from exc
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        return _run_locked(job, shards, engine, hook, started)
+    finally:
+        lock.release()
+
+
+def _done_markers(job: Job, shards: list[InputShard]) -> dict[str, dict[str, Any]]:
+    """The shards a rerun skips: a trusted final marker (and, with a global stage, a
+    trusted map marker too, since the global step reads every shard's)."""
+    layout = job.layout()
+    done = {}
+    for s in shards:
+        marker = _read_marker(layout.marker(s.shard_id), s.shard_id, layout.root)
+        if marker is None:
+            continue
+        if (
+            job.global_stage is not None
+            and _read_marker(layout.map_marker(s.shard_id), s.shard_id, layout.root) is None
+        ):
+            layout.marker(s.shard_id).unlink(missing_ok=True)
+            continue
+        done[s.shard_id] = marker
+    return done
+
+
+def _run_locked(
+    job: Job, shards: list[InputShard], engine: EngineOptions, hook: ProgressHook, started: float
+) -> RunResult:
+    layout = job.layout()
+    done = _done_markers(job, shards)
     pending = [s for s in shards if s.shard_id not in done]
     hook("start", {"shards": shards, "skipped": len(done)})
     for shard in shards:
@@ -545,8 +613,9 @@ def run(
         )
         if job.finalize is not None:
             job.finalize(job, ledger)
-        if job.finalize is not None:
-            job.finalize(job, ledger)
+    # Every task has ended: what is left under a temporary name is a killed attempt's
+    # (a worker that died mid-shard, whose retry wrote the real file).
+    remove_stale_tmp(layout.root)
     return RunResult(
         ledger, layout.root, len(shards), len(done), time.perf_counter() - started, ray_seconds, failures, nodes
     )
