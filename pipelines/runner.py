@@ -530,6 +530,8 @@ def run(
     )
     if not shards:
         raise BabelmillError("the inputs hold no shard to process")
+    if layout.root.exists() and not layout.root.is_dir():
+        raise BabelmillError(f"--output {layout.root} is a file; pass a folder (it is created if missing)")
     lock = OutputLock(layout.root)
     try:
         lock.acquire()
