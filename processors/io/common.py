@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import bz2
+import dataclasses
 import gzip
 import io
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from zstandard import ZstdError as _ZstdError
 
+from babelmill.processors.io.encoding import SNIFF_BYTES, Encoding, sniff, utf8_stream
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
 from babelmill.processors.schema import DOC_SCHEMA, conform
 
@@ -38,6 +40,26 @@ def open_binary(path: str) -> IO[bytes]:
     if lower.endswith(".bz2"):
         return bz2.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
+
+
+def open_utf8(path: str) -> tuple[IO[bytes], Encoding]:
+    """Open a (possibly compressed) text file as UTF-8 bytes, decoding a file whose
+    encoding is declared by a byte order mark or detected (``encoding``)."""
+    head: list[bytes] = []
+    with open_binary(path) as fh:
+        read = getattr(fh, "read1", None) or fh.read
+        size = 0
+        try:
+            while size < SNIFF_BYTES:
+                piece = read(SNIFF_BYTES - size)
+                if not piece:
+                    break
+                head.append(piece)
+                size += len(piece)
+        except (EOFError, _ZstdError, gzip.BadGzipFile):
+            pass  # a truncated or corrupt file: the reader meets the error again and records it
+    enc = sniff(b"".join(head))
+    return utf8_stream(open_binary(path), enc), enc
 
 
 class _ZstdReader(io.RawIOBase):
@@ -267,19 +289,66 @@ def map_table(table: pa.Table, opts: ReaderOptions, source: str, start: int) -> 
     return ReadBatch(docs=conform(docs), quarantine=quarantine)
 
 
-def _iter_chunks(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
+#: Lines up to this size (or --max-record-bytes, if larger) are held whole, so that one
+#: over the record limit is quarantined with its exact bytes; a longer one (a broken dump,
+#: not a document) is read past in bounded pieces and only its head is kept.
+MAX_HELD_LINE_BYTES = 64 * 1024 * 1024
+#: what quarantine keeps of a line too long to hold: its first bytes
+OVERSIZE_HEAD_BYTES = 64 * 1024
+
+
+def held_line_bytes(opts: ReaderOptions) -> int:
+    return max(opts.max_record_bytes, MAX_HELD_LINE_BYTES)
+
+
+@dataclasses.dataclass(frozen=True)
+class OversizeLine:
+    """A line too long to hold, skipped while it was read (memory stays bounded however
+    long it is): its size and first bytes, for the quarantine."""
+
+    size: int
+    head: bytes
+
+    def quarantine(self, source: str, ordinal: int, opts: ReaderOptions, what: str = "record") -> QuarantineRecord:
+        error = (
+            f"{what} of {self.size} bytes exceeds --max-record-bytes {opts.max_record_bytes} "
+            f"(raw holds its first {len(self.head)} bytes)"
+        )
+        for cut in range(4):  # do not end inside a UTF-8 sequence
+            try:
+                return QuarantineRecord(source, ordinal, error, raw=self.head[: len(self.head) - cut].decode("utf-8"))
+            except UnicodeDecodeError:
+                continue
+        return QuarantineRecord.from_bytes(source, ordinal, error, self.head)
+
+
+def _skip_line(stream: IO[bytes], line: bytes) -> OversizeLine:
+    """Read past the rest of a line already known to be too long to hold; keep its head."""
+    size = len(line)
+    while not line.endswith(b"\n"):
+        line = stream.readline(1 << 20)
+        if not line:
+            break
+        size += len(line)
+    return OversizeLine(size - (1 if line.endswith(b"\n") else 0), b"")
+
+
+def _iter_chunks(stream: IO[bytes], chunk_bytes: int, max_line: int | None = None) -> Iterator[Any]:
     """Yield pieces of the stream that end on a line boundary (the last may not).
 
     Each piece is one read plus the rest of its last line, so a long line makes a
-    longer piece rather than a split record.  A stream that breaks part-way (a
-    truncated or corrupt compressed file) first yields the complete lines read before
-    the break, then raises, so the readable part of the file is not lost with it.
+    longer piece rather than a split record.  With ``max_line``, a line longer than
+    that is not held: it is read past and yielded as an :class:`OversizeLine`.  A
+    stream that breaks part-way (a truncated or corrupt compressed file) first yields
+    the complete lines read before the break, then raises, so the readable part of the
+    file is not lost with it.
     """
     # read1: at most one raw read per call, so a failing call loses little already decompressed.
     read = getattr(stream, "read1", None) or stream.read
     while True:
         parts: list[bytes] = []
         size = 0
+        oversize: OversizeLine | None = None
         try:
             while size < chunk_bytes:
                 piece = read(chunk_bytes - size)
@@ -288,7 +357,20 @@ def _iter_chunks(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
                 parts.append(piece)
                 size += len(piece)
             if parts and not parts[-1].endswith(b"\n"):
-                parts.append(stream.readline())
+                if max_line is None:
+                    parts.append(stream.readline())
+                else:
+                    data = b"".join(parts)
+                    cut = data.rfind(b"\n") + 1
+                    limit = max_line + 1 - (len(data) - cut)  # the most the last line may still grow
+                    rest = stream.readline(limit) if limit > 0 else b""
+                    if rest.endswith(b"\n") or (limit > 0 and len(rest) < limit):
+                        parts = [data, rest]
+                    else:
+                        line = data[cut:] + rest
+                        skipped = _skip_line(stream, line)
+                        oversize = OversizeLine(skipped.size, line[:OVERSIZE_HEAD_BYTES])
+                        parts = [data[:cut]]
         except _STREAM_ERRORS:
             data = b"".join(parts)
             cut = data.rfind(b"\n")
@@ -297,4 +379,8 @@ def _iter_chunks(stream: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
             raise
         if not parts:
             return
-        yield parts[0] if len(parts) == 1 else b"".join(parts)
+        chunk = parts[0] if len(parts) == 1 else b"".join(parts)
+        if chunk:
+            yield chunk
+        if oversize is not None:
+            yield oversize

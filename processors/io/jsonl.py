@@ -16,7 +16,16 @@ import orjson
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from babelmill.processors.io.common import _STREAM_ERRORS, _date_fields, _iter_chunks, map_table, open_binary
+from babelmill.processors.io.common import (
+    _STREAM_ERRORS,
+    OversizeLine,
+    _date_fields,
+    _iter_chunks,
+    held_line_bytes,
+    map_table,
+    open_utf8,
+)
+from babelmill.processors.io.encoding import UNDETECTED_HINT, Encoding
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
 from babelmill.processors.io.sources import strip_compression
 from babelmill.processors.schema import DOC_SCHEMA
@@ -130,7 +139,7 @@ def _fast_parse(chunk: bytes, opts: ReaderOptions, as_strings: dict[str, pa.Data
     longest = int(np.max(np.diff(newlines, prepend=-1))) if len(newlines) else len(chunk)
     if len(chunk) - (int(newlines[-1]) + 1 if len(newlines) else 0) > longest:
         longest = len(chunk)
-    if longest > opts.max_record_bytes:
+    if longest > opts.max_record_bytes or too_deep(arr, newlines):
         return None
     read_options = pa_json.ReadOptions(use_threads=True, block_size=max(1 << 20, longest + 2))
     as_strings = {} if as_strings is None else as_strings
@@ -181,6 +190,9 @@ def _date_like_fields(chunk: bytes, sample_bytes: int = 1 << 18) -> dict[str, pa
     that the whole chunk is parsed once, with those fields as strings, not twice."""
     cut = chunk.find(b"\n", sample_bytes)
     sample = chunk if cut < 0 else chunk[: cut + 1]
+    arr = np.frombuffer(sample, dtype=np.uint8)
+    if too_deep(arr, np.flatnonzero(arr == 10)):
+        return {}
     try:
         schema = pa_json.read_json(
             pa.BufferReader(sample), parse_options=pa_json.ParseOptions(newlines_in_values=False)
@@ -188,6 +200,32 @@ def _date_like_fields(chunk: bytes, sample_bytes: int = 1 << 18) -> dict[str, pa
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError):
         return {}
     return _date_fields(schema)
+
+
+#: JSON nested deeper than this is not given to pyarrow (which overflows its stack and
+#: takes the process down at a few thousand levels) nor polars (at ~1,000): the line-by-line
+#: parser takes it, and quarantines what is deeper than orjson's 1,024 levels.
+MAX_FAST_DEPTH = 128
+
+
+def too_deep(arr: np.ndarray, newlines: np.ndarray, limit: int = MAX_FAST_DEPTH) -> bool:
+    """Whether some line of a chunk nests brackets deeper than ``limit``.
+
+    Brackets inside strings count too: an overestimate only sends a chunk to the slow
+    path.  A line needs more than ``limit`` openers to be that deep, so only such lines
+    (rare) are scanned for their depth.
+    """
+    opens = np.flatnonzero((arr | 0x20) == 0x7B)  # '[' or '{' (they differ by 0x20)
+    if len(opens) <= limit:
+        return False
+    ends = np.append(newlines, len(arr))
+    per_line = np.diff(np.searchsorted(opens, ends), prepend=0)
+    for i in np.flatnonzero(per_line > limit):
+        start = int(ends[i - 1]) + 1 if i else 0
+        seg = arr[start : int(ends[i])] | 0x20
+        if int(np.cumsum((seg == 0x7B).astype(np.int32) - (seg == 0x7D)).max()) > limit:
+            return True
+    return False
 
 
 #: A chunk that fails the fast path is re-read in pieces of about this size; only a
@@ -207,7 +245,11 @@ def _try_fast(
 
 
 def _parse_piece(
-    chunk: bytes, start: int, source: str, opts: ReaderOptions, as_strings: dict[str, pa.DataType]
+    chunk: bytes,
+    start: int,
+    source: str,
+    opts: ReaderOptions,
+    as_strings: dict[str, pa.DataType],
 ) -> tuple[list[ReadBatch], int]:
     """Fast-parse a chunk of whole lines; if it holds a bad record, re-read it in ~1 MB
     pieces and parse only the failing pieces line by line, so one broken line costs one
@@ -241,11 +283,26 @@ def _merge(batches: list[ReadBatch]) -> ReadBatch:
     return ReadBatch(docs=docs, quarantine=[q for b in batches for q in b.quarantine])
 
 
+def _with_hint(batch: ReadBatch, enc: Encoding) -> ReadBatch:
+    """Say why a line that is not UTF-8 was not decoded, in a file whose encoding could not be told."""
+    if enc.how == "undetected":
+        for q in batch.quarantine:
+            if q.error.startswith("invalid UTF-8"):
+                q.error += f"; {UNDETECTED_HINT}"
+    return batch
+
+
+def _unreadable(source: str, exc: BaseException) -> ReadBatch:
+    """A file that cannot be opened at all (a symlink loop, a vanished file): one quarantine record."""
+    return ReadBatch(quarantine=[QuarantineRecord(source, 0, f"unreadable file: {type(exc).__name__}: {exc}")])
+
+
 def read_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
     start = 0
     if strip_compression(path)[0].lower().endswith(".json"):
         try:
-            with open_binary(path) as peek:
+            peek, _ = open_utf8(path)
+            with peek:
                 data = peek.read(4096)
                 if data.lstrip()[:1] == b"[":
                     data += peek.read()
@@ -260,14 +317,23 @@ def read_jsonl(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatc
             yield from _read_json_array(data, source, opts)
             return
     as_strings: dict[str, pa.DataType] | None = None
-    with open_binary(path) as stream:
+    try:
+        stream, enc = open_utf8(path)
+    except _STREAM_ERRORS as exc:
+        yield _unreadable(source, exc)
+        return
+    with stream:
         try:
-            for chunk in _iter_chunks(stream, opts.chunk_bytes):
+            for chunk in _iter_chunks(stream, opts.chunk_bytes, held_line_bytes(opts)):
+                if isinstance(chunk, OversizeLine):
+                    yield ReadBatch(quarantine=[chunk.quarantine(source, start, opts)])
+                    start += 1
+                    continue
                 if as_strings is None:
                     as_strings = _date_like_fields(chunk)
                 batches, consumed = _parse_piece(chunk, start, source, opts, as_strings)
                 start += consumed
-                yield _merge(batches)
+                yield _with_hint(_merge(batches), enc)
         except _STREAM_ERRORS as exc:
             # A truncated or corrupt compressed stream: what was read stands, the rest is recorded.
             yield ReadBatch(

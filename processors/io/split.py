@@ -26,6 +26,11 @@ def jsonl_ranges(path: str, split_bytes: int) -> list[tuple[int, int]]:
     lower = path.lower()
     if split_bytes <= 0 or size <= split_bytes or not lower.endswith((".jsonl", ".ndjson")):
         return [(0, size)]
+    from babelmill.processors.io.encoding import SNIFF_BYTES, sniff
+
+    with open(path, "rb") as fh:
+        if sniff(fh.read(SNIFF_BYTES)).transcode:
+            return [(0, size)]  # read whole, through the decoder: raw ranges would cut UTF-16 lines
     n = -(-size // split_bytes)
     step = -(-size // n)
     return [(s, min(s + step, size)) for s in range(0, size, step)]
@@ -36,8 +41,17 @@ def line_start(fh: Any, pos: int) -> int:
     if pos == 0:
         return 0
     fh.seek(pos - 1)
-    fh.readline()
+    _rest_of_line(fh)
     return fh.tell()
+
+
+def _rest_of_line(fh: Any) -> bytes:
+    """Read to the end of the current line in bounded pieces (a line may be 100 MB);
+    returns the last piece."""
+    piece = fh.readline(1 << 20)
+    while piece and not piece.endswith(b"\n"):
+        piece = fh.readline(1 << 20)
+    return piece
 
 
 def records_before(fh: Any, pos: int) -> int:
@@ -49,7 +63,17 @@ def records_before(fh: Any, pos: int) -> int:
         if not data:
             break
         if fh.tell() < pos and not data.endswith(b"\n"):
-            data += fh.readline()  # whole lines only, so a blank line is never cut in two
+            # whole lines only, so a blank line is never cut in two; a long line is read in
+            # bounded pieces and stands in as one short line, blank or not like itself
+            cut = data.rfind(b"\n") + 1
+            blank = not data[cut:].strip(b" \t\r\f\v")
+            piece = fh.readline(1 << 20)
+            while piece:
+                blank = blank and not piece.strip(b" \t\r\f\v\n")
+                if piece.endswith(b"\n"):
+                    break
+                piece = fh.readline(1 << 20)
+            data = data[:cut] + (b"\n" if blank else b"x\n")
         n += data.count(b"\n") - len(_BLANK_LINE.findall(data))
     return n
 
@@ -80,7 +104,7 @@ class _Bounded(io.RawIOBase):
 
 def read_jsonl_range(path: str, source: str, opts: ReaderOptions, byte_range: tuple[int, int]) -> Iterator[ReadBatch]:
     """The records of one byte range of a JSONL file, numbered as in the whole file."""
-    from babelmill.processors.io.common import _iter_chunks
+    from babelmill.processors.io.common import OversizeLine, _iter_chunks, held_line_bytes
     from babelmill.processors.io.jsonl import _date_like_fields, _merge, _parse_piece
 
     with open(path, "rb") as fh:
@@ -97,7 +121,11 @@ def read_jsonl_range(path: str, source: str, opts: ReaderOptions, byte_range: tu
         return
     try:
         with io.BufferedReader(_Bounded(path, start, end), buffer_size=1 << 20) as stream:
-            for chunk in _iter_chunks(stream, opts.chunk_bytes):
+            for chunk in _iter_chunks(stream, opts.chunk_bytes, held_line_bytes(opts)):
+                if isinstance(chunk, OversizeLine):
+                    yield ReadBatch(quarantine=[chunk.quarantine(source, ordinal, opts)])
+                    ordinal += 1
+                    continue
                 batches, consumed = _parse_piece(chunk, ordinal, source, opts, as_strings)
                 ordinal += consumed
                 yield _merge(batches)

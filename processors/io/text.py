@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from babelmill.processors.io.common import _STREAM_ERRORS, _iter_chunks, open_binary
+from babelmill.processors.io.common import (
+    _STREAM_ERRORS,
+    OversizeLine,
+    held_line_bytes,
+    _iter_chunks,
+    open_binary,
+    open_utf8,
+)
+from babelmill.processors.io.encoding import UNDETECTED_HINT, decode_document
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
 from babelmill.processors.schema import DOC_SCHEMA
 
@@ -14,9 +22,19 @@ from babelmill.processors.schema import DOC_SCHEMA
 def read_text_lines(path: str, source: str, opts: ReaderOptions) -> Iterator[ReadBatch]:
     """One document per non-empty line."""
     ordinal = 0
-    with open_binary(path) as stream:
+    try:
+        stream, enc = open_utf8(path)
+    except _STREAM_ERRORS as exc:  # a symlink loop, a file gone since discovery
+        yield ReadBatch(quarantine=[QuarantineRecord(source, 0, f"unreadable file: {type(exc).__name__}: {exc}")])
+        return
+    hint = f"; {UNDETECTED_HINT}" if enc.how == "undetected" else ""
+    with stream:
         try:
-            for chunk in _iter_chunks(stream, opts.chunk_bytes):
+            for chunk in _iter_chunks(stream, opts.chunk_bytes, held_line_bytes(opts)):
+                if isinstance(chunk, OversizeLine):
+                    yield ReadBatch(quarantine=[chunk.quarantine(source, ordinal, opts, "line")])
+                    ordinal += 1
+                    continue
                 texts, ordinals, quarantine = [], [], []
                 for line in chunk.split(b"\n"):
                     line = line.rstrip(b"\r")
@@ -38,7 +56,7 @@ def read_text_lines(path: str, source: str, opts: ReaderOptions) -> Iterator[Rea
                         except UnicodeDecodeError as exc:
                             quarantine.append(
                                 QuarantineRecord.from_bytes(
-                                    source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", line
+                                    source, ordinal, f"invalid UTF-8 at byte {exc.start}: {exc.reason}{hint}", line
                                 )
                             )
                     ordinal += 1
@@ -68,14 +86,13 @@ def read_text_files(paths: tuple[str, ...], sources: tuple[str, ...], opts: Read
         if len(data) > opts.max_record_bytes:
             quarantine.append(QuarantineRecord(source, 0, f"file exceeds --max-record-bytes {opts.max_record_bytes}"))
             continue
-        try:
-            texts.append(data.decode("utf-8"))
-            ids.append(source)
-            srcs.append(source)
-        except UnicodeDecodeError as exc:
-            quarantine.append(
-                QuarantineRecord.from_bytes(source, 0, f"invalid UTF-8 at byte {exc.start}: {exc.reason}", data)
-            )
+        text, problem = decode_document(data)
+        if text is None:
+            quarantine.append(QuarantineRecord.from_bytes(source, 0, problem or "undecodable", data))
+            continue
+        texts.append(text)
+        ids.append(source)
+        srcs.append(source)
     yield ReadBatch(docs=_text_docs(texts, ids, srcs), quarantine=quarantine)
 
 
