@@ -65,6 +65,14 @@ def _valid_utf8_prefix(data: bytes) -> bool:
     return True
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def sniff(head: bytes) -> Encoding:
     """The encoding of a file from its first bytes (see the module's docstring)."""
     for bom, codec in _BOMS:
@@ -74,19 +82,20 @@ def sniff(head: bytes) -> Encoding:
         return Encoding()
     cut = head.rfind(b"\n")
     sample = head[: cut + 1] if cut > 0 else head
+    if any(not line.isascii() and _is_utf8(line) for line in sample.split(b"\n")):
+        return Encoding()  # UTF-8 text with some broken lines (quarantined), not another encoding
     codec = detect_legacy(sample)
     return Encoding(codec, "detected") if codec else Encoding("utf-8", "undetected")
 
 
 def detect_legacy(sample: bytes) -> str | None:
     """The single-byte encoding of text that is not UTF-8, or None when it cannot be told."""
-    for line in sample.split(b"\n"):
-        if not line.isascii() and _valid_utf8_prefix(line):
-            return None  # UTF-8 text with some broken lines, not another encoding
     if len(sample.translate(None, bytes(range(128)))) < MIN_EVIDENCE:  # the non-ASCII bytes
         return None
-    import cchardet
-
+    try:
+        import cchardet  # uchardet, Mozilla's detector: right on latin-1 vs cp1252 where charset-normalizer was not
+    except ImportError:  # pragma: no cover - a dependency; without it nothing is guessed
+        return None
     guess = cchardet.detect(sample)
     name, confidence = guess.get("encoding"), guess.get("confidence") or 0.0
     if not name or confidence < MIN_CONFIDENCE:

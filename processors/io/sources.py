@@ -125,7 +125,8 @@ def _expand(spec: str, fmt: str) -> list[tuple[str, str, str]]:
         root = Path(re.split(r"[*?\[]", spec, maxsplit=1)[0])
         if not root.is_dir():
             root = root.parent
-        files = [m for m in matches if os.path.isfile(m)]
+        # files, and dangling links (a symlink loop), which the reader quarantines as unreadable
+        files = _one_path_per_file([m for m in matches if os.path.isfile(m) or not os.path.exists(m)])
         return [_classify(m, fmt, os.path.relpath(m, root)) for m in files]
     if not path.exists():
         raise InputError(f"--input {spec!r} does not exist; pass a file, a directory or a glob")
@@ -147,6 +148,17 @@ def _expand(spec: str, fmt: str) -> list[tuple[str, str, str]]:
             )
         return found
     return [_classify(str(path), fmt, path.name)]
+
+
+def _one_path_per_file(paths: list[str]) -> list[str]:
+    """One path per real file, the shortest: ``**`` follows directory links, so a link
+    back to a parent (``again -> .``) would list every file under 40 nested names."""
+    best: dict[str, str] = {}
+    for p in paths:
+        real = os.path.realpath(p)
+        if real not in best or (p.count(os.sep), p) < (best[real].count(os.sep), best[real]):
+            best[real] = p
+    return sorted(best.values())
 
 
 def _classify(path: str, fmt: str, source: str) -> tuple[str, str, str]:
