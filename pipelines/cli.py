@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import functools
+
 import typer
+from typer.core import TyperCommand
 import yaml
 from rich.console import Console
 from rich.markup import escape
@@ -37,6 +39,51 @@ app = typer.Typer(
 console = Console(stderr=True)
 out = Console()
 log = logging.getLogger("babelmill")
+
+#: help text is wrapped to the terminal, up to this many columns
+HELP_MAX_WIDTH = 120
+#: the option-name column of ``--help``: names longer than this put their help on the next line
+HELP_NAMES_WIDTH = 30
+
+
+class ReadableHelpCommand(TyperCommand):
+    """A command whose ``--help`` stays readable in an 80-column terminal.
+
+    typer's rich layout gives an option's help the width left over by five other columns
+    (one or two words a line at 80 columns); this one is click's two-column layout (names,
+    then the help, wrapped beside them or below a long name), grouped in the same panels.
+    """
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        wide = type(formatter)(max_width=HELP_MAX_WIDTH)
+        super(TyperCommand, self).format_help(ctx, wide)  # click's layout, not typer's rich one
+        formatter.write(wide.getvalue())
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        panels: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            name, text = record
+            if len(name) > formatter.width - formatter.current_indent - 4 and " <" in name:
+                # a long list of choices goes into the help, where it can wrap
+                name, choices = name.split(" <", 1)
+                text = f"One of: {', '.join(choices.rstrip('>').split('|'))}. {text}"
+            panels.setdefault(getattr(param, "rich_help_panel", None) or "Options", []).append((name, text))
+        for name, rows in panels.items():
+            with formatter.section(name):
+                formatter.write_dl(rows, col_max=HELP_NAMES_WIDTH)
+
+
+def _readable_help(typer_app: typer.Typer) -> None:
+    """Give every command of an app (and of its sub-apps) the readable ``--help``."""
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = ReadableHelpCommand
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _readable_help(group.typer_instance)
 
 
 class InputFormat(str, enum.Enum):
@@ -1053,8 +1100,30 @@ def main_callback(
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point.
+
+    A usage error (unknown option, bad value, missing argument) is one line on stderr with
+    exit code 2, like every other error the user can fix, not click's usage block.
+    """
+    _readable_help(app)
+    try:
+        from typer._click.exceptions import ClickException  # typer vendors click from 0.2x on
+    except ImportError:  # pragma: no cover - older typer on real click
+        from click.exceptions import ClickException  # type: ignore[no-redef]
+    try:
+        code = app(standalone_mode=False)
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(2)  # typer has printed the help already
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        console.print(f"[red]error:[/red] {escape(message)}{escape(where)}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console.print("interrupted; rerun the same command to resume")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 # ----------------------------------------------------------------- babelmill stages

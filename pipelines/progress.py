@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -64,34 +64,38 @@ class RunProgress:
             self.progress.stop()
 
 
-def summary_table(result: RunResult) -> Table:
-    """Per-stage counts plus the run's totals, as the user sees them at the end."""
+def summary_table(result: RunResult) -> Group:
+    """Per-stage counts plus the run's totals, as the user sees them at the end.
+
+    The counts are one narrow table; drop reasons and counters follow it, one per line
+    under their stage, so that none is cut short in an 80-column terminal
+    (``gopher_below_alpha_words_ratio`` is 30 characters on its own).
+    """
     led = result.ledger
     table = Table(title=f"babelmill run → {result.output}", title_justify="left")
-    table.add_column("stage")
-    table.add_column("in", justify="right")
-    table.add_column("kept", justify="right")
-    table.add_column("dropped", justify="right")
-    table.add_column("errored", justify="right")
-    table.add_column("drop reasons / counters")
+    table.add_column("stage", overflow="fold")
+    table.add_column("in", justify="right", no_wrap=True)
+    table.add_column("kept", justify="right", no_wrap=True)
+    table.add_column("dropped", justify="right", no_wrap=True)
+    table.add_column("errored", justify="right", no_wrap=True)
+    reasons = Table(
+        title="drop reasons / counters", title_justify="left", box=None, show_header=False, padding=(0, 1, 0, 2)
+    )
+    reasons.add_column("stage", style="bold", no_wrap=True)
+    reasons.add_column("reason", overflow="fold")
     for s in led.stages:
-        reasons = ", ".join(f"{r} {n:,}" for r, n in s.dropped.most_common(4))
-        if len(s.dropped) > 4:
-            reasons += f", +{len(s.dropped) - 4} more"
+        table.add_row(s.name, f"{s.rows_in:,}", f"{s.kept:,}", f"{sum(s.dropped.values()):,}", f"{s.errored:,}")
+        lines = [f"{r} {n:,}" for r, n in s.dropped.most_common()]
         # Stage counters (PII replacements, cache hits, ...); per-language counts are in the report.
-        counters = [(k, n) for k, n in s.counters.items() if not k.startswith("lang:") and not k.startswith("line-")]
-        if counters:
-            reasons = "; ".join(x for x in (reasons, ", ".join(f"{k} {n:,}" for k, n in counters[:4])) if x)
+        lines += [f"{k} {n:,}" for k, n in s.counters.items() if not k.startswith(("lang:", "line-"))]
         if s.added:
-            reasons = "; ".join(x for x in (f"+{s.added:,} rows (one per target)", reasons) if x)
-        table.add_row(
-            s.name, f"{s.rows_in:,}", f"{s.kept:,}", f"{sum(s.dropped.values()):,}", f"{s.errored:,}", reasons
-        )
+            lines.insert(0, f"+{s.added:,} rows (one per target)")
+        if lines:
+            reasons.add_row(s.name, "\n".join(lines))
     table.add_section()
     total_in = f"{led.input:,}" + (f" (+{led.added:,})" if led.added else "")
-    table.add_row(
-        "total", total_in, f"{led.kept:,}", f"{led.rejected:,}", f"{led.quarantined:,}", "rejected / quarantined"
-    )
+    table.add_row("total", total_in, f"{led.kept:,}", f"{led.rejected:,}", f"{led.quarantined:,}")
+    table.add_row("", "", "", "rejected", "quarantined", style="dim")
     work = max(result.seconds - result.ray_startup_seconds, 1e-9)
     caption = f"{result.shards_total} shards ({result.shards_skipped} already done), {work:,.1f} s"
     if result.ray_startup_seconds:
@@ -100,4 +104,4 @@ def summary_table(result: RunResult) -> Table:
         caption += f", {led.input / work:,.0f} rows/s"
     table.caption = caption
     table.caption_justify = "left"
-    return table
+    return Group(table, reasons) if reasons.row_count else Group(table)

@@ -141,3 +141,53 @@ def test_unknown_language_is_one_line_with_suggestions(
     )
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "swx" in err and "sw" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- 80 columns, one-line errors
+
+
+@pytest.mark.parametrize("command", ["copy", "corpus", "instruct translate"])
+def test_help_is_readable_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """Each option's help runs beside or under its name in lines of many words, not one or
+    two words a line in the last of six columns."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert _main(monkeypatch, *command.split(), "--help") == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    flat = " ".join(text.split())
+    for param in _params(command):
+        if param.param_type_name == "option" and param.help:
+            words = param.help.split()[:6]
+            start = " ".join(words)
+            assert start in flat, f"{param.opts[0]}: {start!r} not in the help"
+            # the first words are on one line: the help column is wide enough for them
+            assert any(" ".join(words[:4]) in " ".join(line.split()) for line in lines), param.opts[0]
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["copy", "--no-such-option"], "No such option: --no-such-option"),
+        (["copy", "--split-bytes", "many"], "Invalid value for '--split-bytes'"),
+        (["copy", "--input"], "requires an argument"),
+        (["no-such-command"], "No such command"),
+        (["copy", "--input", "{tmp}/in.jsonl", "--output", "{tmp}/in.jsonl"], "is a file"),
+        (["copy", "--input", "{tmp}/in.jsonl", "--output", "{tmp}/o", "--split-bytes", "-1"], "--split-bytes"),
+        (["copy", "--recipe", "{tmp}/missing.yaml", "--output", "{tmp}/o"], "does not exist"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], says: str
+) -> None:
+    (tmp_path / "in.jsonl").write_text('{"text": "hello"}\n')
+    monkeypatch.setenv("COLUMNS", "80")
+    command, *rest = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    rc = _main(monkeypatch, command, "--no-progress", *rest)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 2, err
+    assert len(lines) == 1 and lines[0].startswith("error:") and says in lines[0], lines
+    assert "Traceback" not in err and "unexpected" not in err

@@ -237,3 +237,14 @@ def test_a_failing_plot_does_not_fail_the_report(output: tuple[Path, Ledger], mo
     text = write_report(out, ledger).read_text(encoding="utf-8")
     assert "lengths.png" not in _check_images(out, text)
     assert "Could not draw lengths: ValueError: no such font" in text
+
+
+def test_files_in_per_language_subfolders_are_counted(tmp_path: Path) -> None:
+    """A corpus run writes data/<lang>/part-*.parquet: those are the run's files."""
+    out = tmp_path / "out"
+    for lang, shard in (("sw", "00000"), ("sw", "00001"), ("yo", "00000")):
+        (out / "data" / lang).mkdir(parents=True, exist_ok=True)
+        pq.write_table(_docs(f"{lang}{shard}", [(lang, 0.9, 100)] * 2), out / "data" / lang / f"part-{shard}.parquet")
+    ledger = _ledger([StageCounts("read", rows_in=6, kept=6)])
+    html = write_report(out, ledger).read_text()
+    assert "6 documents in 3 file(s)" in html

@@ -207,3 +207,19 @@ def test_actor_pool_reports_each_failed_shard_by_name(ray_session, sample_dir: P
     assert all("model weights not found" in f for f in result.failures)
     assert sorted(f.split(" ")[1] for f in result.failures) == ["00000", "00001", "00002"]
     assert not (tmp_path / "out" / "ledger.json").exists()
+
+
+def test_report_counts_the_files_of_per_language_subsets(ray_session, sample_dir: Path, tmp_path: Path) -> None:
+    """With one subset per language the data is in data/<lang>/; the report counts those files
+    (it said "0 file(s)": the shards' histograms carry no file count)."""
+    import re
+
+    out = tmp_path / "out"
+    job = copy_job([str(sample_dir)], out)
+    job.partition = "source"  # copy runs no LID: one subset per input file stands in for languages
+    run(job)
+    files = sorted((out / "data").glob("*/*.parquet"))
+    assert len({f.parent.name for f in files}) > 1
+    html = (out / "report.html").read_text()
+    m = re.search(r"([\d,]+) documents in ([\d,]+) file\(s\)", html)
+    assert m and int(m.group(2)) == len(files), m
