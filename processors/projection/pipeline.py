@@ -360,9 +360,9 @@ class PairwiseProjectSpans(ProjectSpansStage):
         self.name_matching = name_matching
 
     def projector_for(self, src: str | None, tgt: str | None, tgt_tokens: Sequence[Sequence[str]] = ()) -> Any:
-        """The align method's projector (``project.projector_for``: the target's stop
-        words, the capitalisation rule measured on this batch's target text) with the
-        job's thresholds."""
+        """The align method's projector (``project.projector_for``: both sides' stop
+        words, the capitalisation rule and the collocations measured on this batch's
+        target text) with the job's thresholds."""
         from babelmill.processors.projection.names import NameMatcher
         from babelmill.processors.projection.project import projector_for
 
@@ -374,7 +374,7 @@ class PairwiseProjectSpans(ProjectSpansStage):
             overrides["min_confidence"] = self.min_confidence
         if tgt is None:
             return SpanProjector(**overrides)
-        return projector_for(tgt, tgt_tokens, **overrides)
+        return projector_for(tgt, tgt_tokens, src_lang=src or "en", **overrides)
 
     def _project(self, key: Any, batch: pa.Table) -> pa.Table:
         src, tgt = key if key is not None else (None, None)
