@@ -509,7 +509,9 @@ def project_job(
         if o.method == "score":
             stages.append(pp.ScoreProjectStage(spec, drop_on=o.drop_on, max_extra=o.score_max_extra))
         else:
-            project = pp.PairwiseProjectSpans(o.drop_on, o.min_confidence, ratio, o.name_matching)
+            # CoNLL's type for adjectives of names, when the label set has it
+            adjective = "MISC" if "B-MISC" in names else None
+            project = pp.PairwiseProjectSpans(o.drop_on, o.min_confidence, ratio, o.name_matching, adjective)
             if o.aligner == "eflomal":
                 tokenizers = {c: langs_mod.get(c).word_tokenize for c in [src, *targets]}
                 extra: dict = {}

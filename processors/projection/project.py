@@ -114,6 +114,7 @@ class SpanProjector:
     #: becomes MISC: names are capitalised, so the target word is the derived adjective
     #: ("Belgium" -> "belgi", "Europe" -> "europäischen"), which CoNLL annotates MISC
     adjective_types: frozenset[str] = frozenset({"LOC", "ORG"})
+    adjective_label: str = "MISC"
     #: source-language stop words (an entity word among them anchors nothing)
     source_stopwords: frozenset[str] = frozenset()
 
@@ -174,7 +175,9 @@ class SpanProjector:
         word = tgt_tokens[target.start]
         if not (word[:1].islower() and word[:1].upper() != word[:1]):
             return entity
-        return ProjectedEntity(entity.source, Span(target.start, target.end, "MISC"), entity.method, entity.confidence)
+        return ProjectedEntity(
+            entity.source, Span(target.start, target.end, self.adjective_label), entity.method, entity.confidence
+        )
 
     def _cap(self, n: int) -> float:
         return max(self.length_ratio * n, n + self.length_slack)
