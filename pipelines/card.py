@@ -42,7 +42,7 @@ def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kep
     root = str(job.output)
     fmt = job.output_format
     data_glob = job.layout().data_glob()
-    files = storage.glob_under(root, data_glob)
+    files = storage.glob_under(job.layout().root, data_glob)
     if kept is None:
         kept = side_stats(files, fmt)
     langs = dict(kept.langs.most_common())
@@ -59,7 +59,9 @@ def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kep
     ]
     if job.partition:
         subsets = sorted(
-            p.rstrip("/").rsplit("/", 1)[-1] for p in storage.glob_under(root, "data/*") if storage.is_dir(p)
+            p.rstrip("/").rsplit("/", 1)[-1]
+            for p in storage.glob_under(job.layout().root, "data/*")
+            if storage.is_dir(p)
         )
         for name in subsets:
             header += [f"- config_name: {name}", "  data_files:", "  - split: train", f"    path: data/{name}/*.{fmt}"]

@@ -70,7 +70,8 @@ def location(path: str | os.PathLike[str]) -> Any:
     from upath import UPath
 
     with storage_errors("cannot use", str(path)):
-        return UPath(str(path))
+        # no listing cache: Ray workers add files to the output behind this process's back
+        return UPath(str(path), use_listings_cache=False)
 
 
 def url_to_fs(path: Any) -> tuple[Any, str]:
@@ -144,7 +145,9 @@ def expand(spec: str) -> list[tuple[str, str]]:
         root = root if root.endswith("/") else root.rsplit("/", 1)[0] + "/"
         found = fs.glob(p, detail=True)
         files = sorted(k for k, v in found.items() if v.get("type") != "directory")
-        return [(_unstrip(fs, f), f[len(root) :] if f.startswith(root) else f.rsplit("/", 1)[-1]) for f in files]
+        named = [(f, f[len(root) :] if f.startswith(root) else f.rsplit("/", 1)[-1]) for f in files]
+        # as a shell glob: a wildcard does not match hidden names
+        return [(_unstrip(fs, f), rel) for f, rel in named if not any(x.startswith(".") for x in rel.split("/"))]
     info = fs.info(p)
     if info.get("type") != "directory":
         return [(_unstrip(fs, info.get("name", p)), p.rstrip("/").rsplit("/", 1)[-1])]
