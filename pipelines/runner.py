@@ -10,11 +10,9 @@ loaded once per worker.  Finished shards leave a marker; a rerun skips them.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import hashlib
 import logging
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -32,7 +30,7 @@ from babelmill.pipelines.report import write_report
 from babelmill.pipelines.stats import SideStats, side_stats
 from babelmill.processors.base import GlobalStage, GlobalStep, Resources, Stage
 from babelmill.processors.errors import BabelmillError
-from babelmill.processors.io import InputShard, ReaderOptions, discover_shards
+from babelmill.processors.io import InputShard, ReaderOptions, discover_shards, storage
 from babelmill.processors.io.writers import atomic_write_bytes, remove_stale_tmp
 
 __all__ = ["EngineOptions", "Job", "ProgressHook", "RunResult", "fingerprint", "init_ray", "run"]
@@ -66,7 +64,14 @@ def _all_stages(job: Job) -> list[Stage]:
 
 
 def _prepare_output(job: Job, shards: list[InputShard], overwrite: bool) -> None:
+    """Check the output against the run it holds and record this run (before Ray starts:
+    on an object store this first write also proves the bucket exists and is writable)."""
     layout = job.layout()
+    with storage.storage_errors("--output", str(layout.root)):
+        _prepare_output_in(job, layout, shards, overwrite)
+
+
+def _prepare_output_in(job: Job, layout: OutputLayout, shards: list[InputShard], overwrite: bool) -> None:
     root = layout.root
     ident = fingerprint(job, shards)
     if layout.run_file.exists():
@@ -84,7 +89,7 @@ def _prepare_output(job: Job, shards: list[InputShard], overwrite: bool) -> None
                 f"{root} exists and is not empty; pass --overwrite to write into it, or choose another --output"
             )
         _clear(root)
-    root.mkdir(parents=True, exist_ok=True)
+    storage.make_parent(root / "run.json")
     record = {**ident, "command": job.command}
     atomic_write_bytes(
         layout.run_file, orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str)
@@ -96,11 +101,7 @@ def _prepare_output(job: Job, shards: list[InputShard], overwrite: bool) -> None
 
 def _clear(root: Path) -> None:
     for name in _RUN_OUTPUTS:
-        target = root / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+        storage.remove(root / name)
 
 
 def _chain_resources(stages: list[Stage]) -> Resources:
@@ -346,7 +347,7 @@ def _step_task(stage: GlobalStage, step: GlobalStep, paths: list[str]) -> Any:
     import pyarrow.parquet as pq
 
     columns = list(step.columns)
-    parts = [pq.read_table(p, columns=columns) for p in paths]
+    parts = [pq.read_table(storage.arrow_source(p), columns=columns) for p in paths]
     keys = pa.concat_tables(parts) if parts else stage.key_schema().empty_table().select(columns)
     return stage.run_step(step, keys)
 
@@ -381,10 +382,10 @@ def _global_phase(
     refs = [step_task.remote(stage_ref, step, paths) for step in steps]
     result, counters = ray.get(ray.remote(_combine_task).remote(stage_ref, n_docs, [st.name for st in steps], *refs))
     out = layout.global_dir / "result.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
+    storage.make_parent(out)
+    tmp = storage.staging_path(out)
     pq.write_table(result, tmp)
-    os.replace(tmp, out)
+    storage.publish(tmp, out)
     figures = stage.summary(result)
     summary = {
         "documents": n_docs,
@@ -403,7 +404,7 @@ def _shard_slices(job: Job, shards: list[InputShard], mapped: dict[str, dict[str
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    result = pq.read_table(job.layout().global_dir / "result.parquet")
+    result = pq.read_table(storage.arrow_source(job.layout().global_dir / "result.parquet"))
     docs = result.column("doc").to_numpy()
     slices = {}
     offset = 0
@@ -473,9 +474,8 @@ def _run_stats(markers: list[dict[str, Any]], layout: OutputLayout, fmt: str) ->
     markers written before they carried them, one scan of the output for both."""
     kept, rejected = _merged_stats(markers)
     if kept is None or rejected is None:
-        root = glob.escape(str(layout.root))
-        kept = side_stats(sorted(glob.glob(os.path.join(root, layout.data_glob()))), fmt)
-        rejected = side_stats(sorted(glob.glob(os.path.join(root, "rejected", "*.parquet"))), "parquet")
+        kept = side_stats(storage.glob_under(layout.root, layout.data_glob()), fmt)
+        rejected = side_stats(storage.glob_under(layout.root, "rejected/*.parquet"), "parquet")
     return kept, rejected
 
 
