@@ -545,8 +545,6 @@ def run(
         )
         if job.finalize is not None:
             job.finalize(job, ledger)
-        if job.finalize is not None:
-            job.finalize(job, ledger)
     return RunResult(
         ledger, layout.root, len(shards), len(done), time.perf_counter() - started, ray_seconds, failures, nodes
     )
