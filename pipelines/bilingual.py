@@ -8,8 +8,6 @@ histograms to ``report.html``.
 
 from __future__ import annotations
 
-import glob
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +15,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import polars as pl
 
+from babelmill.processors.io import storage
 from babelmill.processors.io.writers import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -27,15 +26,19 @@ METRICS = ("ratio_target", "ratio", "cmi", "cmi_2016", "m_index", "i_index", "sw
 
 
 def _columns(job: "Job") -> dict[str, np.ndarray]:
-    files = sorted(glob.glob(os.path.join(glob.escape(str(job.output)), job.layout().data_glob())))
+    files = storage.glob_under(job.output, job.layout().data_glob())
     if not files:
         return {}
     if job.output_format == "parquet":
-        have = set(pq.read_schema(files[0]).names)
+        have = set(pq.read_schema(storage.arrow_source(files[0])).names)
         cols = [c for c in METRICS if c in have]
-        df = pl.concat([pl.read_parquet(f, columns=cols) for f in files]) if cols else pl.DataFrame()
+        df = (
+            pl.concat([pl.read_parquet(storage.arrow_source(f), columns=cols) for f in files])
+            if cols
+            else pl.DataFrame()
+        )
     else:
-        df = pl.concat([pl.read_ndjson(f) for f in files], how="diagonal_relaxed")
+        df = pl.concat([pl.read_ndjson(storage.arrow_source(f)) for f in files], how="diagonal_relaxed")
         df = df.select([c for c in METRICS if c in df.columns])
     return {c: df.get_column(c).drop_nulls().cast(pl.Float64).to_numpy() for c in df.columns}
 
@@ -65,10 +68,10 @@ def _plot(values: np.ndarray, title: str, xlabel: str, path: Path, bins: Any) ->
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp)
+    tmp = storage.staging_path(path)
+    fig.savefig(tmp, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
+    storage.publish(tmp, path)
     return True
 
 
@@ -84,7 +87,7 @@ def finalize(job: "Job", ledger: "Ledger", info: dict[str, Any] | None = None) -
     info = dict(info or {})
     languages = _languages(info)
     cols = _columns(job)
-    root = Path(job.output)
+    root = storage.location(job.output)
     lines = ["", f"## {info.pop('title', 'Bilingual data')}", ""]
     for key, value in info.items():
         lines.append(f"- **{key}**: `{value}`")
@@ -117,7 +120,7 @@ def finalize(job: "Job", ledger: "Ledger", info: dict[str, Any] | None = None) -
         atomic_write_bytes(card, (text + "\n".join(lines)).encode("utf-8"))
     plots = []
     report_dir = root / "report"
-    report_dir.mkdir(exist_ok=True)
+    storage.make_parent(report_dir / "x.png")
     if "ratio" in cols and _plot(
         cols["ratio"],
         "Achieved switch ratio per row",

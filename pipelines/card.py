@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import TYPE_CHECKING
 
@@ -11,6 +10,7 @@ from babelmill import __version__
 from babelmill.pipelines.ledger import Ledger
 from babelmill.pipelines.stats import UNDETERMINED, SideStats, side_stats
 from babelmill.processors.io import InputShard
+from babelmill.processors.io import storage
 from babelmill.processors.io.writers import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -30,17 +30,24 @@ def _size_category(n: int) -> str:
     return "10M<n<100M" if n < 100_000_000 else "n>1B"
 
 
+def _basename(root: str) -> str:
+    """The output folder's name (the last part of a URL for an object store)."""
+    if storage.is_remote(root):
+        return root.rstrip("/").rsplit("/", 1)[-1]
+    return os.path.basename(os.path.abspath(root))
+
+
 def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kept: SideStats | None = None) -> None:
     """``kept`` are the kept rows' histograms; without them the data is scanned."""
     root = str(job.output)
     fmt = job.output_format
     data_glob = job.layout().data_glob()
-    files = sorted(glob.glob(os.path.join(glob.escape(root), data_glob)))
+    files = storage.glob_under(job.layout().root, data_glob)
     if kept is None:
         kept = side_stats(files, fmt)
     langs = dict(kept.langs.most_common())
     chars = kept.chars
-    nbytes = sum(os.path.getsize(f) for f in files)
+    nbytes = sum(storage.size(f) for f in files)
     lang_codes = [lang for lang in langs if lang != UNDETERMINED]
     header = [
         "---",
@@ -52,7 +59,9 @@ def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kep
     ]
     if job.partition:
         subsets = sorted(
-            os.path.basename(p) for p in glob.glob(os.path.join(glob.escape(root), "data", "*")) if os.path.isdir(p)
+            p.rstrip("/").rsplit("/", 1)[-1]
+            for p in storage.glob_under(job.layout().root, "data/*")
+            if storage.is_dir(p)
         )
         for name in subsets:
             header += [f"- config_name: {name}", "  data_files:", "  - split: train", f"    path: data/{name}/*.{fmt}"]
@@ -62,7 +71,7 @@ def write_dataset_card(job: "Job", ledger: Ledger, shards: list[InputShard], kep
     header += [f"size_categories:\n- {_size_category(ledger.kept)}", "tags:", "- babelmill", "---", ""]
     reasons = ledger.drop_reasons()
     lines = [
-        f"# {os.path.basename(os.path.abspath(root))}",
+        f"# {_basename(root)}",
         "",
         f"Made by babelmill {__version__} (`{job.name}` job) from {len(shards)} input shard(s).",
         "",

@@ -26,6 +26,7 @@ from babelmill import __version__
 from babelmill.pipelines.progress import RunProgress, summary_table
 from babelmill.pipelines.runner import EngineOptions, Job, RunResult, run
 from babelmill.processors.errors import BabelmillError
+from babelmill.processors.io import storage
 from babelmill.processors.io.records import DEFAULT_MAX_RECORD_BYTES, DEFAULT_SPLIT_BYTES, ReaderOptions
 
 app = typer.Typer(
@@ -130,11 +131,11 @@ InputOpt = Annotated[
     ),
 ]
 OutputOpt = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option(
         "--output",
         "-o",
-        help="Output directory: data/, rejected/, quarantine/, ledger.json and a dataset card README.md.",
+        help="Output directory or object-store URL (s3://bucket/prefix, gs://, az://): data/, rejected/, quarantine/, ledger.json and a dataset card README.md.",
         rich_help_panel="Output",
     ),
 ]
@@ -303,8 +304,10 @@ def apply_recipe(ctx: typer.Context, recipe: Path | None, values: dict[str, Any]
             continue
         if name == "input" and isinstance(value, str):
             value = [value]
-        if name in ("output", "recipe") and value is not None:
+        if name == "recipe" and value is not None:
             value = Path(value)
+        if name == "output" and value is not None:
+            value = str(value)  # a local path or an object-store URL (Path() would mangle s3://)
         values[name] = value
     return values
 
@@ -414,7 +417,7 @@ def copy(
 
     job = copy_job(
         inputs=list(v["input"]),
-        output=Path(v["output"]),
+        output=storage.location(v["output"]),
         reader=_reader(v),
         input_format=_enum_value(v["format"]),
         output_format=_enum_value(v["output_format"]),
@@ -690,7 +693,7 @@ def corpus(
     )
     job = corpus_job(
         inputs=list(v["input"]),
-        output=Path(v["output"]),
+        output=storage.location(v["output"]),
         options=options,
         reader=_reader(v),
         input_format=_enum_value(v["format"]),
@@ -970,7 +973,7 @@ def instruct_translate(
         resolved.plan(v["src"], code)
     job = instruct_translate_job(
         inputs=list(v["input"]),
-        output=Path(v["output"]),
+        output=storage.location(v["output"]),
         spec=spec,
         targets=targets,
         src=v["src"],
@@ -1623,7 +1626,7 @@ def instruct_codeswitch(
 
     job = codeswitch_job(
         inputs=inputs,
-        output=Path(v["output"]),
+        output=storage.location(v["output"]),
         mode=m,
         targets=targets,
         src=src_code,
@@ -1732,7 +1735,7 @@ def instruct_interleave(
 
     job = interleave_job(
         inputs=inputs,
-        output=Path(v["output"]),
+        output=storage.location(v["output"]),
         mode=m,
         src=src_code,
         tgt=tgt_code,
@@ -2140,7 +2143,7 @@ def project_command(
     )
     job = project_job(
         list(v["input"]),
-        Path(v["output"]),
+        storage.location(v["output"]),
         options,
         spec,
         reader,

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from babelmill.pipelines.ledger import Ledger, StageCounts
 from babelmill.pipelines.stats import SideStats, table_stats
 from babelmill.processors.base import DROP_REASON, GlobalStage, Stage, StageContractError
-from babelmill.processors.io import InputShard, QuarantineRecord, ReaderOptions, read_shard
+from babelmill.processors.io import InputShard, QuarantineRecord, ReaderOptions, read_shard, storage
 from babelmill.processors.io.writers import QuarantineSink, TableSink, atomic_write_bytes
 from babelmill.processors.schema import DOC_SCHEMA, conform
 
@@ -36,7 +36,8 @@ STATE_DIR = "_babelmill"
 
 @dataclasses.dataclass(frozen=True)
 class OutputLayout:
-    """Where a run's files go, relative to ``--output``."""
+    """Where a run's files go, relative to ``--output``: a ``Path``, or a ``UPath`` for an
+    object store (``storage.location``), joined the same way."""
 
     root: Path
     fmt: str = "parquet"
@@ -463,7 +464,7 @@ def finish_shard(
     out.rejected_stats = SideStats.from_dict(mapped["stats"]["rejected"])
     chain: list[Stage] = [apply, *post_stages]
     try:
-        staged = pq.ParquetFile(layout.staged(shard.shard_id))
+        staged = pq.ParquetFile(storage.arrow_source(layout.staged(shard.shard_id)))
         for rb in staged.iter_batches(batch_size=65_536):
             out.route(pa.Table.from_batches([rb]), chain, ledger, [], read=False)
         ledger.input = first.input

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from babelmill.pipelines.executor import OutputLayout, ShardPlan, stage_names
 from babelmill.pipelines.ledger import Ledger
 from babelmill.processors.base import GlobalStage, Stage
-from babelmill.processors.io import ReaderOptions
+from babelmill.processors.io import ReaderOptions, storage
 from babelmill.processors.schema import SCHEMAS
 
 
@@ -53,7 +53,7 @@ class Job:
         return names
 
     def layout(self) -> OutputLayout:
-        return OutputLayout(Path(self.output), self.output_format, self.partition)
+        return OutputLayout(storage.location(self.output), self.output_format, self.partition)
 
 
 @dataclasses.dataclass

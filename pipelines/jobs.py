@@ -8,7 +8,7 @@ from pathlib import Path
 from babelmill.pipelines.runner import Job
 from babelmill.processors.base import Stage
 from babelmill.processors.extract import UrlBlocklistFilter, make_extractor
-from babelmill.processors.io import ReaderOptions, discover_shards
+from babelmill.processors.io import ReaderOptions, discover_shards, storage
 from babelmill.processors.validate import EmptyTextFilter
 
 
@@ -70,7 +70,7 @@ def copy_job(
     reader = reader or ReaderOptions()
     stages = _extraction(extract_html, inputs, input_format, reader, extract)
     stages.append(EmptyTextFilter())
-    return Job("copy", inputs, Path(output), stages, reader, input_format, output_format, command)
+    return Job("copy", inputs, storage.location(output), stages, reader, input_format, output_format, command)
 
 
 # ----------------------------------------------------------------- corpus
@@ -195,7 +195,7 @@ def corpus_job(
     return Job(
         "corpus",
         inputs,
-        Path(output),
+        storage.location(output),
         stages,
         reader,
         input_format,
@@ -256,7 +256,7 @@ def instruct_translate_job(
     return Job(
         "instruct-translate",
         inputs,
-        Path(output),
+        storage.location(output),
         stages,
         reader,
         input_format,
@@ -509,7 +509,9 @@ def project_job(
         if o.method == "score":
             stages.append(pp.ScoreProjectStage(spec, drop_on=o.drop_on, max_extra=o.score_max_extra))
         else:
-            project = pp.PairwiseProjectSpans(o.drop_on, o.min_confidence, ratio, o.name_matching)
+            # CoNLL's type for adjectives of names, when the label set has it
+            adjective = "MISC" if "B-MISC" in names else None
+            project = pp.PairwiseProjectSpans(o.drop_on, o.min_confidence, ratio, o.name_matching, adjective)
             if o.aligner == "eflomal":
                 tokenizers = {c: langs_mod.get(c).word_tokenize for c in [src, *targets]}
                 extra: dict = {}
@@ -527,7 +529,7 @@ def project_job(
     return Job(
         "project",
         inputs,
-        Path(output),
+        storage.location(output),
         stages,
         reader,
         input_format,
@@ -574,7 +576,7 @@ def _bilingual_job(
     return Job(
         name,
         inputs,
-        Path(output),
+        storage.location(output),
         stages,
         _bilingual_reader(reader),
         input_format,

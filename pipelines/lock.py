@@ -5,6 +5,8 @@ an exclusive ``flock`` on ``<output>/.babelmill.lock`` for its whole life.  The 
 drops the lock when the process dies, however it dies, so a lock file left by a killed
 run (a dead PID in it) is simply taken over; the PID and host written into the file
 are only there to tell the user who holds a live lock.
+
+An object store has no such lock: an ``s3://`` (...) output is not locked.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import IO
 import orjson
 
 from babelmill.processors.errors import BabelmillError
+from babelmill.processors.io import storage
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +33,14 @@ class OutputLock:
     """An exclusive lock on one output folder, held from ``acquire`` to ``release``."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.path = self.root / LOCK_NAME
+        self.root = root  # a Path, or a UPath for an object store (not locked)
+        self.path = root / LOCK_NAME
         self._fh: IO[bytes] | None = None
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`BabelmillError` naming the run that holds it."""
+        if storage.is_remote(self.root):
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         for _ in range(10):
             fh = open(self.path, "a+b")

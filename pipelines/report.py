@@ -9,11 +9,9 @@ global backend switch), and every file is written under a temporary name first.
 from __future__ import annotations
 
 import functools
-import glob
 import html
 import logging
 import math
-import os
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -23,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from babelmill import __version__
 from babelmill.pipelines.ledger import Ledger
 from babelmill.pipelines.stats import LEN_BINS_PER_DECADE, SCORE_BINS, UNDETERMINED, SideStats, side_stats
-from babelmill.processors.io.writers import atomic_write_bytes, tmp_path_for
+from babelmill.processors.io import storage
+from babelmill.processors.io.writers import atomic_write_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -111,12 +110,12 @@ def _style(ax: Any) -> None:
 
 
 def _save(fig: "Figure", path: Path) -> None:
-    tmp = tmp_path_for(path)
+    tmp = storage.staging_path(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing glyphs for exotic scripts in labels
             fig.savefig(tmp, format="png", pil_kwargs={"compress_level": 2})  # 6 (default) costs 2x, saves ~10%
-        os.replace(tmp, path)
+        storage.publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -505,7 +504,7 @@ def _render_html(
     fmt: str,
     failed: list[str] | None = None,
 ) -> str:
-    name = title or os.path.basename(os.path.abspath(output))
+    name = title or str(output).rstrip("/").rsplit("/", 1)[-1]
     parts = [
         "<!DOCTYPE html>",
         "<html lang='en'><head><meta charset='utf-8'>",
@@ -555,16 +554,14 @@ def write_report(
     Meant to be called once the ledger is final; plots without data are skipped rather
     than drawn empty, and a file that cannot be read is named in the report.
     """
-    output = Path(output)
+    output = storage.location(output)
     if kept is None:
         # data/*.fmt, or data/<lang>/*.fmt for a run with one subset per language
         kept = side_stats(
-            sorted(glob.glob(os.path.join(glob.escape(str(output)), "data", "**", f"*.{fmt}"), recursive=True)), fmt
+            sorted(storage.glob_under(output, f"data/*.{fmt}") + storage.glob_under(output, f"data/*/*.{fmt}")), fmt
         )
     if rejected is None:
-        rejected = side_stats(
-            sorted(glob.glob(os.path.join(glob.escape(str(output)), "rejected", "*.parquet"))), "parquet"
-        )
+        rejected = side_stats(storage.glob_under(output, "rejected/*.parquet"), "parquet")
     makers: dict[str, Callable[[], "Figure | None"]] = {
         "stages": lambda: plot_stages(ledger),
         "drop_reasons": lambda: plot_drop_reasons(ledger),
@@ -574,7 +571,7 @@ def write_report(
         "kept_rejected": lambda: plot_kept_rejected(ledger, kept, rejected),
     }
     plot_dir = output / REPORT_DIR
-    plot_dir.mkdir(parents=True, exist_ok=True)
+    storage.make_parent(plot_dir / "x.png")
     written: list[str] = []
     failed: list[str] = []
     for name, make in makers.items():
@@ -588,7 +585,7 @@ def write_report(
         except Exception as exc:  # noqa: BLE001 - a plot is not worth failing a finished run
             log.warning("report: could not draw %s: %s", name, exc)
             failed.append(f"{name}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
-        target.unlink(missing_ok=True)  # no stale plot from an earlier report
+        storage.remove(target)  # no stale plot from an earlier report
     path = output / "report.html"
     atomic_write_bytes(path, _render_html(title, output, ledger, kept, rejected, written, fmt, failed).encode("utf-8"))
     return path

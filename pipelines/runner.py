@@ -10,11 +10,9 @@ loaded once per worker.  Finished shards leave a marker; a rerun skips them.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import hashlib
 import logging
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -33,7 +31,7 @@ from babelmill.pipelines.report import write_report
 from babelmill.pipelines.stats import SideStats, side_stats
 from babelmill.processors.base import GlobalStage, GlobalStep, Resources, Stage
 from babelmill.processors.errors import BabelmillError
-from babelmill.processors.io import InputShard, ReaderOptions, discover_shards
+from babelmill.processors.io import InputShard, ReaderOptions, discover_shards, storage
 from babelmill.processors.io.writers import atomic_write_bytes, remove_stale_tmp
 
 __all__ = ["EngineOptions", "Job", "ProgressHook", "RunResult", "fingerprint", "init_ray", "run"]
@@ -67,7 +65,14 @@ def _all_stages(job: Job) -> list[Stage]:
 
 
 def _prepare_output(job: Job, shards: list[InputShard], overwrite: bool) -> None:
+    """Check the output against the run it holds and record this run (before Ray starts:
+    on an object store this first write also proves the bucket exists and is writable)."""
     layout = job.layout()
+    with storage.storage_errors("--output", str(layout.root)):
+        _prepare_output_in(job, layout, shards, overwrite)
+
+
+def _prepare_output_in(job: Job, layout: OutputLayout, shards: list[InputShard], overwrite: bool) -> None:
     root = layout.root
     ident = fingerprint(job, shards)
     if layout.run_file.exists():
@@ -88,7 +93,7 @@ def _prepare_output(job: Job, shards: list[InputShard], overwrite: bool) -> None
                 f"{root} exists and is not empty; pass --overwrite to write into it, or choose another --output"
             )
         _clear(root)
-    root.mkdir(parents=True, exist_ok=True)
+    storage.make_parent(root / "run.json")
     record = {**ident, "command": job.command}
     atomic_write_bytes(
         layout.run_file, orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str)
@@ -100,11 +105,7 @@ def _prepare_output(job: Job, shards: list[InputShard], overwrite: bool) -> None
 
 def _clear(root: Path) -> None:
     for name in _RUN_OUTPUTS:
-        target = root / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+        storage.remove(root / name)
 
 
 def _read_marker(path: Path, shard_id: str, root: Path) -> dict[str, Any] | None:
@@ -128,7 +129,7 @@ def _read_marker(path: Path, shard_id: str, root: Path) -> dict[str, Any] | None
         ok = False
     if not ok:
         log.warning("the marker %s is damaged or names missing files; shard %s is redone", path, shard_id)
-        path.unlink(missing_ok=True)
+        storage.remove(path)
         return None
     return marker
 
@@ -376,7 +377,7 @@ def _step_task(stage: GlobalStage, step: GlobalStep, paths: list[str]) -> Any:
     import pyarrow.parquet as pq
 
     columns = list(step.columns)
-    parts = [pq.read_table(p, columns=columns) for p in paths]
+    parts = [pq.read_table(storage.arrow_source(p), columns=columns) for p in paths]
     keys = pa.concat_tables(parts) if parts else stage.key_schema().empty_table().select(columns)
     return stage.run_step(step, keys)
 
@@ -414,10 +415,10 @@ def _global_phase(
     refs = [step_task.remote(stage_ref, step, paths) for step in steps]
     result, counters = ray.get(ray.remote(_combine_task).remote(stage_ref, n_docs, [st.name for st in steps], *refs))
     out = layout.global_dir / "result.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
+    storage.make_parent(out)
+    tmp = storage.staging_path(out)
     pq.write_table(result, tmp)
-    os.replace(tmp, out)
+    storage.publish(tmp, out)
     figures = stage.summary(result)
     summary = {
         "documents": n_docs,
@@ -436,7 +437,7 @@ def _shard_slices(job: Job, shards: list[InputShard], mapped: dict[str, dict[str
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    result = pq.read_table(job.layout().global_dir / "result.parquet")
+    result = pq.read_table(storage.arrow_source(job.layout().global_dir / "result.parquet"))
     docs = result.column("doc").to_numpy()
     slices = {}
     offset = 0
@@ -502,9 +503,8 @@ def _merged_stats(markers: list[dict[str, Any]]) -> tuple[SideStats | None, Side
 def _run_stats(markers: list[dict[str, Any]], layout: OutputLayout, fmt: str) -> tuple[SideStats, SideStats]:
     """The histograms the card and the report share: merged from the markers, or, for
     markers written before they carried them, one scan of the output for both."""
-    root = glob.escape(str(layout.root))
-    kept_files = sorted(glob.glob(os.path.join(root, layout.data_glob())))
-    rejected_files = sorted(glob.glob(os.path.join(root, "rejected", "*.parquet")))
+    kept_files = storage.glob_under(layout.root, layout.data_glob())
+    rejected_files = storage.glob_under(layout.root, "rejected/*.parquet")
     kept, rejected = _merged_stats(markers)
     if kept is None or rejected is None:
         return side_stats(kept_files, fmt), side_stats(rejected_files, "parquet")
@@ -530,7 +530,7 @@ def run(
     )
     if not shards:
         raise BabelmillError("the inputs hold no shard to process")
-    if layout.root.exists() and not layout.root.is_dir():
+    if not storage.is_remote(layout.root) and layout.root.exists() and not layout.root.is_dir():
         raise BabelmillError(f"--output {layout.root} is a file; pass a folder (it is created if missing)")
     lock = OutputLock(layout.root)
     try:
@@ -561,7 +561,7 @@ def _done_markers(job: Job, shards: list[InputShard]) -> dict[str, dict[str, Any
             job.global_stage is not None
             and _read_marker(layout.map_marker(s.shard_id), s.shard_id, layout.root) is None
         ):
-            layout.marker(s.shard_id).unlink(missing_ok=True)
+            storage.remove(layout.marker(s.shard_id))
             continue
         done[s.shard_id] = marker
     return done

@@ -25,6 +25,8 @@ def worker_pythonpath() -> str:
     return os.pathsep.join([str(HELPERS_DIR), *test_dirs, str(TESTS_DIR.parent)])
 
 
+from s3_server import s3_env  # noqa: E402 - helpers are importable only from here on
+
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # embedded Ray on loopback only
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -63,10 +65,29 @@ def ray_session():
             include_dashboard=False,
             object_store_memory=150 * 1024 * 1024,
             logging_level="ERROR",
-            runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
+            # the loopback S3 endpoint and its fake credentials (see the s3 fixture)
+            runtime_env={"env_vars": {"PYTHONPATH": pythonpath, **s3_env()}},
         )
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """A real S3 server (moto) on 127.0.0.1 for the session; this process and the shared
+    Ray session's workers reach it through the standard AWS_* variables."""
+    from s3_server import S3Server
+
+    server = S3Server().start()
+    saved = {k: os.environ.get(k) for k in s3_env()}
+    os.environ.update(s3_env())
+    yield server
+    server.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from zstandard import ZstdError as _ZstdError
 
+from babelmill.processors.io import storage
 from babelmill.processors.io.encoding import SNIFF_BYTES, Encoding, sniff, utf8_stream
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
 from babelmill.processors.schema import DOC_SCHEMA, conform
@@ -31,8 +32,17 @@ _STREAM_ERRORS = (OSError, EOFError, _ZstdError, gzip.BadGzipFile)
 
 
 def open_binary(path: str) -> IO[bytes]:
-    """Open a possibly compressed file for binary reading, by its extension."""
+    """Open a possibly compressed file for binary reading, by its extension; a remote
+    file (``s3://`` ...) is streamed through fsspec."""
     lower = path.lower()
+    if storage.is_remote(path):
+        if lower.endswith(".gz"):
+            return storage.open_compressed(path, "gzip")
+        if lower.endswith(".bz2"):
+            return storage.open_compressed(path, "bz2")
+        if lower.endswith((".zst", ".zstd")):
+            return io.BufferedReader(_ZstdReader(path))  # type: ignore[return-value]
+        return storage.open_input(path)
     if lower.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if lower.endswith((".zst", ".zstd")):
@@ -71,7 +81,7 @@ class _ZstdReader(io.RawIOBase):
     def __init__(self, path: str) -> None:
         import zstandard
 
-        self._fh = open(path, "rb")
+        self._fh = storage.open_input(path)
         self._dctx = zstandard.ZstdDecompressor()
         self._dobj: Any = None
         self._out = memoryview(b"")

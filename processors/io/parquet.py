@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from babelmill.processors.io import storage
 from babelmill.processors.io.common import map_table
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
 
@@ -18,7 +19,7 @@ def read_parquet(
 ) -> Iterator[ReadBatch]:
     start = 0
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(storage.arrow_source(path))
         groups = None
         if row_groups is not None:
             # a split shard: its row groups, numbered from the file's first row as in one shard

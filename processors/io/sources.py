@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from babelmill.processors.errors import InputError
+from babelmill.processors.io import storage
 from babelmill.processors.io.records import DEFAULT_SPLIT_BYTES
 
 FORMATS = ("auto", "jsonl", "parquet", "text", "warc", "hf", "conll")
@@ -77,7 +78,7 @@ class InputShard:
         total = 0
         for p in self.paths:
             try:
-                total += os.path.getsize(p)
+                total += storage.size(p)
             except OSError:
                 pass
         return total
@@ -161,6 +162,31 @@ def _one_path_per_file(paths: list[str]) -> list[str]:
     return sorted(best.values())
 
 
+def _expand_remote(spec: str, fmt: str) -> list[tuple[str, str, str]]:
+    """(kind, URL, source name) for every file one object-store ``--input`` names: a file,
+    everything under a prefix that babelmill reads, or a glob (``s3://b/crawl/*.warc.gz``)."""
+    with storage.storage_errors("--input", spec, InputError):
+        if any(ch in spec.split("://", 1)[1] for ch in "*?["):
+            found = storage.expand(spec)
+            if not found:
+                raise InputError(f"--input {spec!r} matches no file")
+            return [_classify(url, fmt, rel) for url, rel in found]
+        found = storage.expand(spec)
+    if len(found) == 1 and found[0][0].rstrip("/") == spec.rstrip("/"):
+        return [_classify(found[0][0], fmt, found[0][1])]
+    files = [(url, rel) for url, rel in found if fmt != "auto" or detect_format(url) is not None]
+    if not files:
+        raise InputError(
+            f"--input {spec!r} holds no file babelmill reads (.jsonl[.gz|.zst], .parquet, .txt, .warc[.gz])"
+        )
+    kinds = {_classify(url, fmt, rel)[0] for url, rel in files}
+    if kinds & {"hf-arrow", "hf-load"}:
+        raise InputError(
+            f"--input {spec!r}: Hugging Face dataset folders are read from local disk; pass its Parquet files instead"
+        )
+    return [_classify(url, fmt, rel) for url, rel in files]
+
+
 def _classify(path: str, fmt: str, source: str) -> tuple[str, str, str]:
     kind = detect_format(path) if fmt == "auto" else fmt
     if kind is None:
@@ -187,6 +213,10 @@ def discover_shards(
         raise InputError("no --input given")
     files: list[tuple[str, str, str]] = []
     for spec in inputs:
+        if storage.is_remote(spec):
+            files.extend(_expand_remote(spec, fmt))
+            continue
+        spec = storage.local_path(spec)
         path = Path(spec)
         if fmt == "hf" and path.is_dir() and not (_is_hf_saved_dataset(path) or (path / "dataset_dict.json").is_file()):
             files.append(("hf-load", str(path), path.name))
@@ -254,7 +284,7 @@ def split_file(kind: str, path: str, split_bytes: int) -> list[dict[str, tuple[i
     One piece (the whole file) when it is small, unreadable (the reader then
     quarantines it as before) or not cuttable (one gzip stream, zstd)."""
     try:
-        size = os.path.getsize(path)
+        size = storage.size(path)
     except OSError:
         return [{}]
     if size <= split_bytes:
@@ -275,7 +305,7 @@ def split_file(kind: str, path: str, split_bytes: int) -> list[dict[str, tuple[i
     import pyarrow.parquet as pq
 
     try:
-        meta = pq.ParquetFile(path).metadata
+        meta = pq.ParquetFile(storage.arrow_source(path)).metadata
     except Exception:  # noqa: BLE001 - the reader reports an unreadable file
         return [{}]
     pieces: list[dict[str, tuple[int, int] | None]] = []

@@ -9,11 +9,11 @@ so a split run writes the same rows as a one-shard run: the shard counts the rec
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
+from babelmill.processors.io import storage
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
 
 _SCAN = 8 << 20
@@ -22,13 +22,13 @@ _BLANK_LINE = re.compile(rb"^[ \t\r\f\v]*\n", re.M)
 
 def jsonl_ranges(path: str, split_bytes: int) -> list[tuple[int, int]]:
     """Raw ranges of about ``split_bytes`` (aligned to lines when read); one for small files."""
-    size = os.path.getsize(path)
+    size = storage.size(path)
     lower = path.lower()
     if split_bytes <= 0 or size <= split_bytes or not lower.endswith((".jsonl", ".ndjson")):
         return [(0, size)]
     from babelmill.processors.io.encoding import SNIFF_BYTES, sniff
 
-    with open(path, "rb") as fh:
+    with storage.open_input(path) as fh:
         if sniff(fh.read(SNIFF_BYTES)).transcode:
             return [(0, size)]  # read whole, through the decoder: raw ranges would cut UTF-16 lines
     n = -(-size // split_bytes)
@@ -82,7 +82,7 @@ class _Bounded(io.RawIOBase):
     """The bytes ``[start, end)`` of a file, as a stream."""
 
     def __init__(self, path: str, start: int, end: int) -> None:
-        self._fh = open(path, "rb")
+        self._fh = storage.open_input(path)
         self._fh.seek(start)
         self._left = end - start
 
@@ -107,9 +107,9 @@ def read_jsonl_range(path: str, source: str, opts: ReaderOptions, byte_range: tu
     from babelmill.processors.io.common import OversizeLine, _iter_chunks, held_line_bytes
     from babelmill.processors.io.jsonl import _date_like_fields, _merge, _parse_piece
 
-    with open(path, "rb") as fh:
+    with storage.open_input(path) as fh:
         start = line_start(fh, byte_range[0])
-        end = line_start(fh, byte_range[1]) if byte_range[1] < os.path.getsize(path) else byte_range[1]
+        end = line_start(fh, byte_range[1]) if byte_range[1] < storage.size(path) else byte_range[1]
         ordinal = records_before(fh, start) if start else 0
         # pyarrow's date-like fields are judged on the file's head, as a one-shard read does
         fh.seek(0)

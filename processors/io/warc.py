@@ -10,7 +10,6 @@ Crawl's layout) can be cut; one gzip stream over the whole file, or zstd, stays 
 
 from __future__ import annotations
 
-import os
 import re
 import zlib
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pyarrow as pa
 
 from babelmill.processors.base import DROP_REASON
 from babelmill.processors.extract.charset import decode_html
+from babelmill.processors.io import storage
 from babelmill.processors.io.records import QuarantineRecord, ReadBatch, ReaderOptions
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -49,7 +49,7 @@ def splittable(path: str) -> bool:
         return True
     if comp != "gzip":
         return False
-    with open(path, "rb") as fh:
+    with storage.open_input(path) as fh:
         head = fh.read(_SCAN)
     dobj = zlib.decompressobj(31)
     try:
@@ -62,7 +62,7 @@ def splittable(path: str) -> bool:
 
 def byte_ranges(path: str, split_bytes: int) -> list[tuple[int, int]]:
     """Raw ``[start, end)`` ranges of about ``split_bytes``; aligned to records on read."""
-    size = os.path.getsize(path)
+    size = storage.size(path)
     if split_bytes <= 0 or size <= split_bytes or not splittable(path):
         return [(0, size)]
     n = -(-size // split_bytes)
@@ -148,7 +148,7 @@ def read_warc(
     """
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-    size = os.path.getsize(path)
+    size = storage.size(path)
     start, end = byte_range or (0, size)
     gz = _compression(path) == "gzip"
     rows: dict[str, list[Any]] = {k: [] for k in ("id", "text", "source", "meta", "content_type", DROP_REASON)}
@@ -176,7 +176,7 @@ def read_warc(
         return batch
 
     last, last_added = -1, None
-    with open(path, "rb") as fh:
+    with storage.open_input(path) as fh:
         begin = align(fh, start, gz, end) if _compression(path) != "other" else start
         if begin >= end and start > 0:
             yield flush()

@@ -3,12 +3,13 @@
 Every file is written under a temporary name in its final directory and renamed into
 place only when the whole shard succeeded, so a crash leaves either a finished file or
 a temporary one that the next run removes, never a truncated file under a real name.
+On an object store (``storage.is_remote``) the temporary file is local and the commit
+is one upload, which is atomic there (see ``storage``).
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,28 +18,23 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from babelmill.processors.io import storage
 from babelmill.processors.io.records import QuarantineRecord
+from babelmill.processors.io.storage import TMP_MARK, tmp_path_for  # noqa: F401 - imported from here
 
 OUTPUT_FORMATS = ("parquet", "jsonl")
-TMP_MARK = ".tmp-"
-
-
-def tmp_path_for(final: Path) -> Path:
-    return final.with_name(f".{final.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def atomic_write_bytes(final: Path, data: bytes) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path_for(final)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, final)
+    """Temp + rename locally, one PUT on an object store."""
+    storage.write_bytes_atomic(final, data)
 
 
 def remove_stale_tmp(directory: Path) -> int:
-    """Delete temporary files a killed run left behind; returns how many."""
+    """Delete temporary files a killed run left behind; returns how many.  An object store
+    holds none: its temporary files were local to the (killed) writer."""
     removed = 0
-    if not directory.exists():
+    if storage.is_remote(directory) or not directory.exists():
         return 0
     for path in directory.rglob(f".*{TMP_MARK}*"):
         path.unlink(missing_ok=True)
@@ -97,8 +93,8 @@ class TableSink:
     def _open(self) -> None:
         if self._tmp is not None:
             return
-        self.final.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = tmp_path_for(self.final)
+        storage.make_parent(self.final)
+        self._tmp = storage.staging_path(self.final)
         if self.fmt == "jsonl":
             self._fh = open(self._tmp, "wb")
         else:
@@ -136,7 +132,7 @@ class TableSink:
         if self._fh is not None:
             self._fh.close()
         assert self._tmp is not None
-        os.replace(self._tmp, self.final)
+        storage.publish(self._tmp, self.final)
         return self.final
 
     def abort(self) -> None:
@@ -161,8 +157,8 @@ class QuarantineSink:
         if not records:
             return
         if self._fh is None:
-            self.final.parent.mkdir(parents=True, exist_ok=True)
-            self._tmp = tmp_path_for(self.final)
+            storage.make_parent(self.final)
+            self._tmp = storage.staging_path(self.final)
             self._fh = open(self._tmp, "wb")
         for rec in records:
             self._fh.write(orjson.dumps(rec.to_dict()) + b"\n")
@@ -173,7 +169,7 @@ class QuarantineSink:
             return None
         self._fh.close()
         assert self._tmp is not None
-        os.replace(self._tmp, self.final)
+        storage.publish(self._tmp, self.final)
         return self.final
 
     def abort(self) -> None:

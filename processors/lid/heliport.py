@@ -13,9 +13,12 @@ answer's probability relative to the top two on the same scale.  The threshold o
 language is heliport's own per-language confidence floor on that scale (where its CLI
 would answer ``und``).
 
-Batching.  With ``top_k == 1`` the column goes through ``par_identify_with_score`` (all
-cores, one call); for more answers per document ``identify_topk_with_score`` runs per
-text (one Rust call each, still faster than fastText on web documents).
+Batching.  The column goes through ``par_identify_with_score`` (all cores, one call).
+With ``top_k > 1`` the runner-ups are ranked by ``identify_topk_with_score`` (one Rust
+call per text, on one core) only for texts whose top answer leads by less than
+``ALT_GAP``; elsewhere every other answer has under 1% of the top one's probability, and
+the top-k list holds the top answer alone, as fastText's ``predict(threshold=...)`` leaves
+out answers below its floor.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from babelmill.langs import coverage
 from babelmill.processors.errors import BabelmillError
@@ -58,6 +62,9 @@ class HeliportLanguageIdentifier(LanguageIdentifier):
 
     name: ClassVar[str] = "lid"
     backend: ClassVar[str] = "heliport"
+    #: runner-ups are listed only for texts whose top answer leads by less than this
+    #: (log10): 2.0 leaves out answers under 1% of the top one's probability
+    ALT_GAP: ClassVar[float] = 2.0
 
     def __init__(
         self,
@@ -123,8 +130,27 @@ class HeliportLanguageIdentifier(LanguageIdentifier):
         lines = texts.fill_null("").str.replace_all("\n", " ", literal=True).to_list()
         n = len(lines)
         backend = pl.repeat(self.backend, n, dtype=pl.String, eager=True)
+        top1, gap = self._predict_top1(lines, backend)
         if k == 1:
-            return self._predict_top1(lines, backend)
+            return top1
+        # runner-ups are ranked only where one can matter: a gap of ALT_GAP means the
+        # second answer has under 1% of the first's probability, so the list is the top one
+        close = np.flatnonzero(gap < self.ALT_GAP)
+        if not len(close):
+            return top1
+        ranked = self._predict_ranked([lines[i] for i in close], k, backend.head(len(close)))
+        lang = top1.lang.scatter(close, ranked.lang)
+        score = top1.score.copy()
+        score[close] = ranked.score
+        index = np.arange(n)
+        index[close] = n + np.arange(len(close))
+        labels = pa.concat_arrays([top1.labels, ranked.labels]).take(pa.array(index))
+        scores = pa.concat_arrays([top1.scores, ranked.scores]).take(pa.array(index))
+        return Prediction(lang, score, labels, scores, backend)
+
+    def _predict_ranked(self, lines: list[str], k: int, backend: pl.Series) -> Prediction:
+        """Top-k answers per text: one ``identify_topk_with_score`` call each."""
+        n = len(lines)
         ranked = [self._model.identify_topk_with_score(t, max(k, 2)) for t in lines]
         lengths = np.fromiter((min(len(r), k) for r in ranked), dtype=np.int32, count=n)
         flat_raw = pl.Series([label for r in ranked for label, _ in r[:k]], dtype=pl.String)
@@ -153,9 +179,10 @@ class HeliportLanguageIdentifier(LanguageIdentifier):
         labels, scores = list_arrays(flat_codes, flat_scores, lengths)
         return Prediction(lang.alias("lang"), score, labels, scores, backend)
 
-    def _predict_top1(self, lines: list[str], backend: pl.Series) -> Prediction:
+    def _predict_top1(self, lines: list[str], backend: pl.Series) -> tuple[Prediction, np.ndarray]:
         """One parallel call with confidence; texts below heliport's floor come back as
-        ``und`` and get their label from a second parallel call without the floor."""
+        ``und`` and get their label from a second parallel call without the floor.  Also
+        returns each text's gap to the runner-up (log10)."""
         answers = self._model.par_identify_with_score(lines)
         raw = [a[0] for a in answers]
         gap = np.fromiter((a[1] for a in answers), dtype=np.float64, count=len(answers))
@@ -169,4 +196,4 @@ class HeliportLanguageIdentifier(LanguageIdentifier):
         score = np.where(lang.is_null().to_numpy(), 0.0, gap_to_score(gap)).astype(np.float32)
         ones = np.where(lang.is_null().to_numpy(), 0, 1).astype(np.int32)
         labels, scores = list_arrays(lang.drop_nulls(), score[ones.astype(bool)], ones)
-        return Prediction(lang, score, labels, scores, backend)
+        return Prediction(lang, score, labels, scores, backend), gap

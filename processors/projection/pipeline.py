@@ -353,16 +353,19 @@ class PairwiseProjectSpans(ProjectSpansStage):
         min_confidence: float | None = None,
         length_ratio: float = 2.0,
         name_matching: bool = True,
+        adjective_label: str | None = "MISC",
     ) -> None:
         super().__init__(None, drop_on)
         self.min_confidence = min_confidence
         self.length_ratio = length_ratio
         self.name_matching = name_matching
+        #: the type a name projected onto an adjective takes; None when the label set has none
+        self.adjective_label = adjective_label
 
     def projector_for(self, src: str | None, tgt: str | None, tgt_tokens: Sequence[Sequence[str]] = ()) -> Any:
-        """The align method's projector (``project.projector_for``: the target's stop
-        words, the capitalisation rule measured on this batch's target text) with the
-        job's thresholds."""
+        """The align method's projector (``project.projector_for``: both sides' stop
+        words, the capitalisation rule and the collocations measured on this batch's
+        target text) with the job's thresholds."""
         from babelmill.processors.projection.names import NameMatcher
         from babelmill.processors.projection.project import projector_for
 
@@ -372,9 +375,13 @@ class PairwiseProjectSpans(ProjectSpansStage):
         }
         if self.min_confidence is not None:
             overrides["min_confidence"] = self.min_confidence
+        if self.adjective_label is None:
+            overrides["adjective_types"] = frozenset()
+        else:
+            overrides["adjective_label"] = self.adjective_label
         if tgt is None:
             return SpanProjector(**overrides)
-        return projector_for(tgt, tgt_tokens, **overrides)
+        return projector_for(tgt, tgt_tokens, src_lang=src or "en", **overrides)
 
     def _project(self, key: Any, batch: pa.Table) -> pa.Table:
         src, tgt = key if key is not None else (None, None)

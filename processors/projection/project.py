@@ -105,6 +105,18 @@ class SpanProjector:
     #: Richtlinie" -> "Richtlinie", but "von Wogau" stays); a span of only such words
     #: is refused
     edge_stopwords: frozenset[str] = frozenset()
+    #: ... except a stop-list word that is the best link of an entity word
+    anchor_stopwords: bool = True
+    #: target word pairs that form fixed expressions in the run's text (see
+    #: ``collocations``): an unlinked word is added to a span whose edge it completes
+    collocations: frozenset[tuple[str, str]] = frozenset()
+    #: entity types whose one-word projection onto a lower-case word of a cased script
+    #: becomes MISC: names are capitalised, so the target word is the derived adjective
+    #: ("Belgium" -> "belgi", "Europe" -> "europäischen"), which CoNLL annotates MISC
+    adjective_types: frozenset[str] = frozenset({"LOC", "ORG"})
+    adjective_label: str = "MISC"
+    #: source-language stop words (an entity word among them anchors nothing)
+    source_stopwords: frozenset[str] = frozenset()
 
     def project(
         self,
@@ -126,9 +138,7 @@ class SpanProjector:
         candidates: list[tuple[Span, Span | None, str, float]] = []
         flags: set[str] = set()
         for span in src_spans:
-            target, confidence = self._from_links(
-                span, src_tokens, tgt_tokens, by_src, tgt_word_ids, by_tgt if self.trim_elsewhere else None
-            )
+            target, confidence = self._from_links(span, src_tokens, tgt_tokens, by_src, by_tgt, tgt_word_ids)
             method = "align"
             if target is not None and len(target) > self._cap(len(span)):
                 flags.add("span_too_long")
@@ -140,6 +150,8 @@ class SpanProjector:
             candidates.append((span, target, method, confidence))
         candidates = self._name_matches(src_tokens, tgt_tokens, candidates)
         entities, conflict = self._resolve(candidates)
+        if self.adjective_types:
+            entities = [self._adjective(e, tgt_tokens) for e in entities]
         if conflict:
             flags.add("type_conflict")
         spans = sorted(e.target for e in entities if e.target is not None)
@@ -151,10 +163,26 @@ class SpanProjector:
             flags.add("type_multiset_mismatch")
         return Projection(spans, entities, [f for f in FLAGS if f in flags])
 
+    def _adjective(self, entity: ProjectedEntity, tgt_tokens: Sequence[str]) -> ProjectedEntity:
+        target = entity.target
+        if (
+            target is None
+            or len(target) != 1
+            or len(entity.source) != 1
+            or entity.source.label not in self.adjective_types
+        ):
+            return entity
+        word = tgt_tokens[target.start]
+        if not (word[:1].islower() and word[:1].upper() != word[:1]):
+            return entity
+        return ProjectedEntity(
+            entity.source, Span(target.start, target.end, self.adjective_label), entity.method, entity.confidence
+        )
+
     def _cap(self, n: int) -> float:
         return max(self.length_ratio * n, n + self.length_slack)
 
-    def _from_links(self, span, src_tokens, tgt_tokens, by_src, word_ids, by_tgt=None) -> tuple[Span | None, float]:
+    def _from_links(self, span, src_tokens, tgt_tokens, by_src, by_tgt, word_ids) -> tuple[Span | None, float]:
         mass: Counter[int] = Counter()
         for i in range(span.start, span.end):
             for j, c in by_src.get(i, ()):
@@ -170,7 +198,7 @@ class SpanProjector:
                 clusters.append([j])
         best = max(clusters, key=lambda c: (sum(mass[j] for j in c), len(c), -c[0]))
         start, end = best[0], best[-1] + 1
-        if by_tgt is not None:
+        if self.trim_elsewhere:
             # an edge word linked more strongly to a word outside the source entity belongs
             # to that word ("Strukturfonds darstellen" where "darstellen" is "represent")
             def elsewhere(j: int) -> bool:
@@ -216,15 +244,51 @@ class SpanProjector:
         if self.edge_stopwords:
             own = {t.casefold() for t in src_tokens[span.start : span.end]}
 
-            def stop(tok: str) -> bool:
-                return not tok[:1].isupper() and tok.casefold() in self.edge_stopwords and tok.casefold() not in own
+            def anchored(j: int) -> bool:
+                if not self.anchor_stopwords:
+                    return False
+                # a stop-list word that is the best link of an entity word is a content
+                # word of this entity (stop lists hold "gruppo", "consiglio"), not a determiner
+                for i, c in by_tgt.get(j, ()):
+                    if (
+                        span.start <= i < span.end
+                        and c >= 1.0
+                        and src_tokens[i][:1].isalnum()
+                        and (src_tokens[i][:1].isupper() or src_tokens[i].casefold() not in self.source_stopwords)
+                        and all(jj == j or cc < c for jj, cc in by_src[i])  # j is i's one best link
+                    ):
+                        return True
+                return False
 
-            if all(stop(t) or _is_punct(t) for t in tgt_tokens[start:end]):
+            def stop_word(j: int) -> bool:
+                tok = tgt_tokens[j]
+                word = tok.casefold().rstrip("'’")  # elided articles: "dell'", "l’"
+                return not tok[:1].isupper() and (word in self.edge_stopwords or not word) and word not in own
+
+            def stop(j: int) -> bool:
+                return stop_word(j) and not anchored(j)
+
+            if all(stop_word(j) or _is_punct(tgt_tokens[j]) for j in range(start, end)):
                 return None, 0.0
-            while end - start > 1 and stop(tgt_tokens[start]):
+            while end - start > 1 and stop(start):
                 start += 1
-            while end - start > 1 and stop(tgt_tokens[end - 1]):
+            while end - start > 1 and stop(end - 1):
                 end -= 1
+        if self.collocations:
+            # a word the aligner left unlinked that forms a fixed expression with the
+            # span's edge word belongs to it ("EU" -> "Unione" + "europea", "UK" -> "Regno" + "Unito")
+            while (
+                end < len(tgt_tokens)
+                and not by_tgt.get(end)
+                and (tgt_tokens[end - 1], tgt_tokens[end]) in self.collocations
+            ):
+                end += 1
+            while (
+                start > 0
+                and not by_tgt.get(start - 1)
+                and (tgt_tokens[start - 1], tgt_tokens[start]) in self.collocations
+            ):
+                start -= 1
         if word_ids is not None:  # sub-word merge: widen to whole words
             first, last = word_ids[start], word_ids[end - 1]
             while start > 0 and word_ids[start - 1] == first:
@@ -320,13 +384,43 @@ def capitalised_share(sentences: Sequence[Sequence[str]]) -> float:
     return cap / total if total else 0.0
 
 
-def projector_for(lang: str, tgt_sentences: Sequence[Sequence[str]], **overrides) -> SpanProjector:
-    """The ``align`` method's projector for target language ``lang``: its stop words
-    from ``langs`` and the capitalisation rule measured on the run's own target text."""
+def collocations(
+    sentences: Sequence[Sequence[str]],
+    stopwords: frozenset[str] = frozenset(),
+    min_count: int = 3,
+    min_dice: float = 0.5,
+) -> frozenset[tuple[str, str]]:
+    """Adjacent word pairs that nearly always occur together in ``sentences`` (Dice
+    coefficient of the pair against its two words), neither a stop word nor punctuation:
+    the multi-word names of a corpus ("Regno Unito", "Unione europea")."""
+    words: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
+    for sent in sentences:
+        words.update(sent)
+        pairs.update(zip(sent, sent[1:]))
+
+    def content(tok: str) -> bool:
+        return tok[:1].isalnum() and tok.casefold() not in stopwords
+
+    return frozenset(
+        (a, b)
+        for (a, b), n in pairs.items()
+        if n >= min_count and content(a) and content(b) and 2 * n / (words[a] + words[b]) >= min_dice
+    )
+
+
+def projector_for(
+    lang: str, tgt_sentences: Sequence[Sequence[str]], src_lang: str = "en", **overrides
+) -> SpanProjector:
+    """The ``align`` method's projector for target language ``lang``: stop words of both
+    languages from ``langs`` and the capitalisation rule measured on the run's own target text."""
     from babelmill.langs import profiles
 
+    stop = profiles.get(lang).stopwords
     settings = {
-        "edge_stopwords": profiles.get(lang).stopwords,
+        "edge_stopwords": stop,
+        "collocations": collocations(tgt_sentences, stop),
+        "source_stopwords": profiles.get(src_lang).stopwords,
         "keep_sole_links": capitalised_share(tgt_sentences) < 0.2,
     }
     settings.update(overrides)

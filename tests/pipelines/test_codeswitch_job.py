@@ -66,6 +66,7 @@ def test_dictionary_job_conserves_rows_and_reruns_identically(ray_session, data,
     card = (tmp_path / "a" / "README.md").read_text()
     assert "language:\n- en\n- sw\n" in card.split("---")[1]
     assert "## Code-switching" in card and "**seed**: `3`" in card and "| `cmi` |" in card
+    assert card.count("## Code-switching") == 1  # the section is appended once
     assert (tmp_path / "a" / "report" / "cs_cmi.png").is_file() and "cs_ratio.png" in (
         tmp_path / "a" / "report.html"
     ).read_text()

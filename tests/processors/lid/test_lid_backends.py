@@ -12,6 +12,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pyarrow as pa
 import pytest
 
@@ -68,13 +70,29 @@ def test_heliport_labels_scores_topk(heliport_stage: HeliportLanguageIdentifier)
     assert [r["lang"] for r in rows] == ["yo", "sw", "en", None, None]  # swa -> sw; no letters: no language
     for r in rows[:3]:
         assert 0.9 < r["lang_score"] <= 1.0 and r["lid_backend"] == "heliport"
-        assert len(r["lid_labels"]) == 3 and r["lid_labels"][0] == r["lang"]
+        # a clear winner (runner-up under 1% of its probability) is listed alone
+        assert len(r["lid_labels"]) == (1 if r["lang_score"] >= 1 / 1.01 else 3) and r["lid_labels"][0] == r["lang"]
         assert r["lid_scores"][0] == pytest.approx(r["lang_score"]) and r["lid_scores"] == sorted(
             r["lid_scores"], reverse=True
         )
     assert rows[3]["lang_score"] == 0.0 and rows[3]["lid_labels"] == [] and rows[3]["drop_reason"] == NOT_TARGET
     counters = heliport_stage.take_counters()
     assert counters["decided:heliport:yo"] == 1 and counters["lang:sw"] == 1
+
+
+def test_heliport_ranks_runner_ups_only_where_they_matter(heliport_stage: HeliportLanguageIdentifier) -> None:
+    texts = [YORUBA, SWAHILI, ENGLISH, GERMAN, "casa", "no", "Ok", "12345 !!!"]
+    lean = heliport_stage.predict(pl.Series(texts), 3)
+    full_stage = HeliportLanguageIdentifier()
+    full_stage.ALT_GAP = float("inf")  # rank every text
+    full = full_stage.predict(pl.Series(texts), 3)
+    assert lean.lang.to_list() == full.lang.to_list()
+    np.testing.assert_allclose(lean.score, full.score, rtol=1e-5)
+    lean_labels, full_labels = lean.labels.to_pylist(), full.labels.to_pylist()
+    ambiguous = [i for i, s in enumerate(full.scores.to_pylist()) if len(s) > 1 and s[1] >= 0.01 * s[0]]
+    assert ambiguous, "the short words must leave a runner-up worth listing"
+    for i, (a, b) in enumerate(zip(lean_labels, full_labels)):
+        assert a == (b if i in ambiguous else b[:1])
 
 
 def test_heliport_top1_batched_path_agrees(heliport_stage: HeliportLanguageIdentifier) -> None:

@@ -10,7 +10,7 @@ import pytest
 from babelmill.processors.ner.spans import Span, iob2_from_spans, spans_from_iob2
 from babelmill.processors.projection.aligners.base import direction_confidence
 from babelmill.processors.projection.names import NameMatcher, romanize
-from babelmill.processors.projection.project import SpanProjector
+from babelmill.processors.projection.project import SpanProjector, collocations
 from babelmill.processors.projection.symmetrize import parse_pharaoh, symmetrize
 
 # --- symmetrisation on hand cases -------------------------------------------------------
@@ -411,3 +411,57 @@ def test_capitalisation_rule_from_the_target_corpus():
     assert es.project(src, tgt, spans, links).spans == [Span(1, 3, "ORG")]
     de_rule = projector_for("es", romance_like, keep_sole_links=False)
     assert de_rule.project(src, tgt, spans, links).spans == [Span(1, 2, "ORG")]
+
+
+def test_stop_list_word_that_is_the_entity_words_best_link_stays():
+    # stop lists carry content words ("gruppo"); one that is the sole best link of a
+    # capitalised entity word is part of the name, an article linked to "the" is not
+    src = ["the", "PPE-DE", "Group", "asked"]
+    tgt = ["il", "gruppo", "PPE-DE", "chiede"]
+    links = {(0, 0): 1.0, (1, 2): 1.0, (2, 1): 1.0, (3, 3): 1.0}
+    stop = frozenset({"il", "gruppo"})
+    got = SpanProjector(name_matcher=None, edge_stopwords=stop).project(src, tgt, [Span(1, 3, "ORG")], links)
+    assert got.spans == [Span(1, 3, "ORG")]
+    off = SpanProjector(name_matcher=None, edge_stopwords=stop, anchor_stopwords=False)
+    assert off.project(src, tgt, [Span(1, 3, "ORG")], links).spans == [Span(2, 3, "ORG")]
+    # an entity that opens with "the": its article does not anchor "il"
+    src2 = ["the", "Netherlands", "voted"]
+    tgt2 = ["i", "Paesi", "Bassi", "votano"]
+    got2 = SpanProjector(
+        name_matcher=None, edge_stopwords=frozenset({"i"}), source_stopwords=frozenset({"the"})
+    ).project(src2, tgt2, [Span(0, 2, "LOC")], {(0, 0): 1.0, (1, 1): 1.0, (1, 2): 1.0, (2, 3): 1.0})
+    assert got2.spans == [Span(1, 3, "LOC")]
+
+
+def test_collocations_complete_a_span_over_unlinked_words():
+    corpus = [["il", "Regno", "Unito", verb] for verb in ("vota", "vince", "perde")] + [
+        ["nel", "Regno", "Unito"],
+        ["il", "Regno", "di", "Napoli"],
+    ]
+    found = collocations(corpus, frozenset({"il", "nel", "di"}))
+    assert ("Regno", "Unito") in found and ("il", "Regno") not in found and ("Unito", "vota") not in found
+    src, tgt = ["the", "UK", "votes"], ["il", "Regno", "Unito", "vota"]
+    links = {(0, 0): 1.0, (1, 1): 1.0, (2, 3): 1.0}
+    got = SpanProjector(name_matcher=None, collocations=found).project(src, tgt, [Span(1, 2, "LOC")], links)
+    assert got.spans == [Span(1, 3, "LOC")]
+    # a neighbour the aligner linked elsewhere is not taken
+    linked = {**links, (2, 2): 1.0}
+    assert SpanProjector(name_matcher=None, collocations=found).project(
+        src, tgt, [Span(1, 2, "LOC")], linked
+    ).spans == [Span(1, 2, "LOC")]
+    assert SpanProjector(name_matcher=None).project(src, tgt, [Span(1, 2, "LOC")], links).spans == [Span(1, 2, "LOC")]
+
+
+def test_name_projected_onto_a_lower_case_adjective_becomes_misc():
+    src = ["ports", "in", "Belgium", "and", "Japan", "Inc"]
+    tgt = ["porti", "belgi", "e", "Giappone", "Inc"]
+    links = {(0, 0): 1.0, (2, 1): 1.0, (3, 2): 1.0, (4, 3): 1.0, (5, 4): 1.0}
+    spans = [Span(2, 3, "LOC"), Span(4, 6, "ORG")]
+    got = SpanProjector(name_matcher=None).project(src, tgt, spans, links)
+    # "belgi" is the adjective (MISC in CoNLL); "Giappone Inc" keeps its type
+    assert got.spans == [Span(1, 2, "MISC"), Span(3, 5, "ORG")]
+    kept = SpanProjector(name_matcher=None, adjective_types=frozenset()).project(src, tgt, spans, links)
+    assert kept.spans == [Span(1, 2, "LOC"), Span(3, 5, "ORG")]
+    # caseless scripts say nothing: a Han "adjective" keeps its type
+    han = SpanProjector(name_matcher=None).project(["Belgium"], ["比利时"], [Span(0, 1, "LOC")], [(0, 0)])
+    assert han.spans == [Span(0, 1, "LOC")]
