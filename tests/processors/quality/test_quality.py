@@ -287,10 +287,7 @@ def reasons(f, texts: list[str], lang: str | list[str | None] | None = "en") -> 
 def datatrove_reason(f, text: str) -> str | None:
     from datatrove.data import Document
 
-    try:
-        result = f.filter(Document(text=text, id="x"))
-    except ZeroDivisionError:  # newer datatrove's Gopher repetition filter divides by len("")
-        return "empty"
+    result = f.filter(Document(text=text, id="x"))
     return None if result is True else result[1]
 
 
