@@ -42,7 +42,7 @@ class TrafilaturaExtractor(HtmlExtractor):
             self.setup_local()
         text = self._extract(
             page,
-            no_fallback=self.fast,
+            fast=self.fast,
             favor_precision=self.favour_precision,
             include_comments=self.include_comments,
             include_tables=self.include_tables,
