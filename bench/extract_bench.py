@@ -105,7 +105,7 @@ def extractors() -> list[tuple[str, object, object]]:
 
     rows.append(("babelmill auto (worker process, 10 s budget)", call_budgeted, budgeted))
     rows.append(("trafilatura extract() defaults", lambda p: trafilatura.extract(p), None))
-    rows.append(("trafilatura extract(no_fallback)", lambda p: trafilatura.extract(p, no_fallback=True), None))
+    rows.append(("trafilatura extract(fast=True)", lambda p: trafilatura.extract(p, fast=True), None))
     rows.append(("resiliparse main_content", lambda p: extract_plain_text(p, main_content=True), None))
     return rows
 

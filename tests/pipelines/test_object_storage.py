@@ -116,16 +116,17 @@ def test_missing_bucket_is_one_line_before_ray(s3, sample_dir: Path) -> None:
 @pytest.mark.ray
 @pytest.mark.timeout(300)
 def test_killed_run_resumes_against_s3(s3, bucket: str, tmp_path: Path) -> None:
-    """The driver SIGKILLed after two finished shards; the rerun skips them (their objects
-    are not rewritten) and accounts for every record once."""
+    """``corpus`` S3 -> S3, the driver SIGKILLed after two shards finished their map phase
+    (the dedup global step needs them all); the rerun skips those two (their objects are
+    not rewritten), runs the global step and the rest, and accounts for every record once."""
     inputs = tmp_path / "input"
     write_sample(inputs, docs_per_lang=300, files=8, seed=7, malformed=True)
     _upload(s3, inputs, f"s3://{bucket}/input")
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env |= s3_env() | {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "COLUMNS": "250"}
-    args = ["copy", "--input", f"s3://{bucket}/input", "--output", f"s3://{bucket}/out", "--no-progress"]
+    args = ["corpus", "--input", f"s3://{bucket}/input", "--output", f"s3://{bucket}/out", "--no-progress"]
     fs = s3.filesystem()
-    done = f"{bucket}/out/_babelmill/done"
+    done = f"{bucket}/out/_babelmill/mapped"
 
     def finished() -> list[str]:
         return sorted(fs.find(done)) if fs.exists(done) else []
@@ -158,9 +159,10 @@ def test_killed_run_resumes_against_s3(s3, bucket: str, tmp_path: Path) -> None:
     assert r.returncode == 0, f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}"
     for key, etag in before.items():  # finished shards were skipped, not redone
         assert fs.info(key)["ETag"] == etag, f"{key} was rewritten"
-    # every record accounted for once (the same-as-local check is the copy test's)
+    # every record accounted for once (the same-as-local checks are the copy and corpus tests')
     got = _download(s3, f"s3://{bucket}/out", tmp_path / "got")
     led = json.loads((got / "ledger.json").read_bytes())
     assert led["input"] == led["kept"] + led["rejected"] + led["quarantined"]
+    assert led["input"] > 0 and led["kept"] > 0
     assert sum(pq.read_metadata(f).num_rows for f in _files(got, "data")) == led["kept"]
     assert len(_files(got, "_babelmill/done")) == 8
