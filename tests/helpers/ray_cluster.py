@@ -346,6 +346,20 @@ def babelmill_cmd(*args: str) -> list[str]:
     return [BABELMILL, *args]
 
 
+def start_cli(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start ``babelmill`` in its own session (so a test can kill it and its embedded Ray
+    together), stdout and stderr into ``log``."""
+    with open(log, "wb") as fh:
+        return subprocess.Popen(
+            babelmill_cmd(*args),
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 180.0) -> subprocess.CompletedProcess:
     """Run ``babelmill`` in its own session to completion; fails the test if anything it
     started (an embedded Ray) is still running afterwards."""

@@ -23,7 +23,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from ray_cluster import babelmill_cmd, run_cli, session_processes
+from ray_cluster import babelmill_cmd, run_cli, session_processes, start_cli
 
 from babelmill.pipelines.jobs import copy_job
 from babelmill.pipelines.lock import LOCK_NAME, OutputLock
@@ -262,15 +262,7 @@ def wait_for(condition, what: str, proc: subprocess.Popen, log: Path, timeout: f
 def test_sigint_stops_cleanly_refuses_a_second_run_and_resumes(ray_session, corpus, reference, tmp_path) -> None:
     out = tmp_path / "out"
     log = tmp_path / "run.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            babelmill_cmd(*copy_args(corpus, out, "--num-cpus", "1")),
-            env=ENV,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    proc = start_cli(copy_args(corpus, out, "--num-cpus", "1"), ENV, log)
     try:
         # A second run into the same folder while the first holds it (it is starting Ray).
         wait_for(lambda: (out / LOCK_NAME).exists(), "lock file", proc, log)

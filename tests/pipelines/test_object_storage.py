@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +17,7 @@ from typer.testing import CliRunner
 
 from babelmill.pipelines.cli import app
 from babelmill.sample import write_sample
-from ray_cluster import babelmill_cmd, kill_sessions, run_cli
+from ray_cluster import kill_sessions, run_cli, start_cli
 from s3_server import s3_env
 
 OUTPUT_DIRS = ("data", "rejected", "quarantine")
@@ -132,15 +131,7 @@ def test_killed_run_resumes_against_s3(s3, bucket: str, tmp_path: Path) -> None:
         return sorted(fs.find(done)) if fs.exists(done) else []
 
     log = tmp_path / "killed.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            babelmill_cmd(*args, "--num-cpus", "1"),
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    proc = start_cli([*args, "--num-cpus", "1"], env, log)
     try:
         deadline = time.monotonic() + 180
         while len(finished()) < 2:

@@ -14,14 +14,13 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from ray_cluster import babelmill_cmd, kill_sessions, live_processes_named, run_cli, session_processes
+from ray_cluster import kill_sessions, live_processes_named, run_cli, session_processes, start_cli
 
 FILES = 16
 DOCS_PER_LANG = 1500  # ~20k records, ~1,200 per shard: a few seconds of work on one CPU
@@ -121,15 +120,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(corpus, reference, tmp_p
     out = tmp_path / "out"
     log = tmp_path / "killed.log"
     # One CPU: shards finish one after another, so there is a wide window to kill in.
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            babelmill_cmd(*copy_args(corpus, out, "--num-cpus", "1")),
-            env=ENV,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    proc = start_cli(copy_args(corpus, out, "--num-cpus", "1"), ENV, log)
     try:
         deadline = time.monotonic() + 180
         while len(markers(out)) < KILL_AFTER:
