@@ -15,7 +15,7 @@ from typing import Annotated, Any, Optional
 import functools
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 import yaml
 from rich.console import Console
 from rich.markup import escape
@@ -47,17 +47,19 @@ HELP_MAX_WIDTH = 120
 HELP_NAMES_WIDTH = 30
 
 
-class ReadableHelpCommand(TyperCommand):
-    """A command whose ``--help`` stays readable in an 80-column terminal.
+class _ReadableHelp:
+    """``--help`` that stays readable in an 80-column terminal.
 
     typer's rich layout gives an option's help the width left over by five other columns
-    (one or two words a line at 80 columns); this one is click's two-column layout (names,
+    (one or two words a line at 80 columns); this is click's two-column layout (names,
     then the help, wrapped beside them or below a long name), grouped in the same panels.
     """
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         wide = type(formatter)(max_width=HELP_MAX_WIDTH)
-        super(TyperCommand, self).format_help(ctx, wide)  # click's layout, not typer's rich one
+        # click's layout, not typer's rich one: skip typer's class in the MRO
+        typer_cls = TyperGroup if isinstance(self, TyperGroup) else TyperCommand
+        super(typer_cls, self).format_help(ctx, wide)
         formatter.write(wide.getvalue())
 
     def format_options(self, ctx: Any, formatter: Any) -> None:
@@ -70,11 +72,21 @@ class ReadableHelpCommand(TyperCommand):
             if len(name) > formatter.width - formatter.current_indent - 4 and " <" in name:
                 # a long list of choices goes into the help, where it can wrap
                 name, choices = name.split(" <", 1)
-                text = f"One of: {', '.join(choices.rstrip('>').split('|'))}. {text}"
+                text = f"{text} One of: {', '.join(choices.rstrip('>').split('|'))}."
             panels.setdefault(getattr(param, "rich_help_panel", None) or "Options", []).append((name, text))
         for name, rows in panels.items():
             with formatter.section(name):
                 formatter.write_dl(rows, col_max=HELP_NAMES_WIDTH)
+        if hasattr(self, "format_commands"):  # a group with options of its own (``project``)
+            self.format_commands(ctx, formatter)
+
+
+class ReadableHelpCommand(_ReadableHelp, TyperCommand):
+    """A command with the readable ``--help``."""
+
+
+class ReadableHelpGroup(_ReadableHelp, TyperGroup):
+    """A command group (whose callback takes options) with the readable ``--help``."""
 
 
 def _readable_help(typer_app: typer.Typer) -> None:
@@ -1174,6 +1186,7 @@ def stages_command(
 # ----------------------------------------------------------------- project / align evaluation
 
 project_app = typer.Typer(
+    cls=ReadableHelpGroup,
     help="Label projection: NER data in a new language from annotated source sentences, and its evaluation.",
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -167,6 +167,19 @@ def test_help_is_readable_at_80_columns(
             assert any(" ".join(words[:4]) in " ".join(line.split()) for line in lines), param.opts[0]
 
 
+def test_group_help_with_options_is_readable_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``project`` is a group whose callback takes the job's options: same layout, and
+    its subcommands listed after them."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert _main(monkeypatch, "project", "--help") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    assert any(line.split()[:5] == ["--src", "<str>", "Language", "of", "the"] for line in lines if line.strip())
+    assert "Commands:" in lines and any(line.split()[:1] == ["eval"] for line in lines)
+
+
 @pytest.mark.parametrize(
     "args, says",
     [
