@@ -23,7 +23,7 @@ from babelmill.processors.extract import (
     make_extractor,
     page_hints,
 )
-from babelmill.processors.extract.auto import blocks
+from babelmill.processors.extract.auto import N_FEATURES, block_features, block_scores, blocks
 from babelmill.processors.io import ReaderOptions, discover_shards, read_shard
 from babelmill.processors.io.warc import align, byte_ranges, splittable
 from babelmill.processors.validate import EmptyTextFilter
@@ -477,3 +477,34 @@ def test_split_jsonl_by_lines_numbers_records_as_one_shard(tmp_path: Path) -> No
     )
     assert out1 == out6 and led1 == led6 and q1 == q6 and len(q1) == 8
     assert "docs.jsonl:1" in {r["id"] for r in out1[0]}
+
+
+def test_auto_block_features_flag_boilerplate_repeats_and_code() -> None:
+    blks = blocks(
+        "<p>Share this story on Facebook</p>\n\n<p>A plain sentence about the river and the town.</p>\n\n"
+        "<pre>pip install river</pre>\n\n<p>A plain sentence about the river and the town.</p>"
+    )
+    feats = block_features(blks, [1], 1, 3)
+    assert feats.shape == (4, N_FEATURES)
+    boiler, dup, code = feats[:, 20], feats[:, 26], feats[:, 33]
+    assert boiler.tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert dup.tolist() == [0.0, 0.0, 0.0, 1.0]
+    assert code.tolist() == [0.0, 0.0, 1.0, 0.0]
+    assert block_scores(feats).shape == (4,) and block_features([], [], 0, 0).shape == (0, N_FEATURES)
+
+
+def test_auto_keeps_a_list_between_kept_blocks_and_drops_trailing_boilerplate() -> None:
+    steps = "<ol><li>raise the old dike by one metre</li><li>plant willows along the bank</li></ol>"
+    tail = "<h3>You may also like</h3><p>© 2024 River Media. All rights reserved.</p>"
+    page = article_page(extra=f"<p>{SENTENCES[0]}</p>{steps}<p>{SENTENCES[1]}</p>{tail}")
+    stage = AutoExtractor(time_budget=0, fallback=False)
+    stage.setup_local()
+    blks = blocks(stage._extract(stage._parse(page), main_content=True, preserve_formatting="minimal_html", links=True))
+    _, _, (good, first, last) = stage._window(blks)
+    scores = dict(zip((b[0] for b in blks), block_scores(block_features(blks, good, first, last))))
+    listed = next(t for t in scores if t.startswith("raise the old dike"))
+    assert scores[listed] < stage.min_block_score  # short items alone score low ...
+    text, poor = stage.select(blks)
+    assert not poor and "raise the old dike by one metre\n" in text and "plant willows" in text  # ... but stay
+    for junk in ("You may also like", "All rights reserved"):
+        assert scores[next(t for t in scores if junk in t)] < stage.min_block_score and junk not in text
