@@ -204,7 +204,7 @@ def context_features(feats: np.ndarray, first_scores: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))  # no overflow warning on extreme blocks
 
 
 def block_scores(feats: np.ndarray) -> np.ndarray:
