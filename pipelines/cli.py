@@ -1053,6 +1053,8 @@ def _print_lid_coverage(code: str) -> None:
         shipped = family in coverage.SHIPPED
         measured = f"{acc:.3f}" if acc is not None else ("-" if shipped else "not shipped (--lid-model)")
         table.add_row(family, cov.labels.get(family, "(none)"), measured, "decides" if family == best else "")
+    if cov.auto_accuracy is not None:
+        table.add_row("auto (both + rules)", "-", f"{cov.auto_accuracy:.3f}", "--lid auto")
     out.print(table)
     if not cov.well_covered():
         out.print(f"[yellow]{coverage.uncovered_message([code])}[/yellow]")

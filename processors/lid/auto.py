@@ -12,12 +12,20 @@ The combination rule (measured data in ``langs/lid_coverage.tsv`` and
    takes lid.176's answer, scores and top-k when heliport gave a macrolanguage, or
    when lid.176 names a language heliport cannot answer reliably (no label, or below
    ``WELL_COVERED`` on FLORES-200, e.g. Uzbek in Latin script); otherwise heliport's answer stands (both know the language: heliport is the
-   better of the two on nearly all of them).
+   better of the two on nearly all of them).  Where heliport is otherwise trusted, a
+   measured answer pair can still hand the document to lid.176
+   (``lid_pair_routing.tsv``: heliport's ``ace`` with lid.176's ``jv`` is Javanese).
 3. With target languages: a target whose best backend (``lid_coverage.tsv``) is lid.176
    is decided by lid.176 -- it then runs on every document, and a document it assigns to
    such a target takes that answer; a target no shipped backend identifies to
    ``WELL_COVERED`` accuracy is refused before anything runs (pass a GlotLID / OpenLID
    model with ``--lid-model``, or force a backend).
+
+4. Marker rules (``markers.py``) revise the answers for close languages both models
+   confuse -- Maithili read as Hindi, South Azerbaijani as Persian, Egyptian Arabic as
+   Arabic, Malay as Indonesian, Uzbek (Latin) as Azerbaijani, Croatian / Bosnian /
+   Serbian -- where the text carries the variety's marker words (``lid_backend``
+   ``markers``).
 
 ``lid_backend`` says per document which backend decided; thresholds are the deciding
 backend's own for the language.
@@ -37,6 +45,7 @@ from babelmill.processors.errors import BabelmillError
 from babelmill.processors.lid.common import LanguageIdentifier, Prediction
 from babelmill.processors.lid.fasttext import FastTextLanguageIdentifier
 from babelmill.processors.lid.heliport import HeliportLanguageIdentifier, heliport_labels
+from babelmill.processors.lid.markers import MarkerRules
 
 BACKENDS = ("auto", "fasttext", "heliport")
 
@@ -76,8 +85,11 @@ class AutoLanguageIdentifier(LanguageIdentifier):
         line_level: bool = False,
         min_script_frac: float = 0.5,
         accept_macro: bool = False,
+        markers: bool = True,
     ) -> None:
         super().__init__(target_langs, top_k, threshold, script_check, line_level, min_script_frac, accept_macro)
+        #: the marker rules for close languages both models confuse (``markers.py``)
+        self.markers = MarkerRules() if markers else None
         in_macro = {m for members in coverage.MACROLANGUAGES.values() for m in members} if accept_macro else set()
         uncovered = [c for c in self.target_langs or [] if not coverage.get(c).well_covered() and c not in in_macro]
         if uncovered:
@@ -92,6 +104,11 @@ class AutoLanguageIdentifier(LanguageIdentifier):
         cfg["routing"] = sorted(coverage.routing().items())
         cfg["heliport"] = self._heliport.config()
         cfg["fasttext"] = self._fasttext.config()
+        cfg["markers"] = (
+            [type(r).__name__ + ":" + "/".join(sorted(r.answers) or ["*"]) for r in self.markers.rules]
+            if self.markers
+            else []
+        )
         return cfg
 
     def setup(self) -> None:
@@ -99,32 +116,42 @@ class AutoLanguageIdentifier(LanguageIdentifier):
         self._heliport.setup()
 
     def threshold_for(self, backend: str, code: str) -> float:
+        # a marker rule's answer is held to the language's profile threshold (lid.176's)
         return (self._heliport if backend == "heliport" else self._fasttext).threshold_for(backend, code)
 
-    def _defer(self, lang: pl.Series) -> np.ndarray:
-        """Rows whose heliport answer is routed to lid.176."""
+    @staticmethod
+    def _routed() -> list[str]:
+        """heliport answers routed to lid.176 as a whole (``lid_routing.tsv``, macrolanguages)."""
         routes = coverage.routing()
-        to_ft = [a for a, r in routes.items() if r == "lid176" and a != "-"] + list(coverage.MACROLANGUAGES)
+        return [a for a, r in routes.items() if r == "lid176" and a != "-"] + list(coverage.MACROLANGUAGES)
+
+    def _defer(self, lang: pl.Series) -> np.ndarray:
+        """Rows lid.176 is consulted for: a routed heliport answer, or the heliport half of
+        a routed answer pair (``lid_pair_routing.tsv``)."""
+        to_ft = self._routed() + sorted({h for h, _ in coverage.pair_routing()})
         # no answer from heliport means no letters (zxx): nothing for lid.176 to add
         return lang.is_in(to_ft).fill_null(False).to_numpy()
 
     def _takes(self, he_lang: pl.Series, ft_lang: pl.Series) -> np.ndarray:
-        """Consulted rows where lid.176's answer replaces heliport's (``takes_fasttext``)."""
+        """Consulted rows where lid.176's answer replaces heliport's: ``takes_fasttext`` for
+        a routed answer, or exactly a routed answer pair."""
         codes = heliport_codes()
         macros = list(coverage.MACROLANGUAGES)
+        pairs = [h + "\t" + f for h, f in sorted(coverage.pair_routing())]
         h = pl.DataFrame({"h": he_lang, "f": ft_lang})
+        routed = pl.col("h").is_in(self._routed()) & (pl.col("h").is_in(macros) | ~pl.col("f").is_in(codes))
+        pair = pl.concat_str("h", pl.lit("\t"), "f").is_in(pairs)
         return (
-            h.select(
-                pl.col("f").is_not_null()
-                & pl.col("h").is_not_null()
-                & (pl.col("h").is_in(macros) | ~pl.col("f").is_in(codes))
-            )
+            h.select(pl.col("f").is_not_null() & pl.col("h").is_not_null() & (routed | pair).fill_null(False))
             .to_series()
             .to_numpy()
         )
 
     def predict(self, texts: pl.Series, k: int | None = None) -> Prediction:
-        k = k or self.top_k
+        pred = self._combine(texts, k or self.top_k)
+        return self.markers.revise(texts, pred) if self.markers else pred
+
+    def _combine(self, texts: pl.Series, k: int) -> Prediction:
         he = self._heliport.predict(texts, k)
         n = len(texts)
         if self.fasttext_targets:
