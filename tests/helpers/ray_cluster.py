@@ -342,6 +342,11 @@ BABELMILL = (
 )
 
 
+def copy_args(inputs: Path, out: Path, *extra: str) -> list[str]:
+    """CLI arguments of a quiet ``babelmill copy`` run (the resume and fault tests' job)."""
+    return ["copy", "--input", str(inputs), "--output", str(out), "--no-progress", *extra]
+
+
 def babelmill_cmd(*args: str) -> list[str]:
     return [BABELMILL, *args]
 

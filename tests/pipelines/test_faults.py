@@ -23,7 +23,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from ray_cluster import babelmill_cmd, run_cli, session_processes, start_cli
+from ray_cluster import babelmill_cmd, copy_args, run_cli, session_processes, start_cli
 
 from babelmill.pipelines.jobs import copy_job
 from babelmill.pipelines.lock import LOCK_NAME, OutputLock
@@ -245,10 +245,6 @@ def test_a_held_lock_refuses_a_second_run(tmp_path) -> None:
 
 
 # --------------------------------------------------------------------------- driver faults
-
-
-def copy_args(inputs: Path, out: Path, *extra: str) -> list[str]:
-    return ["copy", "--input", str(inputs), "--output", str(out), "--no-progress", *extra]
 
 
 def wait_for(condition, what: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:

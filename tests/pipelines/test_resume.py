@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from ray_cluster import kill_sessions, live_processes_named, run_cli, session_processes, start_cli
+from ray_cluster import copy_args, kill_sessions, live_processes_named, run_cli, session_processes, start_cli
 
 FILES = 16
 DOCS_PER_LANG = 1500  # ~20k records, ~1,200 per shard: a few seconds of work on one CPU
@@ -35,10 +35,6 @@ ENV = BASE_ENV | {"COLUMNS": "250"}
 OUTPUT_DIRS = ("data", "rejected", "quarantine")
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.ray, pytest.mark.slow]
-
-
-def copy_args(inputs: Path, out: Path, *extra: str) -> list[str]:
-    return ["copy", "--input", str(inputs), "--output", str(out), "--no-progress", *extra]
 
 
 def markers_dir(out: Path) -> Path:
