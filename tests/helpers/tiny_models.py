@@ -255,6 +255,30 @@ def build_madlad(
     return out
 
 
+def build_bert(directory: Path, words: Sequence[str]) -> Path:
+    """A random 2-layer BERT with a word-level vocabulary, saved with save_pretrained (the
+    encoder directory SimAlign takes)."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(words))]
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=False)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
 def model_bin_types(model_dir: Path) -> Counter[str]:
     """Types of the weight matrices in a CTranslate2 ``model.bin`` (count per type), read
     from the file itself: what the converter wrote, not what a loader reports."""

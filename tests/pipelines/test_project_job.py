@@ -149,8 +149,10 @@ def test_parallel_eflomal_projects_exactly_resumes_and_round_trips(tmp_path: Pat
     _conserved(third.ledger)
 
 
-# MT + eflomal global step: the parallel test covers the global path; markers: tests/test_markers.py
-@pytest.mark.parametrize("method, aligner", [("align", "attention"), ("score", "eflomal")])
+# markers: tests/test_markers.py; align with eflomal trains it in the global step on the MT output
+@pytest.mark.parametrize(
+    "method, aligner", [("align", "attention"), ("align", "simalign"), ("align", "eflomal"), ("score", "eflomal")]
+)
 def test_methods_on_a_tiny_model(
     method: str, aligner: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, ray_session
 ) -> None:
@@ -169,8 +171,19 @@ def test_methods_on_a_tiny_model(
     # two targets: rows are added; the tiny model translates into German only, so the
     # Swahili rows are quarantined (by row, with the engine's reason) and still add up
     targets = ["de", "sw"] if method == "score" else ["de"]
+    # SimAlign reads a local encoder directory: a random BERT whose vocabulary has the
+    # corpus' words (the MT output's unknown words share [UNK])
+    encoder = None
+    if aligner == "simalign":
+        words = {w for toks, _ in _corpus(8, seed=2) for w in toks}
+        encoder = str(tiny_models.build_bert(tmp_path / "bert", sorted(words)))
     options = ProjectOptions(
-        method=method, targets=targets, aligner=aligner, symmetrize="union", drop_on=["type_conflict"]
+        method=method,
+        targets=targets,
+        aligner=aligner,
+        encoder=encoder,
+        symmetrize="union",
+        drop_on=["type_conflict"],
     )
     result = run(project_job([str(tmp_path / "en.conll")], tmp_path / "out", options, spec))
     led = result.ledger

@@ -6,6 +6,7 @@ import random
 import sys
 
 import pytest
+import tiny_models
 
 from babelmill.processors.ner.spans import Span, iob2_from_spans, spans_from_iob2
 from babelmill.processors.projection.aligners.base import direction_confidence
@@ -218,29 +219,6 @@ def test_eflomal_projection_on_generated_corpus():
 # --- SimAlign on a tiny random BERT ------------------------------------------------------
 
 
-def _tiny_bert(directory, words):
-    """A random 2-layer BERT with a word-level vocabulary, saved with save_pretrained."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    directory.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(words))]
-    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=False)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
-
-
 @pytest.mark.parametrize("method", ["argmax", "itermax", "match"])
 def test_simalign_tiny_bert_projects_exactly(tmp_path, method):
     from babelmill.processors.projection.aligners.simalign import SimAlignAligner
@@ -250,7 +228,7 @@ def test_simalign_tiny_bert_projects_exactly(tmp_path, method):
     rng = random.Random(1)
     vocab = [f"t{i}" for i in range(40)]
     src = [rng.sample(vocab, rng.randint(3, 9)) for _ in range(6)]
-    model = _tiny_bert(tmp_path / "bert", vocab)
+    model = tiny_models.build_bert(tmp_path / "bert", vocab)
     aligner = SimAlignAligner(model, method=method, layer=1, batch_size=4)
     scored = aligner.align_scored(src, src)
     for sent, links in zip(src, scored):
