@@ -556,3 +556,11 @@ def test_eflomal_runs_are_voted():
     projector = SpanProjector()
     exact = sum(projector.project(s, t, sp, links).spans == gold for (s, t, sp, _, gold), links in zip(pairs, scored))
     assert exact >= 0.97 * len(pairs)
+
+
+def test_eflomal_global_stage_passes_its_runs_and_keys_resumption_on_them():
+    from babelmill.processors.projection.pipeline import EflomalGlobalAlign
+
+    stage = EflomalGlobalAlign(runs=2)
+    assert stage.aligner("it").runs == 2 and EflomalGlobalAlign().aligner(None).runs == 5
+    assert stage.config() != EflomalGlobalAlign(runs=3).config()
