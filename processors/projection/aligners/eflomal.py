@@ -59,14 +59,18 @@ class EflomalParams:
 
 
 def combine_runs(
-    runs: Sequence[Sequence[tuple[Sequence[Link], Sequence[Link]]]], symmetrization: str = "grow-diag-final-and"
+    runs: Sequence[Sequence[tuple[Sequence[Link], Sequence[Link]]]],
+    symmetrization: str = "grow-diag-final-and",
+    agreement: float = 0.75,
 ) -> list[dict[Link, float]]:
     """Scored, symmetrised links from several independent trainings of the same pairs.
 
     eflomal is a sampler: two trainings of a small corpus disagree on a share of the links
-    (rare words, names).  Each direction keeps, per word, the link most runs chose, if at
-    least half of them did (a vote per word keeps a direction one link per word); the
-    voted directions are then symmetrised and scored as one run's would be.
+    (rare words, names).  Each direction keeps, per word, the link most runs chose if at
+    least ``agreement`` of them chose it (a vote per word keeps a direction one link per
+    word; 0.75: 4 of 5 runs, a link the runs disagree on is left to symmetrisation's
+    growing step); the voted directions are then symmetrised and scored as one run's
+    would be.  One run is returned as it is.
     """
     if not runs:
         return []
@@ -79,7 +83,7 @@ def combine_runs(
             best: dict[int, tuple[int, Link]] = {}
             for link, n in sorted(votes.items()):
                 key = link[1] if side == 0 else link[0]
-                if 2 * n >= n_runs and (key not in best or n > best[key][0]):
+                if n >= agreement * n_runs and (key not in best or n > best[key][0]):
                     best[key] = (n, link)
             voted.append(sorted(link for _, link in best.values()))
         links = symmetrize(voted[0], voted[1], symmetrization)
@@ -150,6 +154,8 @@ class EflomalAligner:
     #: independent trainings whose directional links are voted (``combine_runs``): one
     #: training of a small corpus depends on the sampler's luck; runs train in parallel
     runs: int = 1
+    #: share of the runs that must agree on a word's link (``combine_runs``)
+    agreement: float = 0.75
 
     def _priors(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[tuple[str, str, float]]:
         priors = list(self.prior_source(src, tgt)) if self.prior_source is not None else []
@@ -178,7 +184,7 @@ class EflomalAligner:
 
     def align_scored(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[dict[Link, float]]:
         if self.runs > 1:
-            return combine_runs(self.directional_runs(src, tgt), self.symmetrization)
+            return combine_runs(self.directional_runs(src, tgt), self.symmetrization, self.agreement)
         out = []
         for fwd, rev in self.directional(src, tgt):
             links = symmetrize(fwd, rev, self.symmetrization)
