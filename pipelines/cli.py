@@ -2029,6 +2029,14 @@ def project_command(
     stem_length: Annotated[
         int, typer.Option("--stem-length", help="eflomal aligns words cut to this many characters (0: whole words).")
     ] = 5,
+    eflomal_runs: Annotated[
+        int,
+        typer.Option(
+            "--eflomal-runs",
+            min=1,
+            help="Independent eflomal trainings whose links are voted: steadier on small runs, each one more training.",
+        ),
+    ] = 5,
     max_span_ratio: Annotated[
         Optional[float],
         typer.Option(
@@ -2143,6 +2151,7 @@ def project_command(
         drop_on=_split_codes(v["drop_on"]) if v["drop_on"] else list(DEFAULT_DROP_ON),
         min_confidence=None if v["min_confidence"] is None else float(v["min_confidence"]),
         stem_length=int(v["stem_length"]),
+        eflomal_runs=int(v["eflomal_runs"]),
         max_span_ratio=None if v["max_span_ratio"] is None else float(v["max_span_ratio"]),
         score_max_extra=int(v["score_max_extra"]),
     )

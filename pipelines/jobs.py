@@ -369,6 +369,9 @@ class ProjectOptions:
     min_confidence: float | None = None
     #: eflomal sees words cut to this many characters (0: whole words)
     stem_length: int = 5
+    #: independent eflomal trainings whose links are voted (one training of a small run
+    #: depends on the sampler's luck)
+    eflomal_runs: int = 5
     #: longest target span, relative to its source span (None: the method's default)
     max_span_ratio: float | None = None
     score_max_extra: int = 2
@@ -520,7 +523,7 @@ def project_job(
                 for item in o.extra_parallel:
                     for lang, pairs_ in read_extra(item, src, targets, tokenizers, o.target_pretokenized).items():
                         extra.setdefault(lang, []).extend(pairs_)
-                global_stage = pp.EflomalGlobalAlign(o.symmetrize, extra, o.name_priors, o.stem_length)
+                global_stage = pp.EflomalGlobalAlign(o.symmetrize, extra, o.name_priors, o.stem_length, o.eflomal_runs)
                 post.append(project)
             else:
                 stages += [pp.WordAlignStage(o.aligner, o.symmetrize, o.encoder, spec, o.simalign_method), project]

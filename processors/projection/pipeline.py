@@ -177,8 +177,11 @@ class EflomalGlobalAlign(GlobalStage):
         extra: dict[str, list[tuple[list[str], list[str]]]] | None = None,
         priors: bool = True,
         stem_length: int = 5,
+        runs: int = 5,
     ) -> None:
         self.symmetrization = symmetrization
+        #: independent trainings whose directional links are voted (``combine_runs``)
+        self.runs = runs
         #: eflomal sees words cut to this many characters (0: whole words): a small corpus
         #: sees each inflected form too rarely (the projection bench's best setting)
         self.stem_length = stem_length
@@ -192,6 +195,7 @@ class EflomalGlobalAlign(GlobalStage):
             "symmetrization": self.symmetrization,
             "priors": self.priors,
             "stem_length": self.stem_length,
+            "runs": self.runs,
             "extra": digest,
         }
 
@@ -221,7 +225,7 @@ class EflomalGlobalAlign(GlobalStage):
         extra = list(self.extra.get("*", [])) + list(self.extra.get(tgt or "", []))
         priors = NameMatcher(cognate_priors=True).priors if self.priors else None
         params = EflomalParams(source_prefix_len=self.stem_length, target_prefix_len=self.stem_length)
-        return EflomalAligner(self.symmetrization, extra, params=params, prior_source=priors)
+        return EflomalAligner(self.symmetrization, extra, params=params, prior_source=priors, runs=self.runs)
 
     def run_step(self, step: GlobalStep, keys: pa.Table) -> tuple[pa.Array, dict[str, int]]:
         """Train and align once per language pair; returns the links of every document

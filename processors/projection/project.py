@@ -117,6 +117,11 @@ class SpanProjector:
     adjective_label: str = "MISC"
     #: source-language stop words (an entity word among them anchors nothing)
     source_stopwords: frozenset[str] = frozenset()
+    #: entity types that are proper names in any cased script (persons): an aligned span of
+    #: such an entity with no capitalised word (and no digit) in a cased target script is a
+    #: link to a neighbouring common word ("Mr Monti" -> "pensi") and is refused, leaving
+    #: the entity to the name matcher; caseless scripts are never refused
+    cased_types: frozenset[str] = frozenset({"PER"})
 
     def project(
         self,
@@ -140,6 +145,12 @@ class SpanProjector:
         for span in src_spans:
             target, confidence = self._from_links(span, src_tokens, tgt_tokens, by_src, by_tgt, tgt_word_ids)
             method = "align"
+            if (
+                target is not None
+                and span.label in self.cased_types
+                and self._uncased(span, src_tokens, target, tgt_tokens)
+            ):
+                target, confidence = None, 0.0
             if target is not None and len(target) > self._cap(len(span)):
                 flags.add("span_too_long")
                 target, confidence = None, 0.0
@@ -177,6 +188,23 @@ class SpanProjector:
             return entity
         return ProjectedEntity(
             entity.source, Span(target.start, target.end, self.adjective_label), entity.method, entity.confidence
+        )
+
+    @staticmethod
+    def _uncased(span: Span, src_tokens: Sequence[str], target: Span, tgt_tokens: Sequence[str]) -> bool:
+        """True when a capitalised source name lands on lower-case words only of a cased script."""
+
+        def cased(word: str) -> bool:
+            return any(ch.isupper() for ch in word)
+
+        def lower_only(word: str) -> bool:
+            return word[:1].islower() and word[:1].upper() != word[:1] and not any(ch.isdigit() for ch in word)
+
+        words = tgt_tokens[target.start : target.end]
+        return (
+            any(cased(w) for w in src_tokens[span.start : span.end])
+            and all(lower_only(w) or _is_punct(w) for w in words)
+            and any(lower_only(w) for w in words)
         )
 
     def _cap(self, n: int) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -55,6 +56,39 @@ class EflomalParams:
     null_prior: float = 0.2
     source_prefix_len: int = 0
     target_prefix_len: int = 0
+
+
+def combine_runs(
+    runs: Sequence[Sequence[tuple[Sequence[Link], Sequence[Link]]]],
+    symmetrization: str = "grow-diag-final-and",
+    agreement: float = 0.75,
+) -> list[dict[Link, float]]:
+    """Scored, symmetrised links from several independent trainings of the same pairs.
+
+    eflomal is a sampler: two trainings of a small corpus disagree on a share of the links
+    (rare words, names).  Each direction keeps, per word, the link most runs chose if at
+    least ``agreement`` of them chose it (a vote per word keeps a direction one link per
+    word; 0.75: 4 of 5 runs, a link the runs disagree on is left to symmetrisation's
+    growing step); the voted directions are then symmetrised and scored as one run's
+    would be.  One run is returned as it is.
+    """
+    if not runs:
+        return []
+    n_runs = len(runs)
+    out = []
+    for per_run in zip(*runs):
+        voted = []
+        for side in (0, 1):  # forward links are keyed by target word, reverse by source word
+            votes: Counter[Link] = Counter(link for run in per_run for link in set(run[side]))
+            best: dict[int, tuple[int, Link]] = {}
+            for link, n in sorted(votes.items()):
+                key = link[1] if side == 0 else link[0]
+                if n >= agreement * n_runs and (key not in best or n > best[key][0]):
+                    best[key] = (n, link)
+            voted.append(sorted(link for _, link in best.values()))
+        links = symmetrize(voted[0], voted[1], symmetrization)
+        out.append(direction_confidence(voted[0], voted[1], links))
+    return out
 
 
 def train_and_align(
@@ -117,15 +151,40 @@ class EflomalAligner:
     #: ``NameMatcher.priors``
     prior_source: object | None = None
     name: str = "eflomal"
+    #: independent trainings whose directional links are voted (``combine_runs``): one
+    #: training of a small corpus depends on the sampler's luck; runs train in parallel
+    runs: int = 1
+    #: share of the runs that must agree on a word's link (``combine_runs``)
+    agreement: float = 0.75
 
-    def directional(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[tuple[list[Link], list[Link]]]:
-        check_batch(src, tgt)
+    def _priors(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[tuple[str, str, float]]:
         priors = list(self.prior_source(src, tgt)) if self.prior_source is not None else []
         if self.prior_source is not None and self.extra:
             priors += list(self.prior_source([s for s, _ in self.extra], [t for _, t in self.extra]))
-        return train_and_align(list(zip(src, tgt)), self.extra, priors, self.params)
+        return priors
+
+    def directional(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[tuple[list[Link], list[Link]]]:
+        check_batch(src, tgt)
+        return train_and_align(list(zip(src, tgt)), self.extra, self._priors(src, tgt), self.params)
+
+    def directional_runs(
+        self, src: Sequence[Tokens], tgt: Sequence[Tokens]
+    ) -> list[list[tuple[list[Link], list[Link]]]]:
+        """``runs`` independent trainings (each its own eflomal process, run side by side)."""
+        check_batch(src, tgt)
+        pairs, priors = list(zip(src, tgt)), self._priors(src, tgt)
+        if self.runs <= 1:
+            return [train_and_align(pairs, self.extra, priors, self.params)]
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = max(1, min(self.runs, os.cpu_count() or 1))
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(train_and_align, pairs, self.extra, priors, self.params) for _ in range(self.runs)]
+            return [f.result() for f in futures]
 
     def align_scored(self, src: Sequence[Tokens], tgt: Sequence[Tokens]) -> list[dict[Link, float]]:
+        if self.runs > 1:
+            return combine_runs(self.directional_runs(src, tgt), self.symmetrization, self.agreement)
         out = []
         for fwd, rev in self.directional(src, tgt):
             links = symmetrize(fwd, rev, self.symmetrization)

@@ -148,7 +148,7 @@ def test_projection_flags_and_repairs():
 
 def test_projection_length_cap_type_conflict_and_confidence():
     src = "A B C".split()
-    tgt = "a b c d e f g h".split()
+    tgt = "A B C D E F G H".split()  # capitalised: persons are names in a cased script
     too_long = SpanProjector(name_matcher=None, max_gap=10).project(src, tgt, [Span(0, 1, "PER")], [(0, 0), (0, 7)])
     assert too_long.spans == [] and "span_too_long" in too_long.flags
     # two entities of different types aligned to the same target word
@@ -443,3 +443,106 @@ def test_name_projected_onto_a_lower_case_adjective_becomes_misc():
     # caseless scripts say nothing: a Han "adjective" keeps its type
     han = SpanProjector(name_matcher=None).project(["Belgium"], ["比利时"], [Span(0, 1, "LOC")], [(0, 0)])
     assert han.spans == [Span(0, 1, "LOC")]
+
+
+def test_person_on_lower_case_words_of_a_cased_script_is_refused():
+    # "Mr Monti" linked to the verb next to it: a person's name is capitalised in any cased script
+    src = ["Mr", "Monti", "thinks", "so", ",", "Mr", "Rossi", "too"]
+    tgt = ["il", "signor", "pensa", "così", ",", "anche", "il", "signor", "Rossi"]
+    links = {(0, 1): 1.0, (1, 2): 1.0, (2, 2): 1.0, (3, 3): 1.0, (4, 4): 1.0, (5, 7): 1.0, (6, 8): 1.0, (7, 5): 1.0}
+    spans = [Span(1, 2, "PER"), Span(6, 7, "PER")]
+    got = SpanProjector(name_matcher=None).project(src, tgt, spans, links)
+    assert got.spans == [Span(8, 9, "PER")] and "entity_lost" in got.flags
+    # switched off, the verb is kept
+    off = SpanProjector(name_matcher=None, cased_types=frozenset()).project(src, tgt, spans, links)
+    assert off.spans == [Span(2, 3, "PER"), Span(8, 9, "PER")]
+    # the name matcher still gets its chance at a refused entity
+    tgt2 = ["il", "signor", "pensa", "così", ",", "Monti", "e", "anche", "Rossi"]
+    links2 = {(1, 2): 1.0, (6, 8): 1.0}
+    named = SpanProjector().project(src, tgt2, spans, links2)
+    assert named.spans == [Span(5, 6, "PER"), Span(8, 9, "PER")]
+    assert [e.method for e in named.entities] == ["name", "align"]
+    # only persons by default; digits and caseless scripts are never refused
+    loc = SpanProjector(name_matcher=None).project(["in", "Belgium"], ["in", "belgio"], [Span(1, 2, "LOC")], [(1, 1)])
+    assert loc.spans == [Span(1, 2, "MISC")]
+    han = SpanProjector(name_matcher=None).project(["Mr", "Wang"], ["王", "先生"], [Span(1, 2, "PER")], [(1, 0)])
+    assert han.spans == [Span(0, 1, "PER")]
+    agent = SpanProjector(name_matcher=None).project(
+        ["Agent", "007"], ["agente", "007"], [Span(0, 2, "PER")], [(0, 0), (1, 1)]
+    )
+    assert agent.spans == [Span(0, 2, "PER")]
+
+
+def _noisy_runs(gold: list[list[tuple[int, int]]], lengths, n_runs: int, noise: float, seed: int):
+    """Directional runs of a sampler: each run moves a random share of the gold links
+    (forward one link per target word, reverse one per source word) to a random word."""
+    rng = random.Random(seed)
+    runs = []
+    for _ in range(n_runs):
+        run = []
+        for links, (n_src, n_tgt) in zip(gold, lengths):
+            fwd = [(rng.randrange(n_src), j) if rng.random() < noise else (i, j) for i, j in links]
+            rev = [(i, rng.randrange(n_tgt)) if rng.random() < noise else (i, j) for i, j in links]
+            run.append((fwd, rev))
+        runs.append(run)
+    return runs
+
+
+def test_combine_runs_votes_links_of_independent_trainings():
+    from babelmill.processors.projection.aligners.eflomal import combine_runs
+
+    pairs = _generated_pairs(300, seed=5)
+    gold = [sorted(links) for _, _, _, links, _ in pairs]
+    lengths = [(len(s), len(t)) for s, t, _, _, _ in pairs]
+    runs = _noisy_runs(gold, lengths, 5, noise=0.1, seed=1)
+
+    def wrong(scored):
+        return sum(len(set(s) ^ set(g)) for s, g in zip(scored, gold))
+
+    single = [combine_runs([run]) for run in runs]
+    # one run is scored as before: symmetrised, with direction-agreement confidences
+    fwd, rev = runs[0][0]
+    assert single[0][0] == direction_confidence(fwd, rev, symmetrize(fwd, rev, "grow-diag-final-and"))
+    voted = combine_runs(runs)
+    assert len(voted) == len(pairs)
+    # the vote undoes most of each run's independent noise
+    assert wrong(voted) < 0.5 * min(wrong(s) for s in single)
+    projector = SpanProjector(name_matcher=None)
+
+    def exact(scored):
+        return sum(projector.project(s, t, sp, links).spans == g for (s, t, sp, _, g), links in zip(pairs, scored))
+
+    assert exact(voted) > max(exact(s) for s in single)
+    # per word, the link most runs chose is kept if at least ``agreement`` of them chose it
+    # (ties: the first); a word the runs disagree on stays unlinked in that direction
+    tie = combine_runs([[([(0, 0)], [(0, 0)])], [([(1, 0)], [(0, 1)])]], agreement=0.5)
+    assert tie == [{(0, 0): 1.0}]
+    three = [[([(0, 0)], [(0, 0)])], [([(0, 0)], [(0, 1)])], [([(1, 0)], [(0, 2)])]]
+    assert combine_runs(three, agreement=0.5) == [{(0, 0): 0.5}]
+    # the default asks for 3 of 4 runs (0.75): 2 of 4 is not enough
+    four = [*three, [([(0, 0)], [(0, 1)])]]
+    assert combine_runs(four) == [{(0, 0): 0.5}]
+    assert combine_runs([*four, [([(2, 0)], [(0, 0)])]], agreement=0.8) == [{}]
+    assert combine_runs([]) == []
+
+
+def test_eflomal_runs_are_voted():
+    pytest.importorskip("eflomal")
+    from babelmill.processors.projection.aligners.eflomal import EflomalAligner
+
+    pairs = _generated_pairs(200, seed=4)
+    aligner = EflomalAligner(runs=3)
+    runs = aligner.directional_runs([p[0] for p in pairs], [p[1] for p in pairs])
+    assert len(runs) == 3 and all(len(run) == len(pairs) for run in runs)
+    scored = aligner.align_scored([p[0] for p in pairs], [p[1] for p in pairs])
+    projector = SpanProjector()
+    exact = sum(projector.project(s, t, sp, links).spans == gold for (s, t, sp, _, gold), links in zip(pairs, scored))
+    assert exact >= 0.97 * len(pairs)
+
+
+def test_eflomal_global_stage_passes_its_runs_and_keys_resumption_on_them():
+    from babelmill.processors.projection.pipeline import EflomalGlobalAlign
+
+    stage = EflomalGlobalAlign(runs=2)
+    assert stage.aligner("it").runs == 2 and EflomalGlobalAlign().aligner(None).runs == 5
+    assert stage.config() != EflomalGlobalAlign(runs=3).config()
