@@ -223,3 +223,15 @@ def test_report_counts_the_files_of_per_language_subsets(ray_session, sample_dir
     html = (out / "report.html").read_text()
     m = re.search(r"([\d,]+) documents in ([\d,]+) file\(s\)", html)
     assert m and int(m.group(2)) == len(files), m
+
+
+def test_embedded_cluster_caps_worker_thread_pools() -> None:
+    from babelmill.pipelines.runner import WORKER_THREAD_VARS, cap_worker_threads
+
+    env: dict[str, str] = {"POLARS_MAX_THREADS": "4"}
+    cap_worker_threads(EngineOptions(), env)
+    assert env == {"POLARS_MAX_THREADS": "4", "RAYON_NUM_THREADS": "1"}  # the user's setting wins
+    assert set(WORKER_THREAD_VARS) == set(env)
+    joined: dict[str, str] = {}
+    cap_worker_threads(EngineOptions(ray_address="ray://head:10001"), joined)
+    assert joined == {}  # a cluster's workers keep their own environment
