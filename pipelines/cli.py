@@ -2048,6 +2048,14 @@ def project_command(
         int,
         typer.Option("--score-max-extra", help="score: candidate spans up to this many words longer than the entity."),
     ] = 2,
+    score_reverse: Annotated[
+        Optional[str],
+        typer.Option(
+            "--score-reverse",
+            help="score: also rank candidates by p(entity | candidate): 'same' (the MT model in the other "
+            "direction; multilingual models) or a target-to-source model directory.",
+        ),
+    ] = None,
     format: Annotated[
         NerFormat, typer.Option("--format", help="Input format; auto goes by extension.")
     ] = NerFormat.auto,
@@ -2132,6 +2140,17 @@ def project_command(
         )
         for code in targets:  # an unsupported pair is one line now
             resolved.plan(v["src"], code)
+        if v["score_reverse"] is not None:  # a missing or one-way reverse model is one line too
+            reverse = resolved
+            if v["score_reverse"] != "same":
+                reverse = resolve_model(
+                    str(v["score_reverse"]),
+                    quantization=spec.quantization,
+                    cache_dir=spec.cache_dir,
+                    allow_download=spec.allow_download,
+                )
+            for code in targets:
+                reverse.plan(code, v["src"])
     options = ProjectOptions(
         method=how,
         targets=targets,
@@ -2154,6 +2173,7 @@ def project_command(
         eflomal_runs=int(v["eflomal_runs"]),
         max_span_ratio=None if v["max_span_ratio"] is None else float(v["max_span_ratio"]),
         score_max_extra=int(v["score_max_extra"]),
+        score_reverse=v["score_reverse"],
     )
     reader = ReaderOptions(
         id_field=v["id_field"],

@@ -375,6 +375,9 @@ class ProjectOptions:
     #: longest target span, relative to its source span (None: the method's default)
     max_span_ratio: float | None = None
     score_max_extra: int = 2
+    #: score: also rank candidates by p(entity | candidate) -- "same" (the MT model itself
+    #: in the other direction, for multilingual models) or a target -> source model
+    score_reverse: str | None = None
 
 
 def _parallel_targets(
@@ -510,7 +513,12 @@ def project_job(
             )
         ratio = 2.0 if o.max_span_ratio is None else o.max_span_ratio
         if o.method == "score":
-            stages.append(pp.ScoreProjectStage(spec, drop_on=o.drop_on, max_extra=o.score_max_extra))
+            reverse: object = None
+            if o.score_reverse == "same":
+                reverse = "same"
+            elif o.score_reverse:
+                reverse = dataclasses.replace(spec, model=o.score_reverse)
+            stages.append(pp.ScoreProjectStage(spec, drop_on=o.drop_on, max_extra=o.score_max_extra, reverse=reverse))
         else:
             # CoNLL's type for adjectives of names, when the label set has it
             adjective = "MISC" if "B-MISC" in names else None

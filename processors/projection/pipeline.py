@@ -420,11 +420,18 @@ class ScoreProjectStage(PairwiseProjectSpans):
     stateful: ClassVar[bool] = True
 
     def __init__(
-        self, spec: Any, drop_on: Sequence[str] = ("entity_lost", "type_conflict"), max_extra: int = 2
+        self,
+        spec: Any,
+        drop_on: Sequence[str] = ("entity_lost", "type_conflict"),
+        max_extra: int = 2,
+        reverse: Any = None,
     ) -> None:
         super().__init__(drop_on)
         self.spec = spec
         self.max_extra = max_extra
+        #: p(entity | candidate) too: "same" scores with the MT model in the other
+        #: direction (multilingual models), a spec with a target -> source model
+        self.reverse = reverse
         res = getattr(spec, "resources", None)
         if res is not None:
             self.resources = res if isinstance(res, Resources) else Resources(*res)  # type: ignore[misc]
@@ -433,14 +440,23 @@ class ScoreProjectStage(PairwiseProjectSpans):
         import dataclasses
 
         spec = dataclasses.asdict(self.spec) if dataclasses.is_dataclass(self.spec) else repr(self.spec)
-        return {"drop_on": list(self.drop_on), "max_extra": self.max_extra, "spec": spec}
+        reverse = self.reverse
+        if dataclasses.is_dataclass(reverse):
+            reverse = dataclasses.asdict(reverse)  # type: ignore[arg-type]
+        return {"drop_on": list(self.drop_on), "max_extra": self.max_extra, "spec": spec, "reverse": reverse}
 
     def setup(self) -> None:
         self._translator = self.spec.build()
+        self._reverse: Any = None
+        if self.reverse == "same":
+            self._reverse = self._translator
+        elif self.reverse is not None:
+            self._reverse = self.reverse.build()
         self._scorers: dict[tuple[str, str], Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_translator", "_scorers", "projector")}
+        skip = ("_translator", "_reverse", "_scorers", "projector")
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def projector_for(self, src: str | None, tgt: str | None, tgt_tokens: Sequence[Sequence[str]] = ()) -> Any:
         from babelmill.processors.projection.score import CT2Scorer, ScoreProjector
@@ -450,8 +466,9 @@ class ScoreProjectStage(PairwiseProjectSpans):
         if src is None or tgt is None:
             raise ValueError("score projection needs src_lang and tgt_lang on every row")
         if (src, tgt) not in self._scorers:
+            backward = CT2Scorer(self._reverse, tgt, src) if self._reverse is not None else None
             self._scorers[(src, tgt)] = _ScoreAdapter(
-                ScoreProjector(CT2Scorer(self._translator, src, tgt), max_extra=self.max_extra)
+                ScoreProjector(CT2Scorer(self._translator, src, tgt), backward, max_extra=self.max_extra)
             )
         return self._scorers[(src, tgt)]
 

@@ -238,6 +238,55 @@ def test_target_formats_pair_the_same_sentences(tmp_path: Path) -> None:
     assert all(r == [t.split() for t in tgt] for r in results)
 
 
+def test_score_with_the_reverse_direction(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, ray_session
+) -> None:
+    """``--score-reverse same`` on a multilingual model: candidates are ranked by both
+    directions, every row is written or accounted for."""
+    import tiny_models
+
+    from babelmill.pipelines.jobs import ProjectOptions, project_job
+    from babelmill.pipelines.runner import run
+    from babelmill.processors.translate.engine import CTranslate2Spec
+
+    root = tmp_path_factory.getbasetemp()
+    spec = CTranslate2Spec(str(tiny_models.cached("m2m100", root)), device="cpu", cache_dir=str(root / "ct2-rev"))
+    _write_conll(tmp_path / "en.conll", _corpus(6, seed=4))
+    options = ProjectOptions(method="score", targets=["de"], score_reverse="same", drop_on=["type_conflict"])
+    result = run(project_job([str(tmp_path / "en.conll")], tmp_path / "out", options, spec))
+    led = result.ledger
+    assert not result.failures and led.input == 6 and led.quarantined == 0
+    _conserved(led)
+    counters = led.stage("project_score").counters
+    assert counters.get("entities_in", counters.get("entities")) == sum(
+        t.startswith("B-") for _, tags in _corpus(6, seed=4) for t in tags
+    )
+    for row in _rows(tmp_path / "out", "de"):
+        assert len(row["tokens"]) == len(row["tags"])
+
+
+def test_missing_score_reverse_model_is_one_line_before_ray(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import tiny_models
+
+    model = tiny_models.cached("marian", tmp_path_factory.getbasetemp())
+    _write_conll(tmp_path / "en.conll", _corpus(2))
+    args = ["project", "--input", str(tmp_path / "en.conll"), "--output", str(tmp_path / "o"), "--no-progress"]
+    args += ["--tgt", "de", "--method", "score", "--model", str(model), "--score-reverse", "/no/such/reverse"]
+    assert _main(monkeypatch, *args) == 2
+    err = capsys.readouterr().err
+    assert "/no/such/reverse" in err and len(err.strip().splitlines()) == 1
+    # "same" needs a model that translates the other way too: the tiny Marian is en -> de
+    args[-1] = "same"
+    assert _main(monkeypatch, *args) == 2
+    err = capsys.readouterr().err
+    assert "source language is en" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

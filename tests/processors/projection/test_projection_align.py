@@ -546,3 +546,34 @@ def test_eflomal_global_stage_passes_its_runs_and_keys_resumption_on_them():
     stage = EflomalGlobalAlign(runs=2)
     assert stage.aligner("it").runs == 2 and EflomalGlobalAlign().aligner(None).runs == 5
     assert stage.config() != EflomalGlobalAlign(runs=3).config()
+
+
+@pytest.mark.parametrize("reverse", [None, "same", "spec"])
+def test_score_stage_wires_the_reverse_direction(monkeypatch, reverse):
+    """``reverse``: no p(entity | candidate), the MT model itself run target -> source,
+    or a second (target -> source) model; each built once per worker."""
+    import babelmill.processors.projection.score as score_mod
+    from babelmill.processors.projection.pipeline import ScoreProjectStage
+
+    class Spec:
+        def __init__(self, name):
+            self.name = name
+
+        def build(self):
+            return f"translator:{self.name}"
+
+    made = []
+
+    class RecordingScorer:
+        def __init__(self, translator, src, tgt):
+            made.append((translator, src, tgt))
+
+    monkeypatch.setattr(score_mod, "CT2Scorer", RecordingScorer)
+    rev = Spec("de-en") if reverse == "spec" else reverse
+    stage = ScoreProjectStage(Spec("en-de"), reverse=rev)
+    projector = stage.projector_for("en", "de").projector
+    expected = {None: None, "same": ("translator:en-de", "de", "en"), "spec": ("translator:de-en", "de", "en")}
+    assert sorted(made) == sorted([("translator:en-de", "en", "de"), *([expected[reverse]] if reverse else [])])
+    assert (projector.backward is None) == (reverse is None)
+    assert stage.projector_for("en", "de").projector is projector  # cached per pair
+    assert "_reverse" not in stage.__getstate__()
