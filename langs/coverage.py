@@ -130,10 +130,7 @@ def routing() -> dict[str, str]:
 def pair_routing() -> frozenset[tuple[str, str]]:
     """(heliport answer, lid.176 answer) pairs on which ``auto`` takes lid.176's answer,
     however the per-answer routing goes (``lid_pair_routing.tsv``)."""
-    try:
-        return frozenset((row["heliport"], row["lid176"]) for row in _rows("lid_pair_routing.tsv"))
-    except FileNotFoundError:
-        return frozenset()
+    return frozenset((row["heliport"], row["lid176"]) for row in _rows("lid_pair_routing.tsv"))
 
 
 def uncovered_message(codes: list[str]) -> str:

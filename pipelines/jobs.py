@@ -513,10 +513,8 @@ def project_job(
             )
         ratio = 2.0 if o.max_span_ratio is None else o.max_span_ratio
         if o.method == "score":
-            reverse: object = None
-            if o.score_reverse == "same":
-                reverse = "same"
-            elif o.score_reverse:
+            reverse: object = o.score_reverse  # None or "same"; a path becomes a second spec
+            if reverse not in (None, "same"):
                 reverse = dataclasses.replace(spec, model=o.score_reverse)
             stages.append(pp.ScoreProjectStage(spec, drop_on=o.drop_on, max_extra=o.score_max_extra, reverse=reverse))
         else:

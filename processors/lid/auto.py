@@ -38,7 +38,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from babelmill.langs import coverage
 from babelmill.processors.errors import BabelmillError
@@ -162,23 +161,13 @@ class AutoLanguageIdentifier(LanguageIdentifier):
             return he
         ft = self._fasttext.predict(texts.gather(ft_rows), k)
         he_sub = he.lang.gather(ft_rows)
-        take = self._takes(he_sub, ft.lang)
+        take = self._takes(he_sub, ft.lang)  # routed rows only: a target does not widen it
         if self.fasttext_targets:
-            take &= self._defer(he_sub)
             take |= ft.lang.is_in(self.fasttext_targets).fill_null(False).to_numpy()
         if not take.any():
             return he
-        rows, sub = ft_rows[take], np.flatnonzero(take)
-        lang = he.lang.scatter(rows, ft.lang.gather(sub))
-        score = he.score.copy()
-        score[rows] = ft.score[sub]
-        # the deciding backend's top-k lists: heliport's rows 0..n-1, lid.176's after them
-        index = np.arange(n)
-        index[rows] = n + sub
-        labels = pa.concat_arrays([he.labels, ft.labels]).take(pa.array(index))
-        scores = pa.concat_arrays([he.scores, ft.scores]).take(pa.array(index))
-        backend = he.backend.scatter(rows, pl.repeat(ft.backend[0], len(rows), dtype=pl.String, eager=True))
-        return Prediction(lang, score, labels, scores, backend)
+        # the deciding backend's answers, scores and top-k lists
+        return he.overlay(ft_rows[take], ft.take(np.flatnonzero(take)))
 
 
 def make_identifier(

@@ -144,6 +144,31 @@ class Prediction:
         """Unpacks as ``lang, score, labels, scores`` (what ``predict`` returned before backends)."""
         return iter((self.lang, self.score, self.labels, self.scores))
 
+    def take(self, rows: np.ndarray) -> Prediction:
+        """The answers of ``rows``, in that order."""
+        idx = pa.array(rows)
+        return Prediction(
+            self.lang.gather(rows), self.score[rows], self.labels.take(idx), self.scores.take(idx),
+            self.backend.gather(rows),
+        )  # fmt: skip
+
+    def overlay(self, rows: np.ndarray, other: Prediction) -> Prediction:
+        """These answers with ``rows`` replaced by ``other``'s, one row of ``other`` per
+        entry of ``rows`` (a second backend or a rule deciding some documents)."""
+        n = len(self.lang)
+        index = np.arange(n)
+        index[rows] = n + np.arange(len(rows))
+        at = pa.array(index)
+        score = self.score.copy()
+        score[rows] = other.score
+        return Prediction(
+            self.lang.scatter(rows, other.lang),
+            score,
+            pa.concat_arrays([self.labels, other.labels]).take(at),
+            pa.concat_arrays([self.scores, other.scores]).take(at),
+            self.backend.scatter(rows, other.backend),
+        )
+
 
 class LanguageIdentifier(Stage):
     """Sets ``lang`` / ``lang_score`` / ``lid_labels`` / ``lid_scores`` / ``lid_backend``

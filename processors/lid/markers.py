@@ -192,16 +192,14 @@ class MarkerRules:
         tokens = tokens.drop_nulls("tok")
         if self._words.height and tokens.height:
             hits = tokens.join(self._words, on="tok").group_by("row", "rule", "key").agg(n=pl.len())
-            parts.append(hits.select("row", "rule", "key", pl.col("n").cast(pl.UInt32)))
+            parts.append(hits.select("row", "rule", "key", "n"))
         for i, r in applies:
             if not r.token_patterns:
                 continue
             sub = tokens if not r.answers else tokens.filter(pl.col("lang").is_in(list(r.answers)))
             for key, pattern in r.token_patterns.items():
                 hits = sub.filter(pl.col("tok").str.contains(pattern)).group_by("row").agg(n=pl.len())
-                parts.append(
-                    hits.select("row", rule=pl.lit(i, pl.Int32), key=pl.lit(key), n=pl.col("n").cast(pl.UInt32))
-                )
+                parts.append(hits.select("row", rule=pl.lit(i, pl.Int32), key=pl.lit(key), n="n"))
         out: dict[int, dict[int, dict[str, int]]] = {}
         if not parts:
             return out
@@ -236,7 +234,6 @@ class MarkerRules:
             return pred
         at = np.array([r for r, _ in moved])
         codes = [c for _, c in moved]
-        lang = pred.lang.scatter(at, pl.Series(codes, dtype=pl.String))
         old_labels, old_scores = pred.labels.take(pa.array(at)).to_pylist(), pred.scores.take(pa.array(at)).to_pylist()
         # the new code first with the group's score (the deciding score), then the models'
         # answers with their own scores
@@ -247,10 +244,11 @@ class MarkerRules:
             rest = [x for x in lab if x != c][: max(0, len(lab) - 1)]
             new_labels.append([c, *rest])
             new_scores.append([sc[0] if sc else 0.0, *(own[x] for x in rest)])
-        n = len(pred.lang)
-        index = np.arange(n)
-        index[at] = n + np.arange(len(at))
-        labels = pa.concat_arrays([pred.labels, pa.array(new_labels, type=pred.labels.type)]).take(pa.array(index))
-        scores = pa.concat_arrays([pred.scores, pa.array(new_scores, type=pred.scores.type)]).take(pa.array(index))
-        backend = pred.backend.scatter(at, pl.repeat(BACKEND, len(at), dtype=pl.String, eager=True))
-        return Prediction(lang, pred.score, labels, scores, backend)
+        revised = Prediction(
+            pl.Series(codes, dtype=pl.String),
+            pred.score[at],
+            pa.array(new_labels, type=pred.labels.type),
+            pa.array(new_scores, type=pred.scores.type),
+            pl.repeat(BACKEND, len(at), dtype=pl.String, eager=True),
+        )
+        return pred.overlay(at, revised)
